@@ -1,0 +1,47 @@
+import type { ResolvedModel } from '../shared/catalog.ts';
+import type { Usage } from '../shared/pricing.ts';
+import type { InferenceParameters, Invocation, Message, Tags, WorkflowState } from '../shared/types.ts';
+
+/** A Converse call in our terms. */
+export interface ConverseInput {
+  model: ResolvedModel;
+  system?: string | undefined;
+  messages: Message[];
+  parameters: InferenceParameters;
+  /** Tags and request ID, sent as Bedrock requestMetadata so invocation logs join the audit log. */
+  metadata: Tags & { requestId: string };
+}
+
+export interface ConverseResult {
+  text: string;
+  stopReason: string;
+  usage: Usage;
+}
+
+/** Calls a model. Adapters translate upstream failures into our errors. */
+export interface ModelInvoker {
+  converse(input: ConverseInput): Promise<ConverseResult>;
+}
+
+export interface InvokeDeps {
+  invoker: ModelInvoker;
+  now: () => number;
+}
+
+/** Call the model once (the state machine owns retries) and time it. */
+export async function invokeModel(state: WorkflowState, deps: InvokeDeps): Promise<Invocation> {
+  const started = deps.now();
+  const result = await deps.invoker.converse({
+    model: state.model,
+    system: state.prompt.system,
+    messages: state.prompt.messages,
+    parameters: state.prompt.parameters,
+    metadata: { ...state.tags, requestId: state.requestId },
+  });
+  return {
+    output: { role: 'assistant', content: result.text },
+    stopReason: result.stopReason,
+    usage: result.usage,
+    latencyMs: deps.now() - started,
+  };
+}

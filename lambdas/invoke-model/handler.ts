@@ -1,0 +1,9 @@
+import { bedrockTimeoutMsFromEnv } from '../shared/env.ts';
+import type { Invocation, WorkflowState } from '../shared/types.ts';
+import { BedrockInvoker } from './bedrock-client.ts';
+import { invokeModel } from './core.ts';
+
+const deps = { invoker: new BedrockInvoker(bedrockTimeoutMsFromEnv()), now: () => Date.now() };
+
+/** InvokeModel: one Converse call for the validated, reserved request. */
+export const handler = async (event: WorkflowState): Promise<Invocation> => invokeModel(event, deps);

@@ -1,0 +1,86 @@
+import type { Amount, BudgetStore } from '../shared/budget.ts';
+import { type Catalog, priceOf } from '../shared/catalog.ts';
+import { type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
+import type { MeterRecord } from '../shared/metering.ts';
+import { usageCost, usageTokens } from '../shared/pricing.ts';
+import { reservedAmount, settleScopes } from '../shared/settlement.ts';
+import type { WorkflowState } from '../shared/types.ts';
+
+/** What Step Functions puts at `$.error` when a Catch fires. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+/** Whatever state the workflow had reached when it failed, and the error. */
+export type FailedState = Partial<WorkflowState> & {
+  requestId: string;
+  receivedAt: number;
+  error: CaughtError;
+};
+
+/** The Fail state reads these: a stable code and the public error body as JSON text. */
+export interface Failure {
+  code: ErrorCode;
+  body: string;
+}
+
+export interface ReleaseDeps {
+  store: BudgetStore;
+  catalog: Catalog;
+  now: () => number;
+  /** Called when the release itself fails: the reservation stays held (conservative) for the sweeper. */
+  onReleaseError: (error: unknown) => void;
+}
+
+/** Errors after which Bedrock may have done (and billed) the work although we saw no usage. */
+const MAYBE_BILLED = new Set(['ModelTimeoutError', 'States.Timeout']);
+
+/**
+ * What a failed request is charged: its real usage when Bedrock answered (a later step failed),
+ * the whole reservation when Bedrock may have worked without telling us, else nothing.
+ */
+export function chargeOf(state: FailedState, catalog: Catalog): Amount {
+  if (!state.reservation) return { pico: 0n, tokens: 0 };
+  if (state.invocation && state.model && state.estimate) {
+    const price = priceOf(catalog, state.estimate.priceVersion, state.model.modelId);
+    return { pico: usageCost(state.invocation.usage, price), tokens: usageTokens(state.invocation.usage) };
+  }
+  return MAYBE_BILLED.has(state.error.Error) ? reservedAmount(state.reservation) : { pico: 0n, tokens: 0 };
+}
+
+/**
+ * The failure path: release whatever the request holds (nothing when it failed before
+ * reserving), then describe the failure with only what a client may see.
+ */
+export async function releaseReservation(
+  state: FailedState,
+  deps: ReleaseDeps,
+): Promise<{ failure: Failure; record: MeterRecord }> {
+  const { code, fields } = publicFailure(state.error.Error, state.error.Cause);
+  const charge = chargeOf(state, deps.catalog);
+  if (state.reservation) {
+    try {
+      await settleScopes(deps.store, state.reservation, charge);
+    } catch (error) {
+      deps.onReleaseError(error);
+    }
+  }
+  // Tags are metric dimensions only once validated and known to name a registered cost center.
+  const registered = state.reservation !== undefined || code === 'BUDGET_EXCEEDED';
+  return {
+    failure: { code, body: JSON.stringify(errorBody(code, state.requestId, fields)) },
+    record: {
+      requestId: state.requestId,
+      timestamp: new Date(state.receivedAt).toISOString(),
+      tags: registered ? state.tags : undefined,
+      modelId: state.model?.modelId,
+      decision: statusOf(code) < 500 ? 'rejected' : 'failed',
+      errorCode: code,
+      usage: state.invocation?.usage,
+      costPico: state.reservation ? charge.pico : undefined,
+      priceVersion: state.estimate?.priceVersion,
+      latencyMs: { model: state.invocation?.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) },
+    },
+  };
+}

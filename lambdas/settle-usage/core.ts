@@ -1,0 +1,85 @@
+import { type BudgetStore, budgetView } from '../shared/budget.ts';
+import { type Catalog, priceOf } from '../shared/catalog.ts';
+import type { MeterRecord } from '../shared/metering.ts';
+import { picoToUsd } from '../shared/money.ts';
+import { type Usage, usageCost, usageTokens } from '../shared/pricing.ts';
+import { settleScopes } from '../shared/settlement.ts';
+import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/types.ts';
+
+export interface SettleDeps {
+  store: BudgetStore;
+  catalog: Catalog;
+  now: () => number;
+}
+
+/** The 200 body of POST /v1/invoke (DESIGN section 3). */
+export interface InvokeResponse {
+  requestId: string;
+  model: { alias: string; modelId: string };
+  output: { role: 'assistant'; content: string };
+  stopReason: string;
+  usage: Usage;
+  cost: { usd: number; priceVersion: string };
+  budget: Record<string, unknown>;
+  tags: Tags & { requestId: string; timestamp: string };
+  latencyMs: { model: number; total: number };
+}
+
+/**
+ * Settle the reservation against the real usage, priced at the price version the estimate used,
+ * and build the response. A retry after a settle that went through charges nothing more.
+ */
+export async function settleUsage(
+  state: WorkflowState & { reservation: Reservation; invocation: Invocation },
+  deps: SettleDeps,
+): Promise<{ response: InvokeResponse; record: MeterRecord }> {
+  const { reservation, invocation, estimate, model, tags, requestId } = state;
+  const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
+  const figures = await settleScopes(deps.store, reservation, {
+    pico: costPico,
+    tokens: usageTokens(invocation.usage),
+  });
+
+  const scope = reservation.scopes[0];
+  const costCenterFigures = figures[0];
+  if (!scope || !costCenterFigures) throw new Error('a reservation holds at least one scope');
+  const receivedAt = new Date(state.receivedAt);
+  const budget = budgetView(
+    {
+      costCenter: scope.costCenter,
+      period: scope.period,
+      limitPico: scope.limitPico === undefined ? undefined : BigInt(scope.limitPico),
+      limitTokens: scope.limitTokens,
+      alertThresholds: [],
+    },
+    scope.periodKey,
+    costCenterFigures,
+    receivedAt,
+  );
+  const timestamp = receivedAt.toISOString();
+  const latencyMs = { model: invocation.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) };
+  return {
+    response: {
+      requestId,
+      model: { alias: model.alias, modelId: model.modelId },
+      output: invocation.output,
+      stopReason: invocation.stopReason,
+      usage: invocation.usage,
+      cost: { usd: picoToUsd(costPico), priceVersion: estimate.priceVersion },
+      budget,
+      tags: { ...tags, requestId, timestamp },
+      latencyMs,
+    },
+    record: {
+      requestId,
+      timestamp,
+      tags,
+      modelId: model.modelId,
+      decision: 'allowed',
+      usage: invocation.usage,
+      costPico,
+      priceVersion: estimate.priceVersion,
+      latencyMs,
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { usdToPico } from './money.ts';
+
+/** Tag values: bounded, printable, safe as metric dimension values and DynamoDB keys. */
+export const TAG_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const usdPer1k = z.number().finite().nonnegative();
+
+export const modelPriceSchema = z
+  .object({
+    inputPer1k: usdPer1k,
+    outputPer1k: usdPer1k,
+    cacheReadPer1k: usdPer1k,
+    cacheWritePer1k: usdPer1k,
+  })
+  .strict();
+
+export const priceVersionSchema = z
+  .object({
+    version: z.string().min(1),
+    effectiveFrom: z.iso.date(),
+    models: z.record(z.string().min(1), modelPriceSchema),
+  })
+  .strict();
+
+/** How a model takes top_k: Converse has no field for it, so it goes in additionalModelRequestFields. */
+export const topKStyleSchema = z.enum(['none', 'anthropic', 'nova']);
+
+export const modelSchema = z
+  .object({
+    modelId: z.string().min(1),
+    maxOutputTokens: z.number().int().positive(),
+    inferenceProfileArn: z.string().startsWith('arn:').optional(),
+    topK: topKStyleSchema.default('none'),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(250_000, 'must stay below the 256 KB Step Functions payload limit')
+      .default(204_800),
+    maxMessages: z.number().int().positive().default(100),
+  })
+  .strict();
+
+/** What every Lambda needs at run time: models, prices, environments, limits. */
+export const catalogSchema = z
+  .object({
+    models: z.record(z.string().regex(TAG_VALUE, 'model aliases follow the tag value rule'), modelSchema),
+    prices: z.array(priceVersionSchema).min(1),
+    environments: z
+      .array(z.string().regex(TAG_VALUE))
+      .min(1)
+      .default(['dev', 'test', 'staging', 'production']),
+    limits: limitsSchema.default({ maxBodyBytes: 204_800, maxMessages: 100 }),
+  })
+  .strict()
+  .superRefine((catalog, ctx) => {
+    for (const version of catalog.prices) {
+      for (const [alias, model] of Object.entries(catalog.models)) {
+        if (!version.models[model.modelId]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['prices', version.version, 'models'],
+            message: `price version ${version.version} has no price for ${model.modelId} (alias ${alias})`,
+          });
+        }
+      }
+    }
+    const versions = catalog.prices.map((p) => p.version);
+    if (new Set(versions).size !== versions.length) {
+      ctx.addIssue({ code: 'custom', path: ['prices'], message: 'price versions must be unique' });
+    }
+  });
+
+export type Catalog = z.infer<typeof catalogSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type TopKStyle = z.infer<typeof topKStyleSchema>;
+
+/** Prices of one model in pico-USD per 1,000 tokens. */
+export interface ModelPricePico {
+  input: bigint;
+  output: bigint;
+  cacheRead: bigint;
+  cacheWrite: bigint;
+}
+
+export interface ResolvedModel {
+  alias: string;
+  modelId: string;
+  /** What Converse is called with: the inference profile ARN when there is one, else the model ID. */
+  invokeModelId: string;
+  maxOutputTokens: number;
+  topK: TopKStyle;
+}
+
+/** Resolve an alias, or a raw model ID that the catalog lists, to its model. */
+export function resolveModel(catalog: Catalog, name: string): ResolvedModel | undefined {
+  const byAlias = Object.hasOwn(catalog.models, name) ? catalog.models[name] : undefined;
+  const entry = byAlias
+    ? ([name, byAlias] as const)
+    : Object.entries(catalog.models).find(([, model]) => model.modelId === name);
+  if (!entry) return undefined;
+  const [alias, model] = entry;
+  return {
+    alias,
+    modelId: model.modelId,
+    invokeModelId: model.inferenceProfileArn ?? model.modelId,
+    maxOutputTokens: model.maxOutputTokens,
+    topK: model.topK,
+  };
+}
+
+/** The price version in force at `at`: the latest whose effective date has come. */
+export function priceVersionAt(catalog: Catalog, at: Date): string {
+  const day = at.toISOString().slice(0, 10);
+  const inForce = catalog.prices
+    .filter((p) => p.effectiveFrom <= day)
+    .sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom));
+  const chosen =
+    inForce.at(-1) ?? [...catalog.prices].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))[0];
+  if (!chosen) throw new Error('the price catalog is empty');
+  return chosen.version;
+}
+
+/** The prices of a model in one price version, in pico-USD per 1,000 tokens. */
+export function priceOf(catalog: Catalog, version: string, modelId: string): ModelPricePico {
+  const price = catalog.prices.find((p) => p.version === version)?.models[modelId];
+  if (!price) throw new Error(`no price for ${modelId} in version ${version}`);
+  return {
+    input: usdToPico(price.inputPer1k),
+    output: usdToPico(price.outputPer1k),
+    cacheRead: usdToPico(price.cacheReadPer1k),
+    cacheWrite: usdToPico(price.cacheWritePer1k),
+  };
+}
+
+/** Parse the catalog from its JSON text (an environment variable at run time). */
+export function parseCatalog(json: string): Catalog {
+  return catalogSchema.parse(JSON.parse(json));
+}

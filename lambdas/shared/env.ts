@@ -1,0 +1,33 @@
+import { type Catalog, parseCatalog } from './catalog.ts';
+
+/** Environment variable names shared by the constructs that set them and the handlers that read them. */
+export const ENV = {
+  catalog: 'COST_SENTRY_CATALOG',
+  tableName: 'COST_SENTRY_TABLE',
+  bedrockTimeoutMs: 'COST_SENTRY_BEDROCK_TIMEOUT_MS',
+} as const;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+let catalog: Catalog | undefined;
+
+/** The catalog, parsed once per process; a missing or bad variable fails at init, not mid-request. */
+export function catalogFromEnv(): Catalog {
+  catalog ??= Object.freeze(parseCatalog(required(ENV.catalog)));
+  return catalog;
+}
+
+export function tableNameFromEnv(): string {
+  return required(ENV.tableName);
+}
+
+export function bedrockTimeoutMsFromEnv(): number {
+  const value = Number(required(ENV.bedrockTimeoutMs));
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${ENV.bedrockTimeoutMs} must be a positive integer`);
+  return value;
+}

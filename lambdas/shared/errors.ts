@@ -1,0 +1,239 @@
+/**
+ * The error catalog: the single source of truth for error names, public codes and HTTP statuses.
+ * The ASL Catch lists, the API Gateway response template and the local gateway all derive from it.
+ */
+export const ERRORS = {
+  InvalidRequestError: { code: 'INVALID_REQUEST', status: 400, message: 'The request is invalid.' },
+  UnknownModelError: { code: 'UNKNOWN_MODEL', status: 400, message: 'The model is not in the catalog.' },
+  UnauthorizedError: { code: 'UNAUTHORIZED', status: 401, message: 'Missing or invalid credentials.' },
+  ForbiddenError: { code: 'FORBIDDEN', status: 403, message: 'The caller may not use these tags.' },
+  UnknownCostCenterError: {
+    code: 'UNKNOWN_COST_CENTER',
+    status: 403,
+    message: 'The cost center has no budget.',
+  },
+  NotFoundError: { code: 'NOT_FOUND', status: 404, message: 'No such route.' },
+  MethodNotAllowedError: {
+    code: 'METHOD_NOT_ALLOWED',
+    status: 405,
+    message: 'This method is not allowed on this route.',
+  },
+  IdempotencyInProgressError: {
+    code: 'IDEMPOTENCY_IN_PROGRESS',
+    status: 409,
+    message: 'The first request with this Idempotency-Key is still running.',
+  },
+  PayloadTooLargeError: {
+    code: 'PAYLOAD_TOO_LARGE',
+    status: 413,
+    message: 'The request body is over the size limit.',
+  },
+  UnsupportedMediaTypeError: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    message: 'The request body must be application/json.',
+  },
+  IdempotencyKeyReusedError: {
+    code: 'IDEMPOTENCY_KEY_REUSED',
+    status: 422,
+    message: 'This Idempotency-Key was used before with a different body.',
+  },
+  BudgetExceededError: {
+    code: 'BUDGET_EXCEEDED',
+    status: 429,
+    message: 'The request would exceed the budget.',
+  },
+  InternalError: { code: 'INTERNAL_ERROR', status: 500, message: 'Internal error.' },
+  ModelError: { code: 'MODEL_ERROR', status: 502, message: 'The model failed to answer.' },
+  ModelUnavailableError: {
+    code: 'MODEL_ERROR',
+    status: 502,
+    message: 'The model is temporarily unavailable; retry later.',
+  },
+  ModelThrottledError: {
+    code: 'MODEL_THROTTLED',
+    status: 503,
+    message: 'The model is throttling requests; retry later.',
+  },
+  ModelTimeoutError: { code: 'MODEL_TIMEOUT', status: 504, message: 'The model did not answer in time.' },
+} as const satisfies Record<string, { code: string; status: number; message: string }>;
+
+export type ErrorName = keyof typeof ERRORS;
+export type ErrorCode = (typeof ERRORS)[ErrorName]['code'];
+
+/** One problem with the request: where it is and what is wrong. Never echoes the input values. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** What a client may see of an error, besides its code and the request ID. */
+export interface PublicErrorFields {
+  message: string;
+  details?: ErrorDetail[];
+  budget?: Record<string, unknown>;
+  retryAfterSeconds?: number;
+}
+
+/** The error body of every non-2xx response. */
+export interface ErrorBody {
+  error: PublicErrorFields & { code: ErrorCode; requestId: string };
+}
+
+const byCode = new Map<string, ErrorName>(
+  Object.entries(ERRORS).map(([name, entry]) => [entry.code, name as ErrorName]),
+);
+
+/** The HTTP status of a public error code; unknown codes are internal errors. */
+export function statusOf(code: string): number {
+  const name = byCode.get(code);
+  return name ? ERRORS[name].status : ERRORS.InternalError.status;
+}
+
+export function isErrorName(name: string): name is ErrorName {
+  return Object.hasOwn(ERRORS, name);
+}
+
+/**
+ * Base class of every expected failure. The `name` is set explicitly so that it survives
+ * minification: Step Functions matches `ErrorEquals` on it.
+ *
+ * The Lambda runtime reports only `name` and `message` of a thrown error, so `message` carries
+ * the public fields as JSON; {@link publicFieldsOf} reads them back.
+ */
+export class SentryError extends Error {
+  readonly errorName: ErrorName;
+  readonly fields: PublicErrorFields;
+
+  constructor(name: ErrorName, fields: Partial<PublicErrorFields> = {}, options?: ErrorOptions) {
+    const publicFields: PublicErrorFields = { ...fields, message: fields.message ?? ERRORS[name].message };
+    super(JSON.stringify(publicFields), options);
+    this.name = name;
+    this.errorName = name;
+    this.fields = publicFields;
+  }
+
+  get code(): ErrorCode {
+    return ERRORS[this.errorName].code;
+  }
+}
+
+export class InvalidRequestError extends SentryError {
+  constructor(message: string, details?: ErrorDetail[], options?: ErrorOptions) {
+    super('InvalidRequestError', { message, ...(details ? { details } : {}) }, options);
+  }
+}
+
+export class UnknownModelError extends SentryError {
+  constructor(message: string) {
+    super('UnknownModelError', { message });
+  }
+}
+
+export class PayloadTooLargeError extends SentryError {
+  constructor(limitBytes: number) {
+    super('PayloadTooLargeError', { message: `The request body is over the ${limitBytes}-byte limit.` });
+  }
+}
+
+export class UnsupportedMediaTypeError extends SentryError {
+  constructor() {
+    super('UnsupportedMediaTypeError');
+  }
+}
+
+export class UnknownCostCenterError extends SentryError {
+  constructor(costCenter: string) {
+    super('UnknownCostCenterError', { message: `Cost center '${costCenter}' has no budget.` });
+  }
+}
+
+export class BudgetExceededError extends SentryError {
+  constructor(message: string, budget: Record<string, unknown>, retryAfterSeconds: number) {
+    super('BudgetExceededError', { message, budget, retryAfterSeconds });
+  }
+}
+
+export class ModelThrottledError extends SentryError {
+  constructor(retryAfterSeconds: number, options?: ErrorOptions) {
+    super('ModelThrottledError', { retryAfterSeconds }, options);
+  }
+}
+
+export class ModelTimeoutError extends SentryError {
+  constructor(options?: ErrorOptions) {
+    super('ModelTimeoutError', {}, options);
+  }
+}
+
+export class ModelError extends SentryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ModelError', { message }, options);
+  }
+}
+
+/** A transient upstream failure (Bedrock unavailable or failing inside): retried, then MODEL_ERROR. */
+export class ModelUnavailableError extends SentryError {
+  constructor(options?: ErrorOptions) {
+    super('ModelUnavailableError', {}, options);
+  }
+}
+
+/** A failure of the budget store: the request is refused (fail closed), with a generic body. */
+export class BudgetStoreError extends SentryError {
+  constructor(options?: ErrorOptions) {
+    super('InternalError', {}, options);
+    // A distinct name lets the state machine and the logs tell a store failure from other faults.
+    this.name = 'BudgetStoreError';
+  }
+}
+
+/** Build the public error body. */
+export function errorBody(code: ErrorCode, requestId: string, fields: PublicErrorFields): ErrorBody {
+  return { error: { code, message: fields.message, requestId, ...withoutMessage(fields) } };
+}
+
+function withoutMessage(fields: PublicErrorFields): Omit<PublicErrorFields, 'message'> {
+  const { message: _message, ...rest } = fields;
+  return rest;
+}
+
+/**
+ * Read a failure as Step Functions reports it (`Error` and `Cause`) and keep only what a client
+ * may see. The Cause of a Lambda error is `{"errorType","errorMessage","trace"}`; only our own
+ * error types carry public fields, everything else becomes a generic internal error.
+ */
+export function publicFailure(
+  error: string,
+  cause: string | undefined,
+): { code: ErrorCode; fields: PublicErrorFields } {
+  if (error === 'States.Timeout') {
+    return { code: ERRORS.ModelTimeoutError.code, fields: { message: ERRORS.ModelTimeoutError.message } };
+  }
+  if (isErrorName(error) && cause) {
+    const fields = publicFieldsOf(cause);
+    if (fields) return { code: ERRORS[error].code, fields };
+  }
+  return { code: ERRORS.InternalError.code, fields: { message: ERRORS.InternalError.message } };
+}
+
+/** Parse the public fields out of a Lambda error Cause; undefined when it is not one of ours. */
+export function publicFieldsOf(cause: string): PublicErrorFields | undefined {
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    const errorMessage = (parsed as { errorMessage?: unknown }).errorMessage;
+    if (typeof errorMessage !== 'string') return undefined;
+    const fields = JSON.parse(errorMessage) as PublicErrorFields;
+    if (typeof fields.message !== 'string') return undefined;
+    return {
+      message: fields.message,
+      ...(Array.isArray(fields.details) ? { details: fields.details } : {}),
+      ...(fields.budget && typeof fields.budget === 'object' ? { budget: fields.budget } : {}),
+      ...(typeof fields.retryAfterSeconds === 'number'
+        ? { retryAfterSeconds: fields.retryAfterSeconds }
+        : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

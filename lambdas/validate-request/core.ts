@@ -1,0 +1,102 @@
+import type { z } from 'zod';
+import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
+import {
+  type ErrorDetail,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnknownModelError,
+} from '../shared/errors.ts';
+import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
+import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
+import { invokeRequestSchema } from './schema.ts';
+
+/** Turn zod issues into details: a path and a message each, never the input values. */
+export function detailsOf(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+/**
+ * Validate an invoke request: body, schema, model, environment and output cap; then price its
+ * worst case. Throws a SentryError for anything a client must fix.
+ */
+export function validateRequest(input: ExecutionInput, catalog: Catalog): ValidatedRequest {
+  const { maxBodyBytes, maxMessages } = catalog.limits;
+  if (input.bodyTooLarge) throw new PayloadTooLargeError(maxBodyBytes);
+  if (input.body === undefined || input.body.trim() === '') {
+    throw new InvalidRequestError('The request body is empty.');
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(input.body);
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.');
+  }
+
+  const parsed = invokeRequestSchema(maxMessages).safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidRequestError('The request does not match the schema.', detailsOf(parsed.error));
+  }
+  const request = parsed.data;
+
+  const model = resolveModel(catalog, request.model);
+  if (!model) {
+    throw new UnknownModelError(
+      `The model is not in the catalog. Known aliases: ${Object.keys(catalog.models).join(', ')}.`,
+    );
+  }
+
+  const details: ErrorDetail[] = [];
+  if (!catalog.environments.includes(request.tags.environment)) {
+    details.push({ path: 'tags.environment', message: `must be one of ${catalog.environments.join(', ')}` });
+  }
+  const parameters = request.prompt.parameters ?? {};
+  const maxTokens = parameters.max_tokens ?? model.maxOutputTokens;
+  if (maxTokens > model.maxOutputTokens) {
+    details.push({
+      path: 'prompt.parameters.max_tokens',
+      message: `must be at most ${model.maxOutputTokens}, the cap of ${model.alias}`,
+    });
+  }
+  if (parameters.top_k !== undefined && model.topK === 'none') {
+    details.push({ path: 'prompt.parameters.top_k', message: `${model.alias} does not take top_k` });
+  }
+  if (details.length > 0) throw new InvalidRequestError('The request does not match the schema.', details);
+
+  const receivedAt = new Date(input.receivedAt);
+  const priceVersion = priceVersionAt(catalog, receivedAt);
+  const inputTokens = inputTokenBound(request.prompt);
+  const costPico = worstCaseCost(inputTokens, maxTokens, priceOf(catalog, priceVersion, model.modelId));
+
+  return {
+    requestId: input.requestId,
+    receivedAt: input.receivedAt,
+    model,
+    prompt: {
+      ...(request.prompt.system !== undefined ? { system: request.prompt.system } : {}),
+      messages: request.prompt.messages,
+      parameters: {
+        maxTokens,
+        temperature: parameters.temperature,
+        topP: parameters.top_p,
+        topK: parameters.top_k,
+        stopSequences: parameters.stop_sequences,
+      },
+    },
+    tags: request.tags,
+    estimate: {
+      inputTokens,
+      outputTokens: maxTokens,
+      tokens: inputTokens + maxTokens,
+      costPico: costPico.toString(),
+      priceVersion,
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import { catalogFromEnv } from '../shared/env.ts';
+import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
+import { validateRequest } from './core.ts';
+
+const catalog = catalogFromEnv();
+
+/** ValidateRequest: Step Functions passes the execution input as the API built it. */
+export const handler = async (event: ExecutionInput): Promise<ValidatedRequest> =>
+  validateRequest(event, catalog);

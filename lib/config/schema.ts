@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { BudgetDefinition } from '../../lambdas/shared/budget.ts';
+import { type Catalog, catalogSchema, TAG_VALUE } from '../../lambdas/shared/catalog.ts';
+import { usdToPico } from '../../lambdas/shared/money.ts';
+
+/** A budget as code: a cost center's limit per period. At least one limit. */
+export const budgetConfigSchema = z
+  .object({
+    period: z.enum(['monthly', 'daily']),
+    limitUsd: z.number().finite().positive().optional(),
+    limitTokens: z.number().int().positive().optional(),
+    alertThresholds: z.array(z.number().gt(0).max(10)).default([0.8, 1]),
+  })
+  .strict()
+  .refine((b) => b.limitUsd !== undefined || b.limitTokens !== undefined, {
+    message: 'a budget needs limitUsd, limitTokens or both',
+  });
+
+export const deploymentSchema = z
+  .object({
+    /** Days CloudWatch keeps the Lambda, Step Functions and API logs. @default 30 */
+    logRetentionDays: z
+      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30)])
+      .or(z.union([z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731)]))
+      .default(30),
+  })
+  .strict();
+
+/** The whole Cost Sentry configuration: the run-time catalog plus what only deployment needs. */
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    models: catalogSchema.shape.models,
+    prices: catalogSchema.shape.prices,
+    environments: catalogSchema.shape.environments,
+    limits: catalogSchema.shape.limits,
+    budgets: z.record(
+      z.string().regex(TAG_VALUE, 'cost center names follow the tag value rule'),
+      budgetConfigSchema,
+    ),
+    deployment: deploymentSchema.default({ logRetentionDays: 30 }),
+  })
+  .strict();
+
+export type CostSentryConfig = z.infer<typeof configSchema>;
+
+/** A configuration error with every problem on its own line, path first. */
+export class ConfigError extends Error {
+  constructor(source: string, issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
+    super(
+      `invalid Cost Sentry config (${source}):\n${issues
+        .map((i) => `  - ${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate a parsed configuration; the catalog's own cross-checks run too. */
+export function parseConfig(raw: unknown, source = 'config'): CostSentryConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(source, parsed.error.issues);
+  const catalog = catalogSchema.safeParse(catalogOf(parsed.data));
+  if (!catalog.success) throw new ConfigError(source, catalog.error.issues);
+  return parsed.data;
+}
+
+/** Read and validate a JSON config file. */
+export function loadConfig(path: string): CostSentryConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(path, [{ path: [], message: `cannot read JSON: ${(error as Error).message}` }]);
+  }
+  return parseConfig(raw, path);
+}
+
+/** The part of the config the Lambdas need at run time. */
+export function catalogOf(config: CostSentryConfig): Catalog {
+  return {
+    models: config.models,
+    prices: config.prices,
+    environments: config.environments,
+    limits: config.limits,
+  };
+}
+
+/** The config's budgets as stored definitions. */
+export function budgetDefinitions(config: CostSentryConfig): BudgetDefinition[] {
+  return Object.entries(config.budgets).map(([costCenter, b]) => ({
+    costCenter,
+    period: b.period,
+    limitPico: b.limitUsd === undefined ? undefined : usdToPico(b.limitUsd),
+    limitTokens: b.limitTokens,
+    alertThresholds: b.alertThresholds,
+  }));
+}

@@ -1,0 +1,86 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoBudgetStore } from '../lambdas/shared/budget-store.ts';
+import { ENV } from '../lambdas/shared/env.ts';
+import { budgetDefinitions, type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
+import { type BedrockSimulator, startBedrockSimulator } from './bedrock-simulator.ts';
+import { type EmbeddedDynamo, ensureTable, startDynalite } from './dynamo.ts';
+import {
+  FUNCTIONS,
+  type FunctionName,
+  type LambdaHandler,
+  LocalWorkflow,
+  type LocalWorkflowOptions,
+} from './workflow.ts';
+
+export const LOCAL_TABLE = 'cost-sentry';
+/** The SDK's client-side timeout for Bedrock; as deployed (below the InvokeModel Lambda's 20 s). */
+export const BEDROCK_TIMEOUT_MS = 18_000;
+
+export interface LocalRuntimeOptions extends LocalWorkflowOptions {
+  config: CostSentryConfig;
+  /** Keep DynamoDB data on disk in this folder; in memory when absent. */
+  dataPath?: string | undefined;
+  /** `simulator` (default) or `aws` for real Bedrock with the normal credential chain. */
+  bedrock?: 'simulator' | 'aws';
+  bedrockTimeoutMs?: number;
+}
+
+export interface LocalRuntime {
+  workflow: LocalWorkflow;
+  store: DynamoBudgetStore;
+  dynamo: EmbeddedDynamo;
+  simulator?: BedrockSimulator | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything behind the gateway, on one machine: dynalite, the Bedrock simulator, and the real
+ * state machine with the real handlers. The handlers read their settings from the environment
+ * at import, as on Lambda, so one runtime runs per process.
+ */
+export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const dynamo = await startDynalite({ path: options.dataPath });
+  const simulator = options.bedrock === 'aws' ? undefined : await startBedrockSimulator();
+
+  process.env.AWS_REGION ??= 'us-east-1';
+  if (simulator) {
+    process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = simulator.endpoint;
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete process.env.AWS_SESSION_TOKEN;
+  }
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env[ENV.tableName] = LOCAL_TABLE;
+  process.env[ENV.catalog] = JSON.stringify(catalogOf(options.config));
+  process.env[ENV.bedrockTimeoutMs] = String(options.bedrockTimeoutMs ?? BEDROCK_TIMEOUT_MS);
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'CostSentry';
+
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint });
+  await ensureTable(client, LOCAL_TABLE);
+  const store = new DynamoBudgetStore(client, LOCAL_TABLE);
+  for (const budget of budgetDefinitions(options.config)) await store.putBudget(budget);
+
+  const workflow = new LocalWorkflow(await importHandlers(), options);
+  return {
+    workflow,
+    store,
+    dynamo,
+    simulator,
+    async close() {
+      client.destroy();
+      await simulator?.close();
+      await dynamo.close();
+    },
+  };
+}
+
+/** Import each function's handler module, as the Lambda runtime would. */
+async function importHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
+  const entries = await Promise.all(
+    Object.values(FUNCTIONS).map(async (name) => {
+      const module = (await import(`../lambdas/${name}/handler.ts`)) as { handler: LambdaHandler };
+      return [name, module.handler] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<FunctionName, LambdaHandler>;
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+/** The one state machine definition: CDK deploys it, the local stack and the tests run it. */
+export const ASL_PATH = new URL('../state-machines/cost-sentry.asl.json', import.meta.url);
+
+/** The Lambda functions the definition names through `definitionSubstitutions`. */
+export const FUNCTIONS = {
+  ValidateRequestFunctionArn: 'validate-request',
+  ReserveBudgetFunctionArn: 'reserve-budget',
+  InvokeModelFunctionArn: 'invoke-model',
+  SettleUsageFunctionArn: 'settle-usage',
+  ReleaseReservationFunctionArn: 'release-reservation',
+} as const;
+
+export type FunctionName = (typeof FUNCTIONS)[keyof typeof FUNCTIONS];
+
+/** Replace `${Name}` placeholders as CloudFormation's definitionSubstitutions does. */
+export function substitute(text: string, substitutions: Record<string, string>): string {
+  return text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_whole, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`no substitution for \${${name}}`);
+    return value;
+  });
+}
+
+const localArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:cost-sentry-${name}`;
+
+/** The definition with local function ARNs substituted. */
+export function localDefinition(): Record<string, unknown> {
+  const substitutions = Object.fromEntries(
+    Object.entries(FUNCTIONS).map(([key, name]) => [key, localArn(name)]),
+  );
+  return JSON.parse(substitute(readFileSync(ASL_PATH, 'utf8'), substitutions)) as Record<string, unknown>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Lambda handlers take and return JSON of any shape
+export type LambdaHandler = (event: any) => Promise<unknown>;
+
+/** What StartSyncExecution answers, in the fields the response template reads. */
+export interface SyncExecutionResult {
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface LocalWorkflowOptions {
+  /** Milliseconds to pause before each retry, by state name, instead of the definition's backoff. */
+  retryIntervalOverrides?: Record<string, number>;
+}
+
+interface TaskState {
+  Type: string;
+  Parameters?: { FunctionName?: string };
+}
+
+/**
+ * The real state machine definition run by aws-local-stepfunctions, its Lambda tasks served
+ * by in-process handlers. Each call is shaped as the Lambda service shapes it: the result comes
+ * back under `Payload`, and a thrown error becomes Error = its name and Cause = the JSON the
+ * Node.js runtime reports (`errorType`, `errorMessage`, `trace`).
+ */
+export class LocalWorkflow {
+  readonly #machine: StateMachine;
+  readonly #overrides: Record<string, (input: unknown) => Promise<unknown>>;
+  readonly #options: LocalWorkflowOptions;
+
+  constructor(handlers: Record<FunctionName, LambdaHandler>, options: LocalWorkflowOptions = {}) {
+    const definition = localDefinition();
+    this.#machine = new StateMachine(definition as never, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    this.#options = options;
+    const byArn = new Map(Object.entries(handlers).map(([name, handler]) => [localArn(name), handler]));
+    this.#overrides = {};
+    const states = (definition.States ?? {}) as Record<string, TaskState>;
+    for (const [stateName, state] of Object.entries(states)) {
+      if (state.Type !== 'Task') continue;
+      const handler = byArn.get(state.Parameters?.FunctionName ?? '');
+      if (!handler) throw new Error(`state ${stateName} names a function with no local handler`);
+      this.#overrides[stateName] = (input) => invokeLikeLambda(handler, input);
+    }
+  }
+
+  /** Run one execution to its end, like StartSyncExecution. */
+  async run(input: unknown): Promise<SyncExecutionResult> {
+    const execution = this.#machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: this.#overrides as never,
+        ...(this.#options.retryIntervalOverrides
+          ? { retryIntervalOverrides: this.#options.retryIntervalOverrides }
+          : {}),
+      },
+    });
+    try {
+      const output = await execution.result;
+      return { status: 'SUCCEEDED', output: JSON.stringify(output) };
+    } catch (error) {
+      // The library wraps the failure in an ExecutionError whose cause is the Fail state's error.
+      const err =
+        (error as Error).name === 'ExecutionError' ? ((error as Error).cause as Error) : (error as Error);
+      if (err.name === 'ExecutionTimeoutError') return { status: 'TIMED_OUT' };
+      return { status: 'FAILED', error: err.name, cause: err.message };
+    }
+  }
+}
+
+async function invokeLikeLambda(handler: LambdaHandler, input: unknown): Promise<unknown> {
+  const { Payload } = input as { FunctionName: string; Payload: unknown };
+  try {
+    // JSON round trips: a Lambda sees and returns JSON, never shared objects.
+    const result = await handler(JSON.parse(JSON.stringify(Payload ?? null)));
+    return {
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      Payload: JSON.parse(JSON.stringify(result ?? null)),
+    };
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const failure = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message, trace: [] }));
+    failure.name = err.name;
+    throw failure;
+  }
+}
