@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-
-/** The single table's key schema: the same in the CDK stack and here. */
-export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+import { TABLE_KEYS } from '../lambdas/shared/budget.ts';
 
 export interface EmbeddedDynamo {
   endpoint: string;

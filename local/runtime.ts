@@ -2,19 +2,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBudgetStore } from '../lambdas/shared/budget-store.ts';
 import { ENV } from '../lambdas/shared/env.ts';
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
+import { BEDROCK_TIMEOUT_MS } from '../lib/timeouts.ts';
+import { FUNCTIONS, type FunctionName } from '../state-machines/definition.ts';
 import { type BedrockSimulator, startBedrockSimulator } from './bedrock-simulator.ts';
 import { type EmbeddedDynamo, ensureTable, startDynalite } from './dynamo.ts';
-import {
-  FUNCTIONS,
-  type FunctionName,
-  type LambdaHandler,
-  LocalWorkflow,
-  type LocalWorkflowOptions,
-} from './workflow.ts';
+import { type LambdaHandler, LocalWorkflow, type LocalWorkflowOptions } from './workflow.ts';
 
 export const LOCAL_TABLE = 'cost-sentry';
-/** The SDK's client-side timeout for Bedrock; as deployed (below the InvokeModel Lambda's 20 s). */
-export const BEDROCK_TIMEOUT_MS = 18_000;
 
 export interface LocalRuntimeOptions extends LocalWorkflowOptions {
   config: CostSentryConfig;

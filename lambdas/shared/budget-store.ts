@@ -190,7 +190,8 @@ export class DynamoBudgetStore implements BudgetStore {
 
 const keyOf = (key: CounterKey): Item => ({ pk: { S: key.pk }, sk: { S: key.sk } });
 
-function budgetItem(key: CounterKey, budget: BudgetDefinition, updatedAt: string): Item {
+/** A budget definition as a DynamoDB item (also what the deploy-time seed writes). */
+export function budgetItem(key: CounterKey, budget: BudgetDefinition, updatedAt: string): Item {
   return {
     ...keyOf(key),
     costCenter: { S: budget.costCenter },

@@ -40,6 +40,9 @@ export interface Amount {
   tokens: number;
 }
 
+/** The single table's key attributes: the same in the CDK stack and the local stack. */
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
 /** The single-table keys: a budget and its period counters share a partition. */
 export const keys = {
   costCenterBudget: (costCenter: string): CounterKey => ({ pk: `CC#${costCenter}`, sk: 'BUDGET' }),

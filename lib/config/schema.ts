@@ -24,6 +24,11 @@ export const deploymentSchema = z
       .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30)])
       .or(z.union([z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731)]))
       .default(30),
+    /** API Gateway stage throttling. @default 100 requests per second, bursts of 200 */
+    throttle: z
+      .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
+      .strict()
+      .default({ rateLimit: 100, burstLimit: 200 }),
   })
   .strict();
 
@@ -39,7 +44,10 @@ export const configSchema = z
       z.string().regex(TAG_VALUE, 'cost center names follow the tag value rule'),
       budgetConfigSchema,
     ),
-    deployment: deploymentSchema.default({ logRetentionDays: 30 }),
+    deployment: deploymentSchema.default({
+      logRetentionDays: 30,
+      throttle: { rateLimit: 100, burstLimit: 200 },
+    }),
   })
   .strict();
 

@@ -1,0 +1,81 @@
+import { ERRORS } from '../../lambdas/shared/errors.ts';
+
+/**
+ * API Gateway mapping templates for POST /v1/invoke. The stack deploys them and the local
+ * gateway renders the very same text with velocityjs, so the two cannot drift apart.
+ */
+
+/** Error codes whose body the state machine's Fail state carries (every code the catalog has). */
+const CATALOG_CODES = [...new Map(Object.values(ERRORS).map((e) => [e.code, e.status])).entries()];
+
+const INTERNAL = ERRORS.InternalError;
+const TIMEOUT = ERRORS.ModelTimeoutError;
+
+/**
+ * The request template: StartSyncExecution with the raw body embedded as a JSON string. The body
+ * is escaped twice (once inside the execution input, once for the `input` string itself); Java's
+ * escapeJavaScript also escapes `'`, which JSON does not allow, hence each replaceAll. A body over
+ * the limit is not embedded at all: ValidateRequest answers PAYLOAD_TOO_LARGE. The limit counts
+ * the escaped body, which is what the 256 KB Step Functions payload limit counts.
+ */
+export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): string {
+  return [
+    `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
+    `#set($head = "{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch")`,
+    `{"stateMachineArn":"${stateMachineArn}","name":"$context.requestId",`,
+    `#if($escaped.length() > ${maxBodyBytes})`,
+    `"input":"$util.escapeJavaScript("$head,\\"bodyTooLarge\\":true}").replaceAll("\\\\'", "'")"}`,
+    '#else',
+    `"input":"$util.escapeJavaScript("$head,\\"body\\":\\"$escaped\\"}").replaceAll("\\\\'", "'")"}`,
+    '#end',
+  ].join('\n');
+}
+
+/**
+ * The response template of the StartSyncExecution integration. SUCCEEDED: the output is the
+ * body. FAILED with one of our codes: the Fail state's Cause is the public error body. Anything
+ * else (an unknown error, TIMED_OUT) never comes back as 200 and never shows the Cause.
+ */
+export function responseTemplate(): string {
+  const branches = CATALOG_CODES.filter(([code]) => code !== INTERNAL.code).map(([code, status], i) =>
+    [
+      `${i === 0 ? '#if' : '#elseif'}($code == "${code}")`,
+      `#set($context.responseOverride.status = ${status})`,
+      ...(status === 429 || status === 503
+        ? [
+            "#set($cause = $util.parseJson($input.path('$.cause')))",
+            '#if($cause.error.retryAfterSeconds)',
+            '#set($context.responseOverride.header.Retry-After = "$cause.error.retryAfterSeconds")',
+            '#end',
+          ]
+        : []),
+      "$input.path('$.cause')",
+    ].join('\n'),
+  );
+  return [
+    "#set($status = $input.path('$.status'))",
+    '#if($status == "SUCCEEDED")',
+    "$input.path('$.output')",
+    '#elseif($status == "FAILED")',
+    "#set($code = $input.path('$.error'))",
+    ...branches,
+    '#else',
+    `#set($context.responseOverride.status = ${INTERNAL.status})`,
+    fixedBody(INTERNAL.code, INTERNAL.message),
+    '#end',
+    '#else',
+    `#set($context.responseOverride.status = ${TIMEOUT.status})`,
+    fixedBody(TIMEOUT.code, 'The request did not complete in time.'),
+    '#end',
+  ].join('\n');
+}
+
+/** A fixed error body with the request ID filled in by API Gateway. */
+export function fixedBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message, requestId: '$context.requestId' } });
+}
+
+/** Every HTTP status the invoke route can answer with. */
+export const INVOKE_STATUSES = [200, ...new Set(CATALOG_CODES.map(([, status]) => status))].sort(
+  (a, b) => a - b,
+);

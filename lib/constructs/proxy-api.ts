@@ -1,0 +1,147 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  AwsIntegration,
+  EndpointType,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  PassthroughBehavior,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';
+
+/** Props of the proxy API. */
+export interface ProxyApiProps {
+  stateMachine: IStateMachine;
+  /** Largest escaped body embedded in an execution; larger ones are answered 413. */
+  maxBodyBytes: number;
+  logRetention: RetentionDays;
+  /** Stage-wide steady-state requests per second and burst. */
+  throttle: { rateLimit: number; burstLimit: number };
+}
+
+const REQUEST_ID_HEADER = 'method.response.header.x-request-id';
+
+/** API Gateway's own responses (auth, routing, media type) in our error body shape. */
+const GATEWAY_RESPONSES = [
+  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, error: ERRORS.UnsupportedMediaTypeError },
+  // API Gateway answers both unsigned calls and unknown routes with this one response.
+  {
+    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    error: { ...ERRORS.UnauthorizedError, message: 'Missing credentials, or no such route.' },
+  },
+  { type: ResponseType.ACCESS_DENIED, error: ERRORS.ForbiddenError },
+  { type: ResponseType.UNAUTHORIZED, error: ERRORS.UnauthorizedError },
+  { type: ResponseType.EXPIRED_TOKEN, error: ERRORS.UnauthorizedError },
+  { type: ResponseType.INVALID_SIGNATURE, error: ERRORS.UnauthorizedError },
+  { type: ResponseType.REQUEST_TOO_LARGE, error: ERRORS.PayloadTooLargeError },
+  { type: ResponseType.DEFAULT_4XX, error: ERRORS.InvalidRequestError },
+  { type: ResponseType.DEFAULT_5XX, error: ERRORS.InternalError },
+] as const;
+
+/**
+ * The regional REST API: `POST /v1/invoke`, IAM-authorized, integrated directly with
+ * StartSyncExecution through our own mapping templates.
+ */
+export class ProxyApi extends Construct {
+  readonly api: RestApi;
+
+  constructor(scope: Construct, id: string, props: ProxyApiProps) {
+    super(scope, id);
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new RestApi(this, 'Api', {
+      description: 'Cost Sentry: a cost-guarded proxy for Amazon Bedrock',
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      deployOptions: {
+        stageName: 'prod',
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        // Never log bodies: they carry prompts and completions.
+        dataTraceEnabled: false,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+      },
+    });
+
+    const role = new Role(this, 'StartSyncExecutionRole', {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['states:StartSyncExecution'],
+        resources: [props.stateMachine.stateMachineArn],
+      }),
+    );
+
+    const requestIdParameter = { [REQUEST_ID_HEADER]: 'context.requestId' };
+    const internalBody = {
+      'application/json': fixedBody(ERRORS.InternalError.code, ERRORS.InternalError.message),
+    };
+    const integration = new AwsIntegration({
+      service: 'states',
+      action: 'StartSyncExecution',
+      integrationHttpMethod: 'POST',
+      options: {
+        credentialsRole: role,
+        passthroughBehavior: PassthroughBehavior.NEVER,
+        requestTemplates: {
+          'application/json': requestTemplate(props.stateMachine.stateMachineArn, props.maxBodyBytes),
+        },
+        timeout: Duration.seconds(29),
+        integrationResponses: [
+          {
+            statusCode: '200',
+            responseTemplates: { 'application/json': responseTemplate() },
+            responseParameters: requestIdParameter,
+          },
+          // Step Functions refused the call itself (throttled, payload, permissions): never a 200.
+          {
+            selectionPattern: '[45]\\d{2}',
+            statusCode: '500',
+            responseTemplates: internalBody,
+            responseParameters: requestIdParameter,
+          },
+        ],
+      },
+    });
+
+    const invoke = this.api.root.addResource('v1').addResource('invoke');
+    invoke.addMethod('POST', integration, {
+      authorizationType: AuthorizationType.IAM,
+      methodResponses: INVOKE_STATUSES.map((status) => ({
+        statusCode: String(status),
+        responseParameters: {
+          [REQUEST_ID_HEADER]: true,
+          ...(status === 429 || status === 503 ? { 'method.response.header.Retry-After': true } : {}),
+        },
+      })),
+    });
+
+    for (const { type, error } of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
+        type,
+        statusCode:
+          type === ResponseType.DEFAULT_4XX || type === ResponseType.DEFAULT_5XX
+            ? undefined
+            : String(error.status),
+        responseHeaders: { 'x-request-id': 'context.requestId' },
+        templates: { 'application/json': fixedBody(error.code, error.message) },
+      });
+    }
+  }
+}

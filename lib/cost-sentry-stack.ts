@@ -1,0 +1,101 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV } from '../lambdas/shared/env.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/powertools.ts';
+import { budgetDefinitions, type CostSentryConfig, catalogOf } from './config/schema.ts';
+import { BudgetTable } from './constructs/budget-table.ts';
+import { ProxyApi } from './constructs/proxy-api.ts';
+import { ProxyStateMachine } from './constructs/proxy-state-machine.ts';
+import { SentryFunction } from './constructs/sentry-function.ts';
+import { BEDROCK_TIMEOUT_MS, LAMBDA_TIMEOUTS } from './timeouts.ts';
+
+/** Props of the Cost Sentry stack. */
+export interface CostSentryStackProps extends StackProps {
+  config: CostSentryConfig;
+}
+
+/** Lambda environment variables share 4 KB; the catalog must leave room for the rest. */
+export const MAX_CATALOG_ENV_BYTES = 3_500;
+
+/** Wires the table, the five functions, the state machine and the API. No resource details here. */
+export class CostSentryStack extends Stack {
+  constructor(scope: Construct, id: string, props: CostSentryStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const catalogJson = JSON.stringify(catalogOf(config));
+    if (Buffer.byteLength(catalogJson) > MAX_CATALOG_ENV_BYTES) {
+      throw new Error(
+        `the model catalog is ${Buffer.byteLength(catalogJson)} bytes as JSON; Lambda environment ` +
+          `variables allow ${MAX_CATALOG_ENV_BYTES} for it. Remove unused models or price versions.`,
+      );
+    }
+    const logRetention = config.deployment.logRetentionDays as RetentionDays;
+    const budgets = new BudgetTable(this, 'Budgets', { budgets: budgetDefinitions(config) });
+
+    const environment = {
+      [ENV.catalog]: catalogJson,
+      [ENV.tableName]: budgets.table.tableName,
+      [ENV.bedrockTimeoutMs]: String(BEDROCK_TIMEOUT_MS),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    const fn = (id: string, entry: keyof typeof LAMBDA_TIMEOUTS) =>
+      new SentryFunction(this, id, {
+        entry,
+        timeout: Duration.seconds(LAMBDA_TIMEOUTS[entry]),
+        environment,
+        logRetention,
+      });
+    const validate = fn('ValidateRequest', 'validate-request');
+    const reserve = fn('ReserveBudget', 'reserve-budget');
+    const invoke = fn('InvokeModel', 'invoke-model');
+    const settle = fn('SettleUsage', 'settle-usage');
+    const release = fn('ReleaseReservation', 'release-reservation');
+    for (const budgetFn of [reserve, settle, release]) budgets.grantBudgetWrites(budgetFn.role);
+
+    // bedrock:InvokeModel (what Converse needs) on exactly the configured models and profiles.
+    invoke.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: bedrockResources(this, config) }),
+    );
+
+    const machine = new ProxyStateMachine(this, 'Workflow', {
+      functions: {
+        ValidateRequestFunctionArn: validate.fn,
+        ReserveBudgetFunctionArn: reserve.fn,
+        InvokeModelFunctionArn: invoke.fn,
+        SettleUsageFunctionArn: settle.fn,
+        ReleaseReservationFunctionArn: release.fn,
+      },
+      logRetention,
+    });
+    const api = new ProxyApi(this, 'Proxy', {
+      stateMachine: machine.stateMachine,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      logRetention,
+      throttle: config.deployment.throttle,
+    });
+
+    new CfnOutput(this, 'InvokeUrl', { value: api.api.urlForPath('/v1/invoke') });
+    new CfnOutput(this, 'TableName', { value: budgets.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: machine.stateMachine.stateMachineArn });
+  }
+}
+
+/** Foundation-model ARNs of the configured models, plus their inference profile ARNs. */
+export function bedrockResources(stack: Stack, config: CostSentryConfig): string[] {
+  const arns = new Set<string>();
+  for (const model of Object.values(config.models)) {
+    arns.add(
+      stack.formatArn({
+        service: 'bedrock',
+        account: '',
+        resource: 'foundation-model',
+        resourceName: model.modelId,
+      }),
+    );
+    if (model.inferenceProfileArn) arns.add(model.inferenceProfileArn);
+  }
+  return [...arns];
+}

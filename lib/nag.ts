@@ -1,0 +1,91 @@
+import { type Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** One acknowledged cdk-nag finding and why it is acceptable here. */
+interface Acknowledgement {
+  id: string;
+  reason: string;
+  /** Construct paths below the stack (prefix match); the finding is acknowledged on each. */
+  paths: RegExp;
+}
+
+/**
+ * Every cdk-nag finding Cost Sentry accepts, each with its reason. Nothing is acknowledged
+ * stack-wide: each finding is acknowledged on the constructs it was raised on.
+ */
+export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
+  {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and Step Functions log delivery ' +
+      '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
+      'statement names exact ARNs.',
+    paths:
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+  },
+  {
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'Step Functions invokes these functions synchronously and handles their failures in the state ' +
+      'machine (Retry, then ReleaseReservation); a dead-letter queue only applies to asynchronous invocations.',
+    paths: /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation)\/Function\/Resource$/,
+  },
+  {
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    reason:
+      'The account-level role API Gateway needs to write execution logs; AWS maintains this policy for ' +
+      'exactly that purpose.',
+    paths: /^Proxy\/Api\/CloudWatchRole\/Resource$/,
+  },
+  {
+    id: 'AwsSolutions-COG4',
+    reason: 'Callers authenticate with IAM (SigV4); the method uses AWS_IAM authorization, not Cognito.',
+    paths: /^Proxy\/Api\/Default\/v1\/invoke\/POST\/Resource$/,
+  },
+  {
+    id: 'AwsSolutions-APIG2',
+    reason:
+      'The body is validated by the ValidateRequest function against the zod schema, with the same rules ' +
+      'and error bodies on AWS and in the local stack; a gateway model would answer differently.',
+    paths: /^Proxy\/Api\/Resource$/,
+  },
+  {
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      'The CDK-provided function behind the budget seed custom resources runs only during deployments ' +
+      'and only writes its own logs with this policy; its data access is one dynamodb:PutItem on the table.',
+    paths: /^AWS679f53fac002430cb0da5b7982bd2287\/ServiceRole\/Resource$/,
+  },
+  {
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'CloudFormation invokes the budget seed function and reports its failures as a failed deployment.',
+    paths: /^AWS679f53fac002430cb0da5b7982bd2287\/Resource$/,
+  },
+  {
+    id: 'AwsSolutions-APIG3',
+    reason:
+      'Every caller is IAM-authenticated and the stage is throttled (deployment.throttle in the config); ' +
+      'an AWS WAF web ACL is an extra cost left to the deployer.',
+    paths: /^Proxy\/Api\/DeploymentStage\.prod\/Resource$/,
+  },
+  {
+    id: 'Serverless-LambdaTracing',
+    reason: 'The budget seed function runs only during deployments; there is no request path to trace.',
+    paths: /^AWS679f53fac002430cb0da5b7982bd2287\/Resource$/,
+  },
+];
+
+/** Attach every acknowledgement to the constructs it names. */
+export function acknowledgeFindings(stack: Stack): void {
+  for (const construct of stack.node.findAll()) {
+    const path = relativePath(stack, construct);
+    for (const ack of ACKNOWLEDGEMENTS) {
+      if (ack.paths.test(path)) Validations.of(construct).acknowledge({ id: ack.id, reason: ack.reason });
+    }
+  }
+}
+
+function relativePath(stack: Stack, construct: IConstruct): string {
+  return construct.node.path.slice(stack.node.path.length + 1);
+}

@@ -1,0 +1,18 @@
+/**
+ * Timeouts nest, innermost first (DESIGN section 1): the Bedrock client gives up before the
+ * InvokeModel Lambda does, which stops before its state's TimeoutSeconds, which is below the
+ * state machine's TimeoutSeconds, which is below API Gateway's 29 s integration timeout.
+ * The state machine values live in the ASL file; a test holds the two together.
+ */
+export const BEDROCK_TIMEOUT_MS = 18_000;
+
+/** Lambda timeouts in seconds, by function folder. */
+export const LAMBDA_TIMEOUTS = {
+  'validate-request': 4,
+  'reserve-budget': 4,
+  'invoke-model': 20,
+  'settle-usage': 4,
+  'release-reservation': 4,
+} as const;
+
+export const API_INTEGRATION_TIMEOUT_SECONDS = 29;

@@ -1,0 +1,106 @@
+import { render } from 'velocityjs';
+
+/**
+ * A Java String as API Gateway's VTL engine sees it: `replaceAll` takes a regular expression and
+ * `length()` is a method. velocityjs passes string literals through verbatim, as Velocity does.
+ */
+class JavaString {
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
+  replaceAll(regex: string, replacement: string): JavaString {
+    return new JavaString(this.value.replace(new RegExp(regex, 'g'), () => replacement));
+  }
+  length(): number {
+    return this.value.length;
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+const hex = (code: number, width: number) => code.toString(16).toUpperCase().padStart(width, '0');
+
+/** Java commons-lang escapeJavaScript, as API Gateway's `$util.escapeJavaScript`. */
+export function escapeJavaScript(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const ch = text[i] as string;
+    if (code > 0x7f) out += `\\u${hex(code, 4)}`;
+    else if (code < 32) {
+      const named: Record<number, string> = { 8: '\\b', 9: '\\t', 10: '\\n', 12: '\\f', 13: '\\r' };
+      out += named[code] ?? `\\u${hex(code, 4)}`;
+    } else if (ch === "'" || ch === '"' || ch === '\\' || ch === '/') out += `\\${ch}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** The JSONPath subset our templates use: `$` and `$.a.b`. */
+function select(json: unknown, path: string): unknown {
+  if (!/^\$(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(path))
+    throw new Error(`unsupported JSONPath in template: ${path}`);
+  return path
+    .split('.')
+    .slice(1)
+    .reduce<unknown>(
+      (node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      json,
+    );
+}
+
+export interface VtlRequest {
+  body: string;
+  headers?: Record<string, string>;
+  requestId: string;
+  requestTimeEpoch: number;
+}
+
+export interface VtlResult {
+  body: string;
+  status?: number | undefined;
+  headers: Record<string, string>;
+}
+
+/**
+ * Render an API Gateway mapping template with the `$input`, `$util` and `$context` that API
+ * Gateway provides (the parts our templates use), including `$context.responseOverride`.
+ */
+export function renderTemplate(template: string, request: VtlRequest): VtlResult {
+  const responseOverride: { status?: number; header: Record<string, string> } = { header: {} };
+  const parsedBody = () => {
+    try {
+      return JSON.parse(request.body) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const context = {
+    input: {
+      body: new JavaString(request.body),
+      path: (path: string) => {
+        const result = select(parsedBody(), path);
+        return typeof result === 'string' ? new JavaString(result) : result;
+      },
+      json: (path: string) => JSON.stringify(select(parsedBody(), path) ?? null),
+      params: () => ({ header: new Map(Object.entries(request.headers ?? {})) }),
+    },
+    util: {
+      escapeJavaScript: (value: unknown) => new JavaString(escapeJavaScript(String(value ?? ''))),
+      parseJson: (value: unknown) => JSON.parse(String(value)) as unknown,
+    },
+    context: {
+      requestId: request.requestId,
+      requestTimeEpoch: request.requestTimeEpoch,
+      responseOverride,
+    },
+  };
+  const body = render(template, context, undefined, { escape: false });
+  return {
+    body,
+    status: responseOverride.status === undefined ? undefined : Number(responseOverride.status),
+    headers: { ...responseOverride.header },
+  };
+}
