@@ -17,6 +17,8 @@ export interface LocalRuntimeOptions extends LocalWorkflowOptions {
   /** `simulator` (default) or `aws` for real Bedrock with the normal credential chain. */
   bedrock?: 'simulator' | 'aws';
   bedrockTimeoutMs?: number;
+  /** Route the handlers' DynamoDB calls through another endpoint in front of the embedded one (tests inject faults there). */
+  interposeDynamo?: (endpoint: string) => Promise<string>;
 }
 
 export interface LocalRuntime {
@@ -43,7 +45,9 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
     delete process.env.AWS_SESSION_TOKEN;
   }
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = options.interposeDynamo
+    ? await options.interposeDynamo(dynamo.endpoint)
+    : dynamo.endpoint;
   process.env[ENV.tableName] = LOCAL_TABLE;
   process.env[ENV.catalog] = JSON.stringify(catalogOf(options.config));
   process.env[ENV.bedrockTimeoutMs] = String(options.bedrockTimeoutMs ?? BEDROCK_TIMEOUT_MS);

@@ -1,0 +1,51 @@
+import { ERRORS } from '../lambdas/shared/errors.ts';
+import { fixedBody, requestTemplate, responseTemplate } from '../lib/api/templates.ts';
+import { renderTemplate } from './vtl.ts';
+import type { LocalWorkflow, SyncExecutionResult } from './workflow.ts';
+
+/** The state machine ARN the local request template names (the local runner has only one). */
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:cost-sentry';
+
+export interface InvokeRouteRequest {
+  body: string;
+  requestId: string;
+  /** Epoch milliseconds, as `$context.requestTimeEpoch`. */
+  requestTimeEpoch: number;
+}
+
+export interface RouteResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * POST /v1/invoke as API Gateway runs it: render the deployed request template, start the
+ * execution, render the deployed response template over StartSyncExecution's answer.
+ */
+export async function invokeRoute(
+  workflow: LocalWorkflow,
+  request: InvokeRouteRequest,
+  maxBodyBytes: number,
+): Promise<RouteResponse> {
+  const headers = { 'content-type': 'application/json', 'x-request-id': request.requestId };
+  let result: SyncExecutionResult;
+  try {
+    const integration = renderTemplate(requestTemplate(LOCAL_STATE_MACHINE_ARN, maxBodyBytes), request);
+    const start = JSON.parse(integration.body) as { input: string };
+    result = await workflow.run(JSON.parse(start.input));
+  } catch {
+    // What API Gateway does when Step Functions refuses the call: the integration's 5XX mapping.
+    const body = renderTemplate(
+      fixedBody(ERRORS.InternalError.code, ERRORS.InternalError.message),
+      request,
+    ).body;
+    return { status: ERRORS.InternalError.status, headers, body };
+  }
+  const response = renderTemplate(responseTemplate(), { ...request, body: JSON.stringify(result) });
+  return {
+    status: response.status ?? 200,
+    headers: { ...headers, ...response.headers },
+    body: response.body.trim(),
+  };
+}

@@ -1,0 +1,107 @@
+import {
+  AccessDeniedException,
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ThrottlingException,
+  ValidationException,
+} from '@aws-sdk/client-bedrock-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  BedrockInvoker,
+  converseRequest,
+  translateBedrockError,
+} from '../../lambdas/invoke-model/bedrock-client.ts';
+import type { ConverseInput } from '../../lambdas/invoke-model/core.ts';
+
+const bedrock = mockClient(BedrockRuntimeClient);
+beforeEach(() => bedrock.reset());
+
+const input = (overrides: Partial<ConverseInput> = {}): ConverseInput => ({
+  model: {
+    alias: 'claude-3-5-haiku',
+    modelId: 'm',
+    invokeModelId: 'arn:profile',
+    maxOutputTokens: 100,
+    topK: 'anthropic',
+  },
+  system: 'Be brief.',
+  messages: [{ role: 'user', content: 'Hi' }],
+  parameters: { maxTokens: 50, temperature: 0.2, topP: 0.9, topK: 40, stopSequences: ['END'] },
+  metadata: { applicationId: 'app', costCenter: 'support', environment: 'dev', requestId: 'req-1' },
+  ...overrides,
+});
+
+describe('converseRequest', () => {
+  it('maps the request onto Converse, top_k through additionalModelRequestFields', () => {
+    expect(converseRequest(input())).toEqual({
+      modelId: 'arn:profile',
+      system: [{ text: 'Be brief.' }],
+      messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+      inferenceConfig: { maxTokens: 50, temperature: 0.2, topP: 0.9, stopSequences: ['END'] },
+      additionalModelRequestFields: { top_k: 40 },
+      requestMetadata: {
+        applicationId: 'app',
+        costCenter: 'support',
+        environment: 'dev',
+        requestId: 'req-1',
+      },
+    });
+  });
+
+  it('puts top_k where Nova models read it', () => {
+    const nova = input({ model: { ...input().model, topK: 'nova' } });
+    expect(converseRequest(nova).additionalModelRequestFields).toEqual({ inferenceConfig: { topK: 40 } });
+  });
+});
+
+describe('translateBedrockError', () => {
+  it.each([
+    ['ThrottlingException', 'ModelThrottledError', 'MODEL_THROTTLED'],
+    ['ServiceUnavailableException', 'ModelUnavailableError', 'MODEL_ERROR'],
+    ['InternalServerException', 'ModelUnavailableError', 'MODEL_ERROR'],
+    ['ModelTimeoutException', 'ModelTimeoutError', 'MODEL_TIMEOUT'],
+    ['TimeoutError', 'ModelTimeoutError', 'MODEL_TIMEOUT'],
+    ['ValidationException', 'ModelError', 'MODEL_ERROR'],
+    ['AccessDeniedException', 'ModelError', 'MODEL_ERROR'],
+    ['SomethingNew', 'ModelError', 'MODEL_ERROR'],
+  ])('%s becomes %s (%s)', (upstream, name, code) => {
+    const error = Object.assign(new Error('upstream says arn:aws:bedrock:secret'), { name: upstream });
+    const translated = translateBedrockError(error);
+    expect([translated.name, translated.code]).toEqual([name, code]);
+    expect(translated.fields.message).not.toContain('arn:');
+  });
+});
+
+describe('BedrockInvoker', () => {
+  const invoker = new BedrockInvoker(1000, new BedrockRuntimeClient({ region: 'us-east-1' }));
+
+  it('returns the text, stop reason and usage', async () => {
+    bedrock.on(ConverseCommand).resolves({
+      output: { message: { role: 'assistant', content: [{ text: 'Hello' }, { text: ' there' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, cacheReadInputTokens: 1 },
+      metrics: { latencyMs: 10 },
+    });
+    await expect(invoker.converse(input())).resolves.toEqual({
+      text: 'Hello there',
+      stopReason: 'end_turn',
+      usage: {
+        inputTokens: 3,
+        outputTokens: 2,
+        totalTokens: 5,
+        cacheReadInputTokens: 1,
+        cacheWriteInputTokens: 0,
+      },
+    });
+  });
+
+  it.each([
+    [new ThrottlingException({ message: 'slow down', $metadata: {} }), 'ModelThrottledError'],
+    [new ValidationException({ message: 'bad', $metadata: {} }), 'ModelError'],
+    [new AccessDeniedException({ message: 'no', $metadata: {} }), 'ModelError'],
+  ])('throws our error for %s', async (error, name) => {
+    bedrock.on(ConverseCommand).rejects(error);
+    await expect(invoker.converse(input())).rejects.toMatchObject({ name });
+  });
+});

@@ -1,0 +1,181 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/shared/env.ts';
+import { BudgetExceededError, InvalidRequestError } from '../../lambdas/shared/errors.ts';
+import { catalogOf } from '../../lib/config/schema.ts';
+import type { LambdaHandler } from '../../local/workflow.ts';
+import { captureJsonLines, emfDimensions, emfLines } from '../helpers/capture.ts';
+import { exampleConfig } from '../helpers/fixtures.ts';
+
+const ddb = mockClient(DynamoDBClient);
+let settle: LambdaHandler;
+let release: LambdaHandler;
+let capture: ReturnType<typeof captureJsonLines>;
+
+const PROMPT = 'a confidential prompt';
+const COMPLETION = 'a confidential completion';
+const tags = { applicationId: 'docs-helper', costCenter: 'support', environment: 'production' };
+const state = {
+  requestId: 'req-1',
+  receivedAt: Date.parse('2026-11-23T10:00:00Z'),
+  model: {
+    alias: 'nova-lite',
+    modelId: 'amazon.nova-lite-v1:0',
+    invokeModelId: 'amazon.nova-lite-v1:0',
+    maxOutputTokens: 4096,
+    topK: 'nova',
+  },
+  prompt: { messages: [{ role: 'user', content: PROMPT }], parameters: { maxTokens: 100 } },
+  tags,
+  estimate: {
+    inputTokens: 61,
+    outputTokens: 100,
+    tokens: 161,
+    costPico: '27660000',
+    priceVersion: '2026-11-01',
+  },
+  reservation: {
+    requestId: 'req-1',
+    costPico: '27660000',
+    tokens: 161,
+    scopes: [
+      {
+        scope: 'costCenter',
+        costCenter: 'support',
+        pk: 'CC#support',
+        sk: 'PERIOD#2026-11',
+        period: 'monthly',
+        periodKey: '2026-11',
+        limitPico: '500000000000000',
+      },
+    ],
+  },
+};
+const causeOf = (error: Error) =>
+  JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] });
+
+beforeAll(async () => {
+  process.env.AWS_REGION = 'us-east-1';
+  process.env[ENV.catalog] = JSON.stringify(catalogOf(exampleConfig()));
+  process.env[ENV.tableName] = 'table';
+  process.env[ENV.bedrockTimeoutMs] = '1000';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'CostSentry';
+  settle = ((await import('../../lambdas/settle-usage/handler.ts')) as { handler: LambdaHandler }).handler;
+  release = ((await import('../../lambdas/release-reservation/handler.ts')) as { handler: LambdaHandler })
+    .handler;
+});
+beforeEach(() => {
+  ddb.reset();
+  ddb
+    .on(UpdateItemCommand)
+    .resolves({ Attributes: { spentPico: { N: '10000000' }, spentTokens: { N: '60' } } });
+  capture = captureJsonLines();
+});
+afterEach(() => capture.restore());
+
+describe('SettleUsage handler', () => {
+  it('emits the cost metrics in the three dimension sets finance queries, and one audit line', async () => {
+    const response = (await settle({
+      ...state,
+      invocation: {
+        output: { role: 'assistant', content: COMPLETION },
+        stopReason: 'end_turn',
+        usage: {
+          inputTokens: 20,
+          outputTokens: 40,
+          totalTokens: 60,
+          cacheReadInputTokens: 0,
+          cacheWriteInputTokens: 0,
+        },
+        latencyMs: 12,
+      },
+    })) as { cost: { usd: number } };
+
+    expect(response.cost.usd).toBe(0.0000108); // 20 x 60,000 + 40 x 240,000 pico-USD
+    const [emf] = emfLines(capture.lines());
+    expect(emfDimensions(emf ?? {})).toEqual([
+      ['CostCenter'],
+      ['CostCenter', 'ApplicationId', 'Environment'],
+      ['ModelId'],
+    ]);
+    expect(emf).toMatchObject({
+      ...{ CostCenter: 'support', ModelId: 'amazon.nova-lite-v1:0' },
+      CostUSD: 0.0000108,
+      InputTokens: 20,
+      OutputTokens: 40,
+      Invocations: 1,
+      ModelLatency: 12,
+    });
+    const audit = capture.lines().filter((l) => l.message === 'audit');
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.audit).toMatchObject({
+      requestId: 'req-1',
+      decision: 'allowed',
+      tags,
+      costUsd: 0.0000108,
+    });
+    const written = JSON.stringify(capture.lines());
+    expect(written).not.toContain(PROMPT);
+    expect(written).not.toContain(COMPLETION);
+  });
+});
+
+describe('ReleaseReservation handler', () => {
+  it('counts a budget refusal by cost center and error code, with the public body as the cause', async () => {
+    const refusal = new BudgetExceededError('does not fit', { costCenter: 'support' }, 60);
+    const { reservation: _none, ...unreserved } = state;
+    const failure = (await release({
+      ...unreserved,
+      error: { Error: refusal.name, Cause: causeOf(refusal) },
+    })) as { code: string; body: string };
+
+    expect(failure.code).toBe('BUDGET_EXCEEDED');
+    expect(JSON.parse(failure.body)).toEqual({
+      error: {
+        code: 'BUDGET_EXCEEDED',
+        message: 'does not fit',
+        requestId: 'req-1',
+        budget: { costCenter: 'support' },
+        retryAfterSeconds: 60,
+      },
+    });
+    const [emf] = emfLines(capture.lines());
+    expect(emfDimensions(emf ?? {})).toContainEqual(['ErrorCode']);
+    expect(emfDimensions(emf ?? {})).toContainEqual(['CostCenter']);
+    expect(emf).toMatchObject({ BudgetRejections: 1, Errors: 1, ErrorCode: 'BUDGET_EXCEEDED' });
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('keeps unvalidated tags out of the metric dimensions', async () => {
+    const invalid = new InvalidRequestError('bad');
+    await release({
+      requestId: 'req-2',
+      receivedAt: state.receivedAt,
+      body: '{}',
+      error: { Error: invalid.name, Cause: causeOf(invalid) },
+    });
+    const [emf] = emfLines(capture.lines());
+    expect(emfDimensions(emf ?? {})).toEqual([['ErrorCode']]);
+  });
+
+  it('releases the reservation and answers a generic error for a fault that is not ours', async () => {
+    const failure = (await release({
+      ...state,
+      error: { Error: 'Lambda.Unknown', Cause: 'stack trace with arn:aws:lambda:secret' },
+    })) as { code: string; body: string };
+    expect(failure.code).toBe('INTERNAL_ERROR');
+    expect(failure.body).not.toContain('arn:');
+    const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':rp': { N: '-27660000' }, ':sp': { N: '0' } });
+  });
+
+  it('charges the whole reservation after a model timeout, since Bedrock may have billed it', async () => {
+    await release({ ...state, error: { Error: 'ModelTimeoutError', Cause: causeOf(new Error('x')) } });
+    const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(update?.ExpressionAttributeValues).toMatchObject({
+      ':rp': { N: '-27660000' },
+      ':sp': { N: '27660000' },
+    });
+  });
+});

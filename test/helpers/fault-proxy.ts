@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy in front of the embedded DynamoDB that can be told to fail: while `failing`
+ * matches a call's operation (e.g. `UpdateItem`), it answers DynamoDB's InternalServerError.
+ */
+export interface FaultProxy {
+  endpoint: string;
+  /** Operations to fail, or 'all'; empty to pass everything through. */
+  failing: Set<string> | 'all';
+  failures: number;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const proxy: FaultProxy = { endpoint: '', failing: new Set(), failures: 0, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (proxy.failing === 'all' || proxy.failing.has(operation)) {
+        proxy.failures++;
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+            message: 'injected',
+          }),
+        );
+        return;
+      }
+      const upstream = http.request(
+        `${target}${req.url ?? '/'}`,
+        { method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 500, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return proxy;
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { keys } from '../../lambdas/shared/budget.ts';
+import { periodKey } from '../../lambdas/shared/period.ts';
+import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
+import type { SyncExecutionResult } from '../../local/workflow.ts';
+import { exampleConfig } from './fixtures.ts';
+
+/** Retry pauses shortened for tests; the backoff itself is the definition's (checked statically). */
+export const FAST_RETRIES = {
+  InvokeModel: 5,
+  ValidateRequest: 5,
+  ReserveBudget: 5,
+  SettleUsage: 5,
+  ReleaseReservation: 5,
+};
+
+export function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> {
+  return startRuntime({ config: exampleConfig(), retryIntervalOverrides: FAST_RETRIES, ...options });
+}
+
+/** Run one execution with a client body, as the request template would start it. */
+export function execute(
+  runtime: LocalRuntime,
+  body: unknown,
+): Promise<SyncExecutionResult & { requestId: string }> {
+  const requestId = randomUUID();
+  return runtime.workflow
+    .run({ requestId, receivedAt: Date.now(), body: typeof body === 'string' ? body : JSON.stringify(body) })
+    .then((result) => ({ ...result, requestId }));
+}
+
+/** The current monthly counters of a cost center. */
+export function counters(runtime: LocalRuntime, costCenter: string, period: 'monthly' | 'daily' = 'monthly') {
+  return runtime.store.getCounter(keys.costCenterCounter(costCenter, periodKey(period, new Date())));
+}
+
+/** The public error body a FAILED execution carries. */
+export function errorOf(result: SyncExecutionResult): {
+  code: string;
+  message: string;
+  [key: string]: unknown;
+} {
+  return (JSON.parse(result.cause ?? '{}') as { error: { code: string; message: string } }).error;
+}

@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { createApp } from '../../lib/app.ts';
+import { API_INTEGRATION_TIMEOUT_SECONDS, BEDROCK_TIMEOUT_MS, LAMBDA_TIMEOUTS } from '../../lib/timeouts.ts';
+import { ASL_PATH } from '../../state-machines/definition.ts';
+import { exampleConfig } from '../helpers/fixtures.ts';
+
+let template: Template;
+
+beforeAll(() => {
+  // Skip bundling here: the synth test below bundles for real.
+  const { stack } = createApp(exampleConfig(), {
+    appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
+    env: { account: '111122223333', region: 'eu-west-1' },
+  });
+  template = Template.fromStack(stack);
+});
+
+const asl = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as {
+  TimeoutSeconds: number;
+  States: Record<
+    string,
+    {
+      Type: string;
+      TimeoutSeconds?: number;
+      Retry?: Array<Record<string, unknown>>;
+      Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
+    }
+  >;
+};
+
+describe('the functions', () => {
+  it('run Node.js 24 on arm64 with explicit memory and timeouts', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
+    });
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(5);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Timeout: LAMBDA_TIMEOUTS['invoke-model'],
+      Environment: {
+        Variables: Match.objectLike({
+          COST_SENTRY_CATALOG: Match.stringLikeRegexp('"nova-lite"'),
+          COST_SENTRY_TABLE: Match.anyValue(),
+          COST_SENTRY_BEDROCK_TIMEOUT_MS: String(BEDROCK_TIMEOUT_MS),
+          POWERTOOLS_METRICS_NAMESPACE: 'CostSentry',
+        }),
+      },
+    });
+  });
+
+  it('may invoke exactly the configured Bedrock models, nothing wider', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const bedrockStatements = Object.values(policies).flatMap((p) =>
+      (
+        p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>
+      ).filter((s) => [s.Action].flat().some((a) => a.startsWith('bedrock:'))),
+    );
+    expect(bedrockStatements).toHaveLength(1);
+    expect(bedrockStatements[0]?.Action).toBe('bedrock:InvokeModel');
+    const resources = JSON.stringify(bedrockStatements[0]?.Resource);
+    for (const model of Object.values(exampleConfig().models)) {
+      expect(resources).toContain(`:bedrock:eu-west-1::foundation-model/${model.modelId}`);
+    }
+    expect(resources).not.toMatch(/foundation-model\/\*|"\*"/);
+  });
+
+  it('keep their logs for the configured retention', () => {
+    // Five functions, the state machine, the API access log.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 7);
+  });
+});
+
+describe('the table', () => {
+  it('is on demand with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+    });
+  });
+
+  it('is seeded with the config budgets at deploy', () => {
+    const seeds = template.findResources('Custom::AWS');
+    expect(Object.keys(seeds)).toHaveLength(3);
+  });
+});
+
+describe('the state machine', () => {
+  it('is an Express machine from the ASL file, logging without execution data', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      DefinitionSubstitutions: {
+        ValidateRequestFunctionArn: Match.anyValue(),
+        ReserveBudgetFunctionArn: Match.anyValue(),
+        InvokeModelFunctionArn: Match.anyValue(),
+        SettleUsageFunctionArn: Match.anyValue(),
+        ReleaseReservationFunctionArn: Match.anyValue(),
+      },
+      LoggingConfiguration: { IncludeExecutionData: false, Level: 'ALL' },
+    });
+  });
+
+  it('nests its timeouts inside one another', () => {
+    const invoke = asl.States.InvokeModel;
+    expect(BEDROCK_TIMEOUT_MS / 1000).toBeLessThan(LAMBDA_TIMEOUTS['invoke-model']);
+    expect(LAMBDA_TIMEOUTS['invoke-model']).toBeLessThan(invoke?.TimeoutSeconds ?? 0);
+    expect(invoke?.TimeoutSeconds ?? 0).toBeLessThan(asl.TimeoutSeconds);
+    expect(asl.TimeoutSeconds).toBeLessThan(API_INTEGRATION_TIMEOUT_SECONDS);
+    for (const [state, folder] of [
+      ['ValidateRequest', 'validate-request'],
+      ['ReserveBudget', 'reserve-budget'],
+      ['SettleUsage', 'settle-usage'],
+      ['ReleaseReservation', 'release-reservation'],
+    ] as const) {
+      expect(LAMBDA_TIMEOUTS[folder]).toBeLessThan(asl.States[state]?.TimeoutSeconds ?? 0);
+    }
+  });
+
+  it('retries only throttling and transient errors, with full jitter and a bounded total', () => {
+    const retried = new Set<string>();
+    for (const state of Object.values(asl.States)) {
+      for (const retry of state.Retry ?? []) {
+        expect(retry).toMatchObject({ JitterStrategy: 'FULL', MaxAttempts: 2 });
+        expect(retry.MaxDelaySeconds).toBeLessThanOrEqual(4);
+        for (const name of retry.ErrorEquals as string[]) retried.add(name);
+      }
+    }
+    expect([...retried].sort()).toEqual([
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.ServiceException',
+      'Lambda.TooManyRequestsException',
+      'ModelThrottledError',
+      'ModelUnavailableError',
+    ]);
+    for (const name of ['ModelThrottledError', 'ModelUnavailableError'])
+      expect(Object.hasOwn(ERRORS, name)).toBe(true);
+    expect(retried.has('ModelTimeoutError')).toBe(false);
+  });
+
+  it('sends every task failure to ReleaseReservation', () => {
+    for (const name of ['ValidateRequest', 'ReserveBudget', 'InvokeModel', 'SettleUsage']) {
+      expect(asl.States[name]?.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReleaseReservation' },
+      ]);
+    }
+  });
+});
+
+describe('the API', () => {
+  it('has POST /v1/invoke only, IAM-authorized, integrated with StartSyncExecution through our templates', () => {
+    template.resourceCountIs('AWS::ApiGateway::Method', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      Integration: {
+        Type: 'AWS',
+        PassthroughBehavior: 'NEVER',
+        TimeoutInMillis: API_INTEGRATION_TIMEOUT_SECONDS * 1000,
+        RequestTemplates: { 'application/json': Match.anyValue() },
+        IntegrationResponses: Match.arrayWith([
+          Match.objectLike({
+            StatusCode: '200',
+            ResponseParameters: { 'method.response.header.x-request-id': 'context.requestId' },
+          }),
+          Match.objectLike({ StatusCode: '500', SelectionPattern: '[45]\\d{2}' }),
+        ]),
+      },
+    });
+  });
+
+  it('calls StartSyncExecution', () => {
+    const method = Object.values(template.findResources('AWS::ApiGateway::Method'))[0];
+    expect(JSON.stringify(method?.Properties.Integration.Uri)).toContain(':states:action/StartSyncExecution');
+  });
+
+  it('never uses the default @@ template rewriting', () => {
+    const method = Object.values(template.findResources('AWS::ApiGateway::Method'))[0];
+    const requestTemplate = JSON.stringify(method?.Properties.Integration.RequestTemplates);
+    expect(requestTemplate).toContain('escapeJavaScript($input.body)');
+    expect(requestTemplate).not.toContain('@@');
+  });
+
+  it('answers its own gateway errors in our error body with x-request-id', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNSUPPORTED_MEDIA_TYPE',
+      StatusCode: '415',
+      ResponseParameters: { 'gatewayresponse.header.x-request-id': 'context.requestId' },
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('UNSUPPORTED_MEDIA_TYPE') },
+    });
+  });
+
+  it('logs access without request or response bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({ DataTraceEnabled: false, ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ],
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { budgetDefinitions, ConfigError, parseConfig } from '../../lib/config/schema.ts';
+import { exampleConfig } from '../helpers/fixtures.ts';
+
+const valid = () => structuredClone(exampleConfig()) as unknown as Record<string, unknown>;
+
+function configError(raw: unknown): string {
+  try {
+    parseConfig(raw, 'test config');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the configuration', () => {
+  it('ships the required aliases and the example cost centers', () => {
+    const config = exampleConfig();
+    expect(Object.keys(config.models)).toEqual(
+      expect.arrayContaining([
+        'nova-lite',
+        'nova-micro',
+        'claude-3-5-haiku',
+        'claude-3-5-sonnet',
+        'claude-opus',
+        'claude-2',
+      ]),
+    );
+    expect(Object.keys(config.budgets).sort()).toEqual(['sales', 'services', 'support']);
+    expect(config.environments).toEqual(['dev', 'test', 'staging', 'production']);
+  });
+
+  it('turns budgets into exact pico-USD limits', () => {
+    const support = budgetDefinitions(exampleConfig()).find((b) => b.costCenter === 'support');
+    expect(support?.limitPico).toBe(500_000_000_000_000n);
+  });
+
+  it.each([
+    [
+      'a model with no price',
+      (c: Record<string, unknown>) => {
+        (c.models as Record<string, unknown>).extra = {
+          modelId: 'amazon.titan-text-lite-v1',
+          maxOutputTokens: 100,
+        };
+      },
+      /no price for amazon\.titan-text-lite-v1 \(alias extra\)/,
+    ],
+    [
+      'a budget with no limit',
+      (c: Record<string, unknown>) => {
+        (c.budgets as Record<string, unknown>).empty = { period: 'monthly' };
+      },
+      /budgets\.empty: a budget needs limitUsd, limitTokens or both/,
+    ],
+    [
+      'a negative price',
+      (c: Record<string, unknown>) => {
+        const prices = c.prices as Array<{ models: Record<string, { inputPer1k: number }> }>;
+        const first = prices[0]?.models['amazon.nova-lite-v1:0'];
+        if (first) first.inputPer1k = -1;
+      },
+      /prices\.0\.models\.amazon\.nova-lite-v1:0\.inputPer1k/,
+    ],
+    [
+      'a body limit above the Step Functions payload',
+      (c: Record<string, unknown>) => {
+        (c.limits as Record<string, unknown>).maxBodyBytes = 300_000;
+      },
+      /256 KB Step Functions payload limit/,
+    ],
+    [
+      'an unknown field',
+      (c: Record<string, unknown>) => {
+        c.modles = {};
+      },
+      /modles/,
+    ],
+  ])('refuses %s with a clear message', (_name, mutate, message) => {
+    const config = valid();
+    mutate(config);
+    expect(configError(config)).toMatch(message);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { priceOf, priceVersionAt, resolveModel } from '../../lambdas/shared/catalog.ts';
+import { inputTokenBound, usageCost, worstCaseCost } from '../../lambdas/shared/pricing.ts';
+import { simulatedInputTokens } from '../../local/bedrock-simulator.ts';
+import { exampleCatalog } from '../helpers/fixtures.ts';
+
+const catalog = exampleCatalog();
+
+describe('the price catalog', () => {
+  it.each([
+    ['nova-micro', 35_000_000n, 140_000_000n],
+    ['nova-lite', 60_000_000n, 240_000_000n],
+    ['claude-3-5-haiku', 800_000_000n, 4_000_000_000n],
+    ['claude-3-5-sonnet', 3_000_000_000n, 15_000_000_000n],
+    ['claude-opus', 15_000_000_000n, 75_000_000_000n],
+  ])('prices %s at the seed prices (pico-USD per 1K in and out)', (alias, input, output) => {
+    const model = resolveModel(catalog, alias);
+    expect(model).toBeDefined();
+    const price = priceOf(catalog, '2026-11-01', model?.modelId ?? '');
+    expect([price.input, price.output]).toEqual([input, output]);
+  });
+
+  it('maps the seed 001 aliases to their model IDs', () => {
+    expect(resolveModel(catalog, 'nova-lite')?.modelId).toBe('amazon.nova-lite-v1:0');
+    expect(resolveModel(catalog, 'claude-2')?.modelId).toBe('anthropic.claude-v2:0');
+  });
+
+  it('accepts a raw model ID only when the catalog lists it', () => {
+    expect(resolveModel(catalog, 'amazon.nova-micro-v1:0')?.alias).toBe('nova-micro');
+    expect(resolveModel(catalog, 'amazon.titan-text-express-v1')).toBeUndefined();
+    expect(resolveModel(catalog, 'toString')).toBeUndefined();
+  });
+
+  it('uses the latest price version in force', () => {
+    const versions = {
+      ...catalog,
+      prices: [
+        { ...catalog.prices[0], version: 'old', effectiveFrom: '2026-01-01' },
+        { ...catalog.prices[0], version: 'new', effectiveFrom: '2026-12-01' },
+      ],
+    } as typeof catalog;
+    expect(priceVersionAt(versions, new Date('2026-11-30T23:59:59Z'))).toBe('old');
+    expect(priceVersionAt(versions, new Date('2026-12-01T00:00:00Z'))).toBe('new');
+  });
+});
+
+describe('the worst-case estimate', () => {
+  const texts = ['Hello', 'é'.repeat(100), '日本語のテキスト', '😀😀😀 emoji', 'x'.repeat(10_000), ''];
+
+  it.each(texts)('is never below the tokens the simulator counts for %j', (text) => {
+    const prompt = { system: 'Be brief.', messages: [{ content: text || ' ' }] };
+    const bound = inputTokenBound(prompt);
+    const counted = simulatedInputTokens({
+      system: [{ text: prompt.system }],
+      messages: prompt.messages.map((m) => ({ role: 'user', content: [{ text: m.content }] })),
+    });
+    expect(bound).toBeGreaterThanOrEqual(counted);
+  });
+
+  it('bounds tokens by UTF-8 bytes plus role overhead', () => {
+    expect(inputTokenBound({ messages: [{ content: 'abc' }] })).toBe(32 + 3 + 8);
+    expect(inputTokenBound({ system: 'é', messages: [{ content: 'a' }, { content: 'b' }] })).toBe(
+      32 + 2 + 8 + 1 + 8 + 1 + 8,
+    );
+  });
+
+  it('prices every input token at the dearest input rate and max_tokens at the output rate', () => {
+    const price = {
+      input: 800_000_000n,
+      output: 4_000_000_000n,
+      cacheRead: 80_000_000n,
+      cacheWrite: 1_000_000_000n,
+    };
+    expect(worstCaseCost(1000, 1000, price)).toBe(1_000_000_000n + 4_000_000_000n);
+  });
+
+  it('is never below the real cost of any usage within the bound', () => {
+    const price = priceOf(catalog, '2026-11-01', 'anthropic.claude-3-5-haiku-20241022-v1:0');
+    const worst = worstCaseCost(100, 50, price);
+    for (const [input, cacheRead, cacheWrite] of [
+      [100, 0, 0],
+      [0, 100, 0],
+      [0, 0, 100],
+      [30, 30, 40],
+    ] as const) {
+      const real = usageCost(
+        {
+          inputTokens: input,
+          outputTokens: 50,
+          totalTokens: 0,
+          cacheReadInputTokens: cacheRead,
+          cacheWriteInputTokens: cacheWrite,
+        },
+        price,
+      );
+      expect(real).toBeLessThanOrEqual(worst);
+    }
+  });
+});

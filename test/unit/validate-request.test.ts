@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { type SentryError, statusOf } from '../../lambdas/shared/errors.ts';
+import { validateRequest } from '../../lambdas/validate-request/core.ts';
+import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
+
+const catalog = exampleCatalog();
+const RECEIVED = Date.parse('2026-11-23T10:00:00Z');
+
+const run = (body: unknown) =>
+  validateRequest(
+    {
+      requestId: 'req-1',
+      receivedAt: RECEIVED,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    },
+    catalog,
+  );
+
+function failure(body: unknown): SentryError {
+  try {
+    run(body);
+  } catch (error) {
+    return error as SentryError;
+  }
+  throw new Error('expected the request to be refused');
+}
+
+describe('validateRequest accepts', () => {
+  it('the seed 001 request and defaults max_tokens to the model cap', () => {
+    const request = run(invokeBody());
+    expect(request.model).toEqual({
+      alias: 'nova-lite',
+      modelId: 'amazon.nova-lite-v1:0',
+      invokeModelId: 'amazon.nova-lite-v1:0',
+      maxOutputTokens: 4096,
+      topK: 'nova',
+    });
+    expect(request.prompt.parameters.maxTokens).toBe(4096);
+    expect(request.tags).toEqual({
+      applicationId: 'docs-helper',
+      costCenter: 'support',
+      environment: 'production',
+    });
+  });
+
+  it('a raw model ID the catalog lists', () => {
+    expect(run(invokeBody({ model: 'anthropic.claude-v2:0' })).model.alias).toBe('claude-2');
+  });
+
+  it('prices the worst case from the bound and max_tokens', () => {
+    const request = run(invokeBody({ content: 'Hello', maxTokens: 100 }));
+    // 32 + 5 + 8 = 45 input tokens at 60,000 pico each; 100 output tokens at 240,000 pico each.
+    expect(request.estimate).toEqual({
+      inputTokens: 45,
+      outputTokens: 100,
+      tokens: 145,
+      costPico: String(45n * 60_000n + 100n * 240_000n),
+      priceVersion: '2026-11-01',
+    });
+  });
+});
+
+describe('validateRequest refuses', () => {
+  it.each([
+    ['malformed JSON', '{"model":', 'INVALID_REQUEST', 'The request body is not valid JSON.'],
+    ['an empty body', '', 'INVALID_REQUEST', 'The request body is empty.'],
+    ['null', 'null', 'INVALID_REQUEST', 'The request does not match the schema.'],
+    ['an unknown model', invokeBody({ model: 'gpt-4' }), 'UNKNOWN_MODEL', undefined],
+    ['a look-alike model name', invokeBody({ model: 'nova-lite ' }), 'UNKNOWN_MODEL', undefined],
+  ])('%s', (_name, body, code, message) => {
+    const error = failure(body);
+    expect(error.code).toBe(code);
+    if (message) expect(error.fields.message).toBe(message);
+  });
+
+  it.each([
+    ['unknown top-level fields', { ...invokeBody(), extra: 1 }, ''],
+    [
+      'a missing tag',
+      { ...invokeBody(), tags: { costCenter: 'support', environment: 'dev' } },
+      'tags.applicationId',
+    ],
+    ['a tag with a space', invokeBody({ costCenter: 'sup port' }), 'tags.costCenter'],
+    ['a tag over 64 characters', invokeBody({ applicationId: 'a'.repeat(65) }), 'tags.applicationId'],
+    ['an environment not configured', invokeBody({ environment: 'qa' }), 'tags.environment'],
+    ['max_tokens zero', invokeBody({ maxTokens: 0 }), 'prompt.parameters.max_tokens'],
+    ['max_tokens negative', invokeBody({ maxTokens: -5 }), 'prompt.parameters.max_tokens'],
+    ['max_tokens fractional', invokeBody({ maxTokens: 1.5 }), 'prompt.parameters.max_tokens'],
+    ['blank content', invokeBody({ content: '   ' }), 'prompt.messages[0].content'],
+  ])('%s, naming the path', (_name, body, path) => {
+    const error = failure(body);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.fields.details?.map((d) => d.path)).toContain(path);
+  });
+
+  it('max_tokens above the cap, naming the cap', () => {
+    const error = failure(invokeBody({ maxTokens: 5000 }));
+    expect(error.fields.details).toEqual([
+      { path: 'prompt.parameters.max_tokens', message: 'must be at most 4096, the cap of nova-lite' },
+    ]);
+  });
+
+  it('roles out of order', () => {
+    const body = invokeBody();
+    (body.prompt as { messages: unknown[] }).messages = [
+      { role: 'assistant', content: 'Hi' },
+      { role: 'user', content: 'Hello' },
+    ];
+    const error = failure(body);
+    expect(error.fields.details?.map((d) => d.path)).toEqual([
+      'prompt.messages[0].role',
+      'prompt.messages[1].role',
+    ]);
+  });
+
+  it('top_k for a model that does not take it', () => {
+    const withTopK = (alias: string) => {
+      const body = invokeBody({ model: alias });
+      (body.prompt as Record<string, unknown>).parameters = { top_k: 5 };
+      return body;
+    };
+    const catalogWithoutTopK = {
+      ...catalog,
+      models: { plain: { ...catalog.models['nova-lite'], topK: 'none' as const } },
+    };
+    expect(() =>
+      validateRequest(
+        { requestId: 'r', receivedAt: RECEIVED, body: JSON.stringify(withTopK('plain')) },
+        catalogWithoutTopK as typeof catalog,
+      ),
+    ).toThrow(/schema/);
+    expect(run(withTopK('claude-3-5-haiku')).prompt.parameters.topK).toBe(5);
+  });
+
+  it('a body the gateway flagged as too large', () => {
+    const error = (() => {
+      try {
+        validateRequest({ requestId: 'r', receivedAt: RECEIVED, bodyTooLarge: true }, catalog);
+      } catch (e) {
+        return e as SentryError;
+      }
+    })();
+    expect(error?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(statusOf(error?.code ?? '')).toBe(413);
+  });
+
+  it('without echoing the prompt in the error', () => {
+    const secret = 'my-secret-prompt-text';
+    const body = invokeBody({ content: secret });
+    (body.prompt as Record<string, unknown>).parameters = { max_tokens: 'many' };
+    expect(JSON.stringify(failure(body).fields)).not.toContain(secret);
+  });
+});
