@@ -62,6 +62,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'CloudFormation invokes the budget seed function and reports its failures as a failed deployment.',
     paths: /^AWS679f53fac002430cb0da5b7982bd2287\/Resource$/,
   },
+  ...['AwsSolutions-APIG4', 'AwsSolutions-COG4'].map((id) => ({
+    id,
+    reason:
+      'A mock integration that answers a fixed JSON 404 or 405 with no backend and no data behind it, ' +
+      'so that unknown routes and methods answer as in the local stack.',
+    paths:
+      /^Proxy\/Api\/Default\/(ANY|\{proxy\+\}\/ANY|v1\/ANY|v1\/\{proxy\+\}\/ANY|v1\/invoke\/ANY)\/Resource$/,
+  })),
   {
     id: 'AwsSolutions-APIG3',
     reason:

@@ -12,18 +12,24 @@ const INTERNAL = ERRORS.InternalError;
 const TIMEOUT = ERRORS.ModelTimeoutError;
 
 /**
+ * The most an escaped body may take of the execution input: Step Functions accepts 262,144
+ * bytes, and the envelope around the body is far below the difference.
+ */
+export const MAX_ESCAPED_BODY = 250_000;
+
+/**
  * The request template: StartSyncExecution with the raw body embedded as a JSON string. The body
  * is escaped twice (once inside the execution input, once for the `input` string itself); Java's
  * escapeJavaScript also escapes `'`, which JSON does not allow, hence each replaceAll. A body over
- * the limit is not embedded at all: ValidateRequest answers PAYLOAD_TOO_LARGE. The limit counts
- * the escaped body, which is what the 256 KB Step Functions payload limit counts.
+ * the limit (counted in characters), or one whose escaped form would not fit the Step Functions
+ * payload, is not embedded at all: ValidateRequest answers PAYLOAD_TOO_LARGE.
  */
 export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): string {
   return [
     `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
     `#set($head = "{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch")`,
     `{"stateMachineArn":"${stateMachineArn}","name":"$context.requestId",`,
-    `#if($escaped.length() > ${maxBodyBytes})`,
+    `#if($input.body.length() > ${maxBodyBytes} || $escaped.length() > ${MAX_ESCAPED_BODY})`,
     `"input":"$util.escapeJavaScript("$head,\\"bodyTooLarge\\":true}").replaceAll("\\\\'", "'")"}`,
     '#else',
     `"input":"$util.escapeJavaScript("$head,\\"body\\":\\"$escaped\\"}").replaceAll("\\\\'", "'")"}`,

@@ -6,6 +6,7 @@ import {
   EndpointType,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  MockIntegration,
   PassthroughBehavior,
   ResponseType,
   RestApi,
@@ -15,6 +16,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../api/gateway-responses.ts';
 import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';
 
 /** Props of the proxy API. */
@@ -32,11 +34,8 @@ const REQUEST_ID_HEADER = 'method.response.header.x-request-id';
 /** API Gateway's own responses (auth, routing, media type) in our error body shape. */
 const GATEWAY_RESPONSES = [
   { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, error: ERRORS.UnsupportedMediaTypeError },
-  // API Gateway answers both unsigned calls and unknown routes with this one response.
-  {
-    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    error: { ...ERRORS.UnauthorizedError, message: 'Missing credentials, or no such route.' },
-  },
+  // Unknown routes have their own 404 (below), so this is only ever an unsigned call.
+  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, error: ERRORS.UnauthorizedError },
   { type: ResponseType.ACCESS_DENIED, error: ERRORS.ForbiddenError },
   { type: ResponseType.UNAUTHORIZED, error: ERRORS.UnauthorizedError },
   { type: ResponseType.EXPIRED_TOKEN, error: ERRORS.UnauthorizedError },
@@ -132,6 +131,18 @@ export class ProxyApi extends Construct {
       })),
     });
 
+    // Every other route answers 404 and every other method on /v1/invoke 405, as JSON, from
+    // mock integrations: nothing behind them, so they need no credentials.
+    const notFound = fixedError(GATEWAY_ERRORS.notFound);
+    this.api.root.addMethod('ANY', notFound.integration, notFound.options);
+    this.api.root.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
+    const v1 = invoke.parentResource;
+    v1?.addMethod('ANY', notFound.integration, notFound.options);
+    // API Gateway does not fall back from /v1/... to the root's greedy path, so /v1 has its own.
+    v1?.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
+    const notAllowed = fixedError(GATEWAY_ERRORS.methodNotAllowed, { Allow: "'POST'" });
+    invoke.addMethod('ANY', notAllowed.integration, notAllowed.options);
+
     for (const { type, error } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Gateway${type.responseType}`, {
         type,
@@ -144,4 +155,40 @@ export class ProxyApi extends Construct {
       });
     }
   }
+}
+
+/** A mock integration that always answers one of our errors. */
+function fixedError(
+  error: { code: string; status: number; message: string },
+  headers: Record<string, string> = {},
+) {
+  const status = String(error.status);
+  const responseParameters = {
+    [REQUEST_ID_HEADER]: 'context.requestId',
+    ...Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [`method.response.header.${name}`, value]),
+    ),
+  };
+  return {
+    integration: new MockIntegration({
+      passthroughBehavior: PassthroughBehavior.WHEN_NO_TEMPLATES,
+      requestTemplates: { 'application/json': '{"statusCode": 200}' },
+      integrationResponses: [
+        {
+          statusCode: status,
+          responseTemplates: { 'application/json': gatewayErrorTemplate(error) },
+          responseParameters,
+        },
+      ],
+    }),
+    options: {
+      authorizationType: AuthorizationType.NONE,
+      methodResponses: [
+        {
+          statusCode: status,
+          responseParameters: Object.fromEntries(Object.keys(responseParameters).map((name) => [name, true])),
+        },
+      ],
+    },
+  };
 }

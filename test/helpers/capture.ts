@@ -3,10 +3,12 @@ import { vi } from 'vitest';
 /** Capture the JSON lines a handler writes (Powertools logs and EMF), however it writes them. */
 export function captureJsonLines(): { lines: () => Array<Record<string, unknown>>; restore: () => void } {
   const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+  const record = (chunk: string | Uint8Array) => {
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     return true;
-  });
+  };
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(record);
+  const writeErr = vi.spyOn(process.stderr, 'write').mockImplementation(record);
   const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       chunks.push(`${args.map(String).join(' ')}\n`);
@@ -21,6 +23,7 @@ export function captureJsonLines(): { lines: () => Array<Record<string, unknown>
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     restore: () => {
       write.mockRestore();
+      writeErr.mockRestore();
       for (const spy of consoleSpies) spy.mockRestore();
     },
   };

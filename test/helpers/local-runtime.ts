@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { keys } from '../../lambdas/shared/budget.ts';
 import { periodKey } from '../../lambdas/shared/period.ts';
+import { teeJsonLines } from '../../local/log-sink.ts';
 import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
 import type { SyncExecutionResult } from '../../local/workflow.ts';
 import { exampleConfig } from './fixtures.ts';
@@ -14,8 +18,21 @@ export const FAST_RETRIES = {
   ReleaseReservation: 5,
 };
 
-export function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> {
-  return startRuntime({ config: exampleConfig(), retryIntervalOverrides: FAST_RETRIES, ...options });
+/** The runtime behind the gateway, its metric and audit lines in a temporary file only. */
+export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> {
+  const sink = teeJsonLines(join(mkdtempSync(join(tmpdir(), 'cost-sentry-')), 'sentry.log'), { echo: false });
+  const runtime = await startRuntime({
+    config: exampleConfig(),
+    retryIntervalOverrides: FAST_RETRIES,
+    ...options,
+  });
+  return {
+    ...runtime,
+    close: async () => {
+      await runtime.close();
+      sink.restore();
+    },
+  };
 }
 
 /** Run one execution with a client body, as the request template would start it. */

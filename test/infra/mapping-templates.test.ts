@@ -36,10 +36,18 @@ describe('the request template', () => {
     });
   });
 
-  it('does not embed a body whose escaped form is over the limit', () => {
+  it('does not embed a body over the limit', () => {
     const body = JSON.stringify({ content: 'x'.repeat(200) });
     const input = JSON.parse(JSON.parse(renderRequest(body, 100).body).input);
     expect(input).toEqual({ requestId: 'req-1', receivedAt: REQUEST.requestTimeEpoch, bodyTooLarge: true });
+    expect(JSON.parse(JSON.parse(renderRequest(body, body.length).body).input).body).toBe(body);
+  });
+
+  it('does not embed a body whose escaped form would not fit the Step Functions payload', () => {
+    const body = JSON.stringify({ content: 'é'.repeat(50_000) });
+    expect(body.length).toBeLessThan(204_800);
+    const input = JSON.parse(JSON.parse(renderRequest(body).body).input);
+    expect(input.bodyTooLarge).toBe(true);
   });
 
   it('escapes as Java escapeJavaScript does', () => {

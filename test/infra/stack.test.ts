@@ -156,8 +156,21 @@ describe('the state machine', () => {
 });
 
 describe('the API', () => {
-  it('has POST /v1/invoke only, IAM-authorized, integrated with StartSyncExecution through our templates', () => {
-    template.resourceCountIs('AWS::ApiGateway::Method', 1);
+  it('has one real method, POST /v1/invoke; every other method is a fixed 404 or 405', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    const real = methods.filter((m) => m.Properties.Integration.Type !== 'MOCK');
+    expect(real.map((m) => m.Properties.HttpMethod)).toEqual(['POST']);
+    const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
+    expect(mocks.map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode).sort()).toEqual([
+      '404',
+      '404',
+      '404',
+      '404',
+      '405',
+    ]);
+  });
+
+  it('authorizes POST /v1/invoke with IAM and integrates it with StartSyncExecution through our templates', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'POST',
       AuthorizationType: 'AWS_IAM',
@@ -178,12 +191,16 @@ describe('the API', () => {
   });
 
   it('calls StartSyncExecution', () => {
-    const method = Object.values(template.findResources('AWS::ApiGateway::Method'))[0];
+    const method = Object.values(
+      template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
+    )[0];
     expect(JSON.stringify(method?.Properties.Integration.Uri)).toContain(':states:action/StartSyncExecution');
   });
 
   it('never uses the default @@ template rewriting', () => {
-    const method = Object.values(template.findResources('AWS::ApiGateway::Method'))[0];
+    const method = Object.values(
+      template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
+    )[0];
     const requestTemplate = JSON.stringify(method?.Properties.Integration.RequestTemplates);
     expect(requestTemplate).toContain('escapeJavaScript($input.body)');
     expect(requestTemplate).not.toContain('@@');

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  GATEWAY_ERRORS,
+  GATEWAY_MAX_REQUEST_BYTES,
+  gatewayErrorTemplate,
+  INVOKE_METHOD,
+  INVOKE_PATH,
+} from '../lib/api/gateway-responses.ts';
+import { invokeRoute, type RouteResponse } from './invoke-route.ts';
+import { renderTemplate } from './vtl.ts';
+import type { LocalWorkflow } from './workflow.ts';
+
+export interface GatewayOptions {
+  workflow: LocalWorkflow;
+  maxBodyBytes: number;
+  port: number;
+  /** Loopback only: the local stack has no authentication. */
+  host?: '127.0.0.1';
+}
+
+export interface LocalGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+/**
+ * The local stand-in for the deployed API Gateway: the same route, the same mapping templates,
+ * the same gateway errors (404, 405, 413, 415), `x-request-id` on every response.
+ */
+export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
+  const server = http.createServer((req, res) => {
+    const requestId = randomUUID();
+    const requestTimeEpoch = Date.now();
+    const send = (response: RouteResponse) => {
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
+    };
+    const gatewayError = (
+      error: { code: string; status: number; message: string },
+      extra: Record<string, string> = {},
+    ) => {
+      const body = renderTemplate(gatewayErrorTemplate(error), {
+        body: '',
+        requestId,
+        requestTimeEpoch,
+      }).body;
+      send({
+        status: error.status,
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
+        body,
+      });
+    };
+
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== INVOKE_PATH) {
+      req.resume();
+      gatewayError(GATEWAY_ERRORS.notFound);
+      return;
+    }
+    if (req.method !== INVOKE_METHOD) {
+      req.resume();
+      gatewayError(GATEWAY_ERRORS.methodNotAllowed, { allow: INVOKE_METHOD });
+      return;
+    }
+    const contentType = req.headers['content-type'] ?? 'application/json';
+    if (!JSON_MEDIA_TYPE.test(contentType)) {
+      req.resume();
+      gatewayError(GATEWAY_ERRORS.unsupportedMediaType);
+      return;
+    }
+    if (Number(req.headers['content-length'] ?? 0) > GATEWAY_MAX_REQUEST_BYTES) {
+      req.resume();
+      gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > GATEWAY_MAX_REQUEST_BYTES) {
+        if (!refused) gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
+        refused = true;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = Buffer.concat(chunks).toString('utf8');
+      invokeRoute(options.workflow, { body, requestId, requestTimeEpoch }, options.maxBodyBytes).then(
+        send,
+        () => gatewayError(GATEWAY_ERRORS.internal),
+      );
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usdToPico } from '../../lambdas/shared/money.ts';
+import { validateRequest } from '../../lambdas/validate-request/core.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
+import { counters } from '../helpers/local-runtime.ts';
+import { logLines, post, startTestStack } from '../helpers/local-stack.ts';
+
+/** Real HTTP against the local stack on a loopback port. */
+let stack: LocalStack;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    bedrockTimeoutMs: 1_500,
+    interposeDynamo: async (endpoint) => {
+      proxy = await startFaultProxy(endpoint);
+      return proxy.endpoint;
+    },
+  });
+  await stack.runtime.store.putBudget({
+    costCenter: 'broke',
+    period: 'daily',
+    limitPico: 1n,
+    alertThresholds: [],
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+  await proxy?.close();
+});
+
+describe('POST /v1/invoke', () => {
+  it('answers 200 with the DESIGN section 3 body and x-request-id', async () => {
+    const { status, headers, json } = await post(stack, invokeBody({ content: 'Hello', maxTokens: 64 }));
+    expect(status).toBe(200);
+    expect(headers.get('x-request-id')).toBe(json.requestId);
+    expect(Object.keys(json).sort()).toEqual(
+      ['budget', 'cost', 'latencyMs', 'model', 'output', 'requestId', 'stopReason', 'tags', 'usage'].sort(),
+    );
+    expect(json.usage).toEqual({
+      inputTokens: 2,
+      outputTokens: 32,
+      totalTokens: 34,
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: 0,
+    });
+    // 2 input tokens at $0.00006/1K and 32 output tokens at $0.00024/1K.
+    expect(json.cost).toEqual({ usd: 0.0000078, priceVersion: '2026-11-01' });
+    expect(Object.keys(json.budget).sort()).toEqual(
+      [
+        'costCenter',
+        'limitUsd',
+        'period',
+        'periodKey',
+        'remainingUsd',
+        'reservedTokens',
+        'reservedUsd',
+        'resetsAt',
+        'spentTokens',
+        'spentUsd',
+      ].sort(),
+    );
+  });
+
+  it('writes its metric and audit lines to the log file, without the prompt', async () => {
+    const secret = 'the secret plan for the quarter';
+    const { json } = await post(stack, invokeBody({ content: secret }));
+    const lines = logLines(stack);
+    const audit = lines.find((l) => l.message === 'audit' && l.audit.requestId === json.requestId);
+    expect(audit?.audit).toMatchObject({
+      decision: 'allowed',
+      costUsd: json.cost.usd,
+      tags: json.tags ? { costCenter: 'support' } : {},
+    });
+    expect(lines.some((l) => l._aws && l.CostUSD === json.cost.usd && l.CostCenter === 'support')).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain(secret);
+  });
+
+  it.each([
+    ['malformed JSON', '{"model":', 400, 'INVALID_REQUEST'],
+    ['an empty body', '', 400, 'INVALID_REQUEST'],
+    ['a schema violation', { model: 'nova-lite' }, 400, 'INVALID_REQUEST'],
+    ['an unknown model', invokeBody({ model: 'gpt-4o' }), 400, 'UNKNOWN_MODEL'],
+    ['an unknown cost center', invokeBody({ costCenter: 'marketing' }), 403, 'UNKNOWN_COST_CENTER'],
+    ['a spent budget', invokeBody({ costCenter: 'broke' }), 429, 'BUDGET_EXCEEDED'],
+    [
+      'persistent throttling',
+      invokeBody({ content: '[[sim:error=ThrottlingException]]' }),
+      503,
+      'MODEL_THROTTLED',
+    ],
+    [
+      'a Bedrock validation error',
+      invokeBody({ content: '[[sim:error=ValidationException]]' }),
+      502,
+      'MODEL_ERROR',
+    ],
+    [
+      'a model that does not answer in time',
+      invokeBody({ content: '[[sim:latency_ms=3000]]' }),
+      504,
+      'MODEL_TIMEOUT',
+    ],
+  ])('answers %s with %s %s', async (_name, body, status, code) => {
+    const response = await post(stack, body);
+    expect(response.status).toBe(status);
+    expect(response.json.error).toMatchObject({ code, requestId: response.headers.get('x-request-id') });
+    expect(typeof response.json.error.message).toBe('string');
+    if (status === 429 || status === 503) {
+      expect(Number(response.headers.get('retry-after'))).toBe(response.json.error.retryAfterSeconds);
+    }
+  });
+
+  it('answers INTERNAL_ERROR when the budget store fails, with a generic body and no Bedrock call', async () => {
+    const before = stack.runtime.simulator?.stats.calls;
+    proxy.failing = 'all';
+    try {
+      const response = await post(stack, invokeBody());
+      expect(response.status).toBe(500);
+      expect(response.json).toEqual({
+        error: {
+          code: 'INTERNAL_ERROR',
+          message: 'Internal error.',
+          requestId: response.headers.get('x-request-id'),
+        },
+      });
+    } finally {
+      proxy.failing = new Set();
+    }
+    expect(stack.runtime.simulator?.stats.calls).toBe(before);
+  });
+
+  it('answers 415 for a body that is not JSON', async () => {
+    const response = await post(stack, 'model=nova-lite', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect([response.status, response.json.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    expect(response.headers.get('x-request-id')).toBe(response.json.error.requestId);
+  });
+
+  it('accepts application/json with a charset', async () => {
+    const response = await post(stack, invokeBody(), {
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers 413 for a body just over the 204,800-character limit and accepts one at it', async () => {
+    const sized = (bytes: number) => {
+      const body = JSON.stringify(invokeBody({ content: 'x', maxTokens: 1 }));
+      return body.replace('"content":"x"', `"content":"${'x'.repeat(bytes - body.length + 1)}"`);
+    };
+    const under = await post(stack, sized(204_800));
+    const over = await post(stack, sized(204_801));
+    expect(under.status).toBe(200);
+    expect([over.status, over.json.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  it('answers JSON 404 for other routes and 405 for other methods', async () => {
+    const notFound = await post(stack, {}, { path: '/v1/other' });
+    expect([notFound.status, notFound.json.error.code]).toEqual([404, 'NOT_FOUND']);
+    const notAllowed = await post(stack, {}, { method: 'GET' });
+    expect([notAllowed.status, notAllowed.json.error.code]).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(notAllowed.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('the Bedrock simulator directives, end to end', () => {
+  it('output_tokens sets the usage and the cost', async () => {
+    const { json } = await post(
+      stack,
+      invokeBody({ content: 'Hi [[sim:output_tokens=100]]', maxTokens: 500 }),
+    );
+    expect(json.usage.outputTokens).toBe(100);
+    expect(json.stopReason).toBe('end_turn');
+  });
+
+  it('output_tokens above max_tokens stops at max_tokens', async () => {
+    const { json } = await post(
+      stack,
+      invokeBody({ content: 'Hi [[sim:output_tokens=100]]', maxTokens: 10 }),
+    );
+    expect([json.usage.outputTokens, json.stopReason]).toEqual([10, 'max_tokens']);
+  });
+
+  it('latency_ms delays the model', async () => {
+    const { json } = await post(stack, invokeBody({ content: 'Hi [[sim:latency_ms=300]]' }));
+    expect(json.latencyMs.model).toBeGreaterThanOrEqual(300);
+  });
+
+  it('error with times fails only the first attempts', async () => {
+    const before = stack.runtime.simulator?.stats.calls ?? 0;
+    const response = await post(
+      stack,
+      invokeBody({ content: 'Hi [[sim:error=ServiceUnavailableException;times=1]]' }),
+    );
+    expect(response.status).toBe(200);
+    expect((stack.runtime.simulator?.stats.calls ?? 0) - before).toBe(2);
+  });
+});
+
+describe('the hard cap over HTTP', () => {
+  it('never spends past the limit with 200 concurrent requests against a budget for about 50', async () => {
+    const body = invokeBody({
+      costCenter: 'http-capped',
+      model: 'claude-opus',
+      content: 'Draft the memo.',
+      maxTokens: 300,
+    });
+    const worstCase = BigInt(
+      validateRequest(
+        { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body) },
+        exampleCatalog(),
+      ).estimate.costPico,
+    );
+    const limitPico = worstCase * 50n;
+    await stack.runtime.store.putBudget({
+      costCenter: 'http-capped',
+      period: 'monthly',
+      limitPico,
+      alertThresholds: [],
+    });
+
+    const responses = await Promise.all(Array.from({ length: 200 }, () => post(stack, body)));
+
+    const ok = responses.filter((r) => r.status === 200);
+    const refused = responses.filter((r) => r.status !== 200);
+    expect(new Set(refused.map((r) => `${r.status} ${r.json.error.code}`))).toEqual(
+      new Set(['429 BUDGET_EXCEEDED']),
+    );
+    expect(ok.length).toBeGreaterThanOrEqual(50);
+    const final = await counters(stack.runtime, 'http-capped');
+    expect(final.spentPico).toBeLessThanOrEqual(limitPico);
+    expect(final.reservedPico).toBe(0n);
+    expect(final.spentPico).toBe(ok.reduce((sum, r) => sum + usdToPico(r.json.cost.usd), 0n));
+  });
+});
