@@ -14,6 +14,7 @@ Options:
   --config FILE     configuration file (default: cost-sentry.config.json)
   --data-dir DIR    keep DynamoDB data on disk in DIR (default: in memory)
   --log-file FILE   where metric and audit lines are written as well (default: ${join(LOCAL_STATE_DIR, 'sentry.log')})
+  --quiet           write metric and audit lines only to the log file, not this terminal
   -h, --help        this help
 
 Environment:
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
       config: { type: 'string', default: 'cost-sentry.config.json' },
       'data-dir': { type: 'string' },
       'log-file': { type: 'string', default: join(LOCAL_STATE_DIR, 'sentry.log') },
+      quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     bedrock,
     dataPath: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     logFile: resolve(values['log-file']),
+    echoLogs: !values.quiet,
   });
 
   const budgets = budgetDefinitions(config)
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
         : `Bedrock: the built-in simulator at ${stack.runtime.simulator?.endpoint} (set COST_SENTRY_BEDROCK=aws for real Bedrock)`,
       `DynamoDB: embedded, ${values['data-dir'] ? `on disk in ${resolve(values['data-dir'])}` : 'in memory'}`,
       'Authentication: none; the local stack listens on 127.0.0.1 only.',
-      `Metric and audit lines: this terminal and ${stack.logFile}`,
+      `Metric and audit lines: ${values.quiet ? '' : 'this terminal and '}${stack.logFile}`,
       '',
       'Models:',
       models,

@@ -1,0 +1,256 @@
+/**
+ * npm run bench: the sentry's overhead over a direct Bedrock call, and the hard cap under load.
+ *
+ * Starts the local stack in a child process (so the load generator does not share its event
+ * loop), drives POST /v1/invoke over HTTP at several concurrency levels, and drives the same
+ * Bedrock simulator directly with the SDK at the same levels, in the same run. Figures are
+ * printed and written as JSON under bench-results/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { validateRequest } from '../lambdas/validate-request/core.ts';
+import { catalogOf, loadConfig } from '../lib/config/schema.ts';
+
+const CONCURRENCY = [1, 10, 50];
+const WARMUP = 30;
+const CAP_REQUESTS = 200;
+const CAP_FITS = 50;
+
+const config = loadConfig('cost-sentry.config.json');
+const body = (costCenter: string) => ({
+  model: 'nova-lite',
+  prompt: {
+    messages: [{ role: 'user', content: 'Summarise our cloud bill in one line.' }],
+    parameters: { max_tokens: 64 },
+  },
+  tags: { applicationId: 'bench', costCenter, environment: 'test' },
+});
+const worstCasePico = BigInt(
+  validateRequest(
+    { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body('bench-cap')) },
+    catalogOf(config),
+  ).estimate.costPico,
+);
+const capLimitUsd = Number(worstCasePico * BigInt(CAP_FITS)) / 1e12;
+
+interface Figures {
+  requests: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** Run `total` calls with `concurrency` in flight; latencies in milliseconds. */
+async function drive(total: number, concurrency: number, call: () => Promise<void>): Promise<Figures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        next++;
+        const t0 = performance.now();
+        await call();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    requests: total,
+    p50: round(percentile(latencies, 50)),
+    p95: round(percentile(latencies, 95)),
+    p99: round(percentile(latencies, 99)),
+    rps: round(total / seconds),
+  };
+}
+
+async function startStack(
+  configPath: string,
+  logFile: string,
+): Promise<{ child: ChildProcess; url: string; simulator: string }> {
+  const child = spawn(
+    process.execPath,
+    ['local/main.ts', '--port', '0', '--config', configPath, '--log-file', logFile, '--quiet'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, COST_SENTRY_BEDROCK: 'simulator' },
+    },
+  );
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the local stack did not start:\n${output}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /running at (http:\/\/\S+)/.exec(output)?.[1];
+      const simulator = /simulator at (http:\/\/\S+)/.exec(output)?.[1];
+      if (url && simulator) {
+        clearTimeout(timer);
+        resolve({ child, url, simulator });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}:\n${output}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cost-sentry-bench-'));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...config,
+      budgets: {
+        ...config.budgets,
+        bench: { period: 'monthly', limitUsd: 1_000_000 },
+        'bench-cap': { period: 'monthly', limitUsd: capLimitUsd },
+      },
+    }),
+  );
+  const { child, url, simulator } = await startStack(configPath, join(dir, 'sentry.log'));
+  try {
+    const invoke = async (costCenter: string) => {
+      const response = await fetch(`${url}/v1/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body(costCenter)),
+      });
+      return { status: response.status, json: (await response.json()) as Record<string, any> };
+    };
+    const sentryCall = async () => {
+      const { status } = await invoke('bench');
+      if (status !== 200) throw new Error(`the sentry answered ${status}`);
+    };
+    const sdk = new BedrockRuntimeClient({
+      endpoint: simulator,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const request = body('bench');
+    const directCall = async () => {
+      await sdk.send(
+        new ConverseCommand({
+          modelId: 'amazon.nova-lite-v1:0',
+          messages: request.prompt.messages.map((m) => ({ role: 'user', content: [{ text: m.content }] })),
+          inferenceConfig: { maxTokens: 64 },
+        }),
+      );
+    };
+
+    await drive(WARMUP, 5, sentryCall);
+    await drive(WARMUP, 5, directCall);
+    const levels = [];
+    for (const concurrency of CONCURRENCY) {
+      const total = Math.max(200, concurrency * 20);
+      const direct = await drive(total, concurrency, directCall);
+      const sentry = await drive(total, concurrency, sentryCall);
+      levels.push({
+        concurrency,
+        sentry,
+        direct,
+        overheadMs: {
+          p50: round2(sentry.p50 - direct.p50),
+          p95: round2(sentry.p95 - direct.p95),
+          p99: round2(sentry.p99 - direct.p99),
+        },
+        latencyRatioP50: round2(sentry.p50 / direct.p50),
+        throughputRatio: round2(direct.rps / sentry.rps),
+      });
+    }
+
+    // The hard cap: CAP_REQUESTS at once against a budget that holds CAP_FITS worst cases.
+    const arrivals: Array<{ status: number; json: Record<string, any> }> = [];
+    await Promise.all(
+      Array.from({ length: CAP_REQUESTS }, () => invoke('bench-cap').then((r) => arrivals.push(r))),
+    );
+    const accepted = arrivals.filter((r) => r.status === 200);
+    const rejected = arrivals.filter((r) => r.status === 429);
+    const spentPico = accepted.reduce((sum, r) => sum + BigInt(Math.round(r.json.cost.usd * 1e12)), 0n);
+    const first = rejected[0]?.json.error.budget;
+    const hardCap = {
+      requests: CAP_REQUESTS,
+      limitUsd: capLimitUsd,
+      worstCaseUsd: Number(worstCasePico) / 1e12,
+      accepted: accepted.length,
+      rejected: rejected.length,
+      otherStatuses: arrivals.length - accepted.length - rejected.length,
+      spentUsd: Number(spentPico) / 1e12,
+      spentWithinLimit: Number(spentPico) / 1e12 <= capLimitUsd,
+      utilisationAtFirstRejection: first
+        ? round4((first.limitUsd - first.remainingUsd) / first.limitUsd)
+        : null,
+      finalUtilisation: round4(Number(spentPico) / 1e12 / capLimitUsd),
+    };
+
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    };
+    const result = { date: new Date().toISOString(), machine, levels, hardCap };
+    print(result);
+    mkdirSync('bench-results', { recursive: true });
+    const file = join('bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nFigures written to ${file}\n`);
+    sdk.destroy();
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
+
+function print(result: {
+  machine: Record<string, unknown>;
+  levels: any[];
+  hardCap: Record<string, unknown>;
+}): void {
+  const { machine, levels, hardCap } = result;
+  const lines = [
+    `Cost Sentry benchmark on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+    '',
+    'Latency in ms (p50 / p95 / p99) and requests per second, local sentry over HTTP vs a direct SDK call to the same simulator:',
+    '',
+    'conc  path    requests      p50      p95      p99      req/s',
+  ];
+  for (const level of levels) {
+    for (const [name, f] of [
+      ['sentry', level.sentry],
+      ['direct', level.direct],
+    ] as const) {
+      lines.push(
+        `${String(level.concurrency).padStart(4)}  ${name.padEnd(6)} ${String(f.requests).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ${f.p95.toFixed(2).padStart(8)} ${f.p99.toFixed(2).padStart(8)} ${f.rps.toFixed(1).padStart(10)}`,
+      );
+    }
+    lines.push(
+      `      overhead: +${level.overheadMs.p50} ms p50, +${level.overheadMs.p95} ms p95, +${level.overheadMs.p99} ms p99; ` +
+        `p50 ratio ${level.latencyRatioP50}x; direct/sentry throughput ${level.throughputRatio}x`,
+    );
+  }
+  lines.push(
+    '',
+    `Hard cap: ${hardCap.requests} concurrent requests against a $${hardCap.limitUsd} budget (${CAP_FITS} worst cases of $${hardCap.worstCaseUsd})`,
+    `  accepted ${hardCap.accepted}, rejected ${hardCap.rejected} (BUDGET_EXCEEDED), other ${hardCap.otherStatuses}`,
+    `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilisation at the first rejection ${hardCap.utilisationAtFirstRejection}, at the end ${hardCap.finalUtilisation}`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
