@@ -36,6 +36,34 @@ const worstCasePico = BigInt(
 );
 const capLimitUsd = Number(worstCasePico * BigInt(CAP_FITS)) / 1e12;
 
+/** What the sentry answers, in the fields the bench reads. */
+interface InvokeAnswer {
+  cost: { usd: number };
+  error: { code: string; budget?: { limitUsd: number; remainingUsd: number } };
+}
+
+interface Level {
+  concurrency: number;
+  sentry: Figures;
+  direct: Figures;
+  overheadMs: { p50: number; p95: number; p99: number };
+  latencyRatioP50: number;
+  throughputRatio: number;
+}
+
+interface HardCap {
+  requests: number;
+  limitUsd: number;
+  worstCaseUsd: number;
+  accepted: number;
+  rejected: number;
+  otherStatuses: number;
+  spentUsd: number;
+  spentWithinLimit: boolean;
+  utilisationAtFirstRejection: number | null;
+  finalUtilisation: number;
+}
+
 interface Figures {
   requests: number;
   p50: number;
@@ -125,7 +153,7 @@ async function main(): Promise<void> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body(costCenter)),
       });
-      return { status: response.status, json: (await response.json()) as Record<string, any> };
+      return { status: response.status, json: (await response.json()) as InvokeAnswer };
     };
     const sentryCall = async () => {
       const { status } = await invoke('bench');
@@ -150,7 +178,7 @@ async function main(): Promise<void> {
 
     await drive(WARMUP, 5, sentryCall);
     await drive(WARMUP, 5, directCall);
-    const levels = [];
+    const levels: Level[] = [];
     for (const concurrency of CONCURRENCY) {
       const total = Math.max(200, concurrency * 20);
       const direct = await drive(total, concurrency, directCall);
@@ -170,7 +198,7 @@ async function main(): Promise<void> {
     }
 
     // The hard cap: CAP_REQUESTS at once against a budget that holds CAP_FITS worst cases.
-    const arrivals: Array<{ status: number; json: Record<string, any> }> = [];
+    const arrivals: Array<{ status: number; json: InvokeAnswer }> = [];
     await Promise.all(
       Array.from({ length: CAP_REQUESTS }, () => invoke('bench-cap').then((r) => arrivals.push(r))),
     );
@@ -178,7 +206,7 @@ async function main(): Promise<void> {
     const rejected = arrivals.filter((r) => r.status === 429);
     const spentPico = accepted.reduce((sum, r) => sum + BigInt(Math.round(r.json.cost.usd * 1e12)), 0n);
     const first = rejected[0]?.json.error.budget;
-    const hardCap = {
+    const hardCap: HardCap = {
       requests: CAP_REQUESTS,
       limitUsd: capLimitUsd,
       worstCaseUsd: Number(worstCasePico) / 1e12,
@@ -214,11 +242,7 @@ async function main(): Promise<void> {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
-function print(result: {
-  machine: Record<string, unknown>;
-  levels: any[];
-  hardCap: Record<string, unknown>;
-}): void {
+function print(result: { machine: Record<string, unknown>; levels: Level[]; hardCap: HardCap }): void {
   const { machine, levels, hardCap } = result;
   const lines = [
     `Cost Sentry benchmark on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
