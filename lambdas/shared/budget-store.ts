@@ -103,28 +103,16 @@ export class DynamoBudgetStore implements BudgetStore {
       conditions.push('(attribute_not_exists(allocatedTokens) OR allocatedTokens <= :maxT)');
       values[':maxT'] = n(maxTokens);
     }
-    try {
-      const result = await this.#guard(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression:
-              'SET #r = :r ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
-            ConditionExpression: conditions.join(' AND '),
-            ExpressionAttributeNames: { '#r': RESERVATION_PREFIX + requestId },
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return { reserved: true, figures: figuresOf(result.Attributes) };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const item = await this.#get(key);
-      // A retry of a reservation that already went through is not a refusal.
-      return { reserved: item?.[RESERVATION_PREFIX + requestId] !== undefined, figures: figuresOf(item) };
-    }
+    const { applied, item } = await this.#updateReservation(key, requestId, {
+      update: 'SET #r = :r ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
+      condition: conditions.join(' AND '),
+      values,
+    });
+    // A retry of a reservation that already went through is not a refusal.
+    return {
+      reserved: applied || item?.[RESERVATION_PREFIX + requestId] !== undefined,
+      figures: figuresOf(item),
+    };
   }
 
   async settle(
@@ -133,35 +121,22 @@ export class DynamoBudgetStore implements BudgetStore {
     reserved: Amount,
     used: Amount,
   ): Promise<{ settled: boolean; figures: CounterFigures }> {
-    try {
-      const result = await this.#guard(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression:
-              'REMOVE #r ADD allocatedPico :dp, reservedPico :rp, spentPico :sp, ' +
-              'allocatedTokens :dt, reservedTokens :rt, spentTokens :st, settledRequests :one',
-            ConditionExpression: 'attribute_exists(#r)',
-            ExpressionAttributeNames: { '#r': RESERVATION_PREFIX + requestId },
-            ExpressionAttributeValues: {
-              ':dp': n(used.pico - reserved.pico),
-              ':rp': n(-reserved.pico),
-              ':sp': n(used.pico),
-              ':dt': n(used.tokens - reserved.tokens),
-              ':rt': n(-reserved.tokens),
-              ':st': n(used.tokens),
-              ':one': n(1),
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return { settled: true, figures: figuresOf(result.Attributes) };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { settled: false, figures: figuresOf(await this.#get(key)) };
-    }
+    const { applied, item } = await this.#updateReservation(key, requestId, {
+      update:
+        'REMOVE #r ADD allocatedPico :dp, reservedPico :rp, spentPico :sp, ' +
+        'allocatedTokens :dt, reservedTokens :rt, spentTokens :st, settledRequests :one',
+      condition: 'attribute_exists(#r)',
+      values: {
+        ':dp': n(used.pico - reserved.pico),
+        ':rp': n(-reserved.pico),
+        ':sp': n(used.pico),
+        ':dt': n(used.tokens - reserved.tokens),
+        ':rt': n(-reserved.tokens),
+        ':st': n(used.tokens),
+        ':one': n(1),
+      },
+    });
+    return { settled: applied, figures: figuresOf(item) };
   }
 
   async getCounter(key: CounterKey): Promise<CounterFigures> {
@@ -175,6 +150,36 @@ export class DynamoBudgetStore implements BudgetStore {
       ),
     );
     return result.Item;
+  }
+
+  /**
+   * One conditional update of a counter item, `#r` naming the request's reservation attribute.
+   * Returns the item after the update, or as it is when the condition failed.
+   */
+  async #updateReservation(
+    key: CounterKey,
+    requestId: string,
+    expression: { update: string; condition: string; values: Item },
+  ): Promise<{ applied: boolean; item: Item | undefined }> {
+    try {
+      const result = await this.#guard(
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyOf(key),
+            UpdateExpression: expression.update,
+            ConditionExpression: expression.condition,
+            ExpressionAttributeNames: { '#r': RESERVATION_PREFIX + requestId },
+            ExpressionAttributeValues: expression.values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return { applied: true, item: result.Attributes };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { applied: false, item: await this.#get(key) };
+    }
   }
 
   /** Await a store call; a failed condition passes through, any other failure fails closed. */

@@ -58,6 +58,5 @@ export function costOfTokens(tokens: number, pricePer1kPico: bigint): bigint {
 }
 
 export function maxBigInt(...values: bigint[]): bigint {
-  // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigint
   return values.reduce((a, b) => (b > a ? b : a));
 }

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/money.ts';
-import { validateRequest } from '../../lambdas/validate-request/core.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
-import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
-import { counters } from '../helpers/local-runtime.ts';
+import { invokeBody } from '../helpers/fixtures.ts';
+import { budgetForWorstCases, counters } from '../helpers/local-runtime.ts';
 import { logLines, post, startTestStack } from '../helpers/local-stack.ts';
 
 /** Real HTTP against the local stack on a loopback port. */
@@ -209,19 +208,7 @@ describe('the hard cap over HTTP', () => {
       content: 'Draft the memo.',
       maxTokens: 300,
     });
-    const worstCase = BigInt(
-      validateRequest(
-        { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body) },
-        exampleCatalog(),
-      ).estimate.costPico,
-    );
-    const limitPico = worstCase * 50n;
-    await stack.runtime.store.putBudget({
-      costCenter: 'http-capped',
-      period: 'monthly',
-      limitPico,
-      alertThresholds: [],
-    });
+    const limitPico = await budgetForWorstCases(stack.runtime, body, 50n);
 
     const responses = await Promise.all(Array.from({ length: 200 }, () => post(stack, body)));
 

@@ -55,3 +55,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
   return proxy;
 }
+
+/** Run `action` while the proxy fails the given operations (or all of them). */
+export async function whileFailing<T>(
+  proxy: FaultProxy,
+  failing: Set<string> | 'all',
+  action: () => Promise<T>,
+): Promise<T> {
+  proxy.failing = failing;
+  try {
+    return await action();
+  } finally {
+    proxy.failing = new Set();
+  }
+}

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys } from '../../lambdas/shared/budget.ts';
 import { periodKey } from '../../lambdas/shared/period.ts';
+import { validateRequest } from '../../lambdas/validate-request/core.ts';
 import { teeJsonLines } from '../../local/log-sink.ts';
 import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
 import type { SyncExecutionResult } from '../../local/workflow.ts';
-import { exampleConfig } from './fixtures.ts';
+import { exampleCatalog, exampleConfig } from './fixtures.ts';
 
 /** Retry pauses shortened for tests; the backoff itself is the definition's (checked statically). */
 export const FAST_RETRIES = {
@@ -58,4 +59,24 @@ export function errorOf(result: SyncExecutionResult): {
   [key: string]: unknown;
 } {
   return (JSON.parse(result.cause ?? '{}') as { error: { code: string; message: string } }).error;
+}
+
+/** Give the body's cost center a monthly budget that holds exactly `fits` of its worst cases. */
+export async function budgetForWorstCases(
+  runtime: LocalRuntime,
+  body: Record<string, unknown>,
+  fits: bigint,
+): Promise<bigint> {
+  const request = validateRequest(
+    { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body) },
+    exampleCatalog(),
+  );
+  const limitPico = BigInt(request.estimate.costPico) * fits;
+  await runtime.store.putBudget({
+    costCenter: request.tags.costCenter,
+    period: 'monthly',
+    limitPico,
+    alertThresholds: [],
+  });
+  return limitPico;
 }

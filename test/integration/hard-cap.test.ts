@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/money.ts';
-import { validateRequest } from '../../lambdas/validate-request/core.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
-import { counters, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
+import { invokeBody } from '../helpers/fixtures.ts';
+import {
+  budgetForWorstCases,
+  counters,
+  errorOf,
+  execute,
+  startTestRuntime,
+} from '../helpers/local-runtime.ts';
 
 let runtime: LocalRuntime;
 beforeAll(async () => {
@@ -20,19 +25,7 @@ describe('the hard cap', () => {
       content: 'Summarise the ledger.',
       maxTokens: 200,
     });
-    const worstCase = BigInt(
-      validateRequest(
-        { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body) },
-        exampleCatalog(),
-      ).estimate.costPico,
-    );
-    const limitPico = worstCase * 50n;
-    await runtime.store.putBudget({
-      costCenter: 'capped',
-      period: 'monthly',
-      limitPico,
-      alertThresholds: [],
-    });
+    const limitPico = await budgetForWorstCases(runtime, body, 50n);
 
     const results = await Promise.all(Array.from({ length: 200 }, () => execute(runtime, body)));
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/money.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { type FaultProxy, startFaultProxy, whileFailing } from '../helpers/fault-proxy.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
 
@@ -141,13 +141,7 @@ describe('the workflow', () => {
 
   it('fails closed when the budget store fails: no Bedrock call, INTERNAL_ERROR, no internals', async () => {
     const before = calls();
-    proxy.failing = 'all';
-    let result: Awaited<ReturnType<typeof execute>>;
-    try {
-      result = await execute(runtime, invokeBody());
-    } finally {
-      proxy.failing = new Set();
-    }
+    const result = await whileFailing(proxy, 'all', () => execute(runtime, invokeBody()));
     expect(result).toMatchObject({ status: 'FAILED', error: 'INTERNAL_ERROR' });
     expect(errorOf(result)).toEqual({
       code: 'INTERNAL_ERROR',
@@ -161,13 +155,7 @@ describe('the workflow', () => {
 
   it('fails closed when only the reservation write fails', async () => {
     const before = calls();
-    proxy.failing = new Set(['UpdateItem']);
-    let result: Awaited<ReturnType<typeof execute>>;
-    try {
-      result = await execute(runtime, invokeBody());
-    } finally {
-      proxy.failing = new Set();
-    }
+    const result = await whileFailing(proxy, new Set(['UpdateItem']), () => execute(runtime, invokeBody()));
     expect(result).toMatchObject({ status: 'FAILED', error: 'INTERNAL_ERROR' });
     expect(calls()).toBe(before);
     expect((await counters(runtime, 'support')).reservedPico).toBe(0n);
