@@ -53,7 +53,7 @@ export class CostSentryStack extends Stack {
     const invoke = fn('InvokeModel', 'invoke-model');
     const settle = fn('SettleUsage', 'settle-usage');
     const release = fn('ReleaseReservation', 'release-reservation');
-    for (const budgetFn of [reserve, settle, release]) budgets.grantBudgetWrites(budgetFn.role);
+    for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
 
     // bedrock:InvokeModel (what Converse needs) on exactly the configured models and profiles.
     invoke.role.addToPrincipalPolicy(

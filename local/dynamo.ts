@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { TABLE_KEYS } from '../lambdas/shared/budget.ts';
+import { BUDGET_INDEX, TABLE_KEYS } from '../lambdas/shared/budget.ts';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -40,6 +40,18 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         AttributeDefinitions: [
           { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
           { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+          { AttributeName: BUDGET_INDEX.partitionKey, AttributeType: 'S' },
+          { AttributeName: BUDGET_INDEX.sortKey, AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: BUDGET_INDEX.name,
+            KeySchema: [
+              { AttributeName: BUDGET_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: BUDGET_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         KeySchema: [
           { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },

@@ -3,7 +3,7 @@ import { type Catalog, priceOf } from '../shared/catalog.ts';
 import { type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
 import type { MeterRecord } from '../shared/metering.ts';
 import { usageCost, usageTokens } from '../shared/pricing.ts';
-import { reservedAmount, settleScopes } from '../shared/settlement.ts';
+import { type BudgetAlert, reservedAmount, settleRequest } from '../shared/settlement.ts';
 import type { WorkflowState } from '../shared/types.ts';
 
 /** What Step Functions puts at `$.error` when a Catch fires. */
@@ -29,8 +29,8 @@ export interface ReleaseDeps {
   store: BudgetStore;
   catalog: Catalog;
   now: () => number;
-  /** Called when the release itself fails: the reservation stays held (conservative) for the sweeper. */
-  onReleaseError: (error: unknown) => void;
+  /** Called when the release, or what follows it, fails: a reservation left held stays for the sweeper. */
+  onError: (what: string, error: unknown) => void;
 }
 
 /** Errors after which Bedrock may have done (and billed) the work although we saw no usage. */
@@ -56,14 +56,21 @@ export function chargeOf(state: FailedState, catalog: Catalog): Amount {
 export async function releaseReservation(
   state: FailedState,
   deps: ReleaseDeps,
-): Promise<{ failure: Failure; record: MeterRecord }> {
+): Promise<{ failure: Failure; record: MeterRecord; alerts: BudgetAlert[] }> {
   const { code, fields } = publicFailure(state.error.Error, state.error.Cause);
   const charge = chargeOf(state, deps.catalog);
-  if (state.reservation) {
+  let alerts: BudgetAlert[] = [];
+  if (state.reservation && state.tags && state.model) {
     try {
-      await settleScopes(deps.store, state.reservation, charge);
+      const detail = {
+        tags: state.tags,
+        modelId: state.model.modelId,
+        usage: state.invocation?.usage,
+        at: new Date(state.receivedAt),
+      };
+      ({ alerts } = await settleRequest(deps.store, state.reservation, charge, detail, deps.onError));
     } catch (error) {
-      deps.onReleaseError(error);
+      deps.onError('release failed; the reservation stays held until the sweeper returns it', error);
     }
   }
   // Tags are metric dimensions only once validated and known to name a registered cost center.
@@ -82,5 +89,6 @@ export async function releaseReservation(
       priceVersion: state.estimate?.priceVersion,
       latencyMs: { model: state.invocation?.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) },
     },
+    alerts,
   };
 }

@@ -1,4 +1,5 @@
-import { budgetStoreFromEnv } from '../shared/clients.ts';
+import { sendAlerts } from '../shared/alerts.ts';
+import { alertSinkFromEnv, budgetStoreFromEnv } from '../shared/clients.ts';
 import { catalogFromEnv } from '../shared/env.ts';
 import { meter } from '../shared/metering.ts';
 import { logger, metrics } from '../shared/powertools.ts';
@@ -8,17 +9,18 @@ const deps = {
   store: budgetStoreFromEnv(),
   catalog: catalogFromEnv(),
   now: () => Date.now(),
-  onReleaseError: (error: unknown) =>
-    logger.error('release failed; the reservation stays held until the sweeper returns it', { error }),
+  onError: (what: string, error: unknown) => logger.error(what, { error }),
 };
+const alerts = alertSinkFromEnv();
 
 /** ReleaseReservation: the one failure path of the workflow. */
 export const handler = async (event: FailedState): Promise<Failure> => {
-  const { failure, record } = await releaseReservation(event, deps);
-  if (record.decision === 'failed') {
+  const result = await releaseReservation(event, deps);
+  if (result.record.decision === 'failed') {
     // The error name only (never the Cause: it may quote upstream messages).
     logger.warn('request failed', { requestId: event.requestId, error: event.error.Error });
   }
-  meter(record, metrics, logger);
-  return failure;
+  meter(result.record, metrics, logger);
+  await sendAlerts(alerts, result.alerts, logger);
+  return result.failure;
 };

@@ -1,15 +1,16 @@
-import { type BudgetStore, budgetView } from '../shared/budget.ts';
+import { type BudgetStore, budgetView, utilisation, ZERO_FIGURES } from '../shared/budget.ts';
 import { type Catalog, priceOf } from '../shared/catalog.ts';
 import type { MeterRecord } from '../shared/metering.ts';
 import { picoToUsd } from '../shared/money.ts';
 import { type Usage, usageCost, usageTokens } from '../shared/pricing.ts';
-import { settleScopes } from '../shared/settlement.ts';
+import { type BudgetAlert, budgetOfScope, settleRequest } from '../shared/settlement.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/types.ts';
 
 export interface SettleDeps {
   store: BudgetStore;
   catalog: Catalog;
   now: () => number;
+  onError: (what: string, error: unknown) => void;
 }
 
 /** The 200 body of POST /v1/invoke (DESIGN section 3). */
@@ -21,6 +22,8 @@ export interface InvokeResponse {
   usage: Usage;
   cost: { usd: number; priceVersion: string };
   budget: Record<string, unknown>;
+  /** The application's own budget, when it has one. */
+  applicationBudget?: Record<string, unknown>;
   tags: Tags & { requestId: string; timestamp: string };
   latencyMs: { model: number; total: number };
 }
@@ -32,30 +35,25 @@ export interface InvokeResponse {
 export async function settleUsage(
   state: WorkflowState & { reservation: Reservation; invocation: Invocation },
   deps: SettleDeps,
-): Promise<{ response: InvokeResponse; record: MeterRecord }> {
+): Promise<{ response: InvokeResponse; record: MeterRecord; alerts: BudgetAlert[] }> {
   const { reservation, invocation, estimate, model, tags, requestId } = state;
-  const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
-  const figures = await settleScopes(deps.store, reservation, {
-    pico: costPico,
-    tokens: usageTokens(invocation.usage),
-  });
-
-  const scope = reservation.scopes[0];
-  const costCenterFigures = figures[0];
-  if (!scope || !costCenterFigures) throw new Error('a reservation holds at least one scope');
   const receivedAt = new Date(state.receivedAt);
-  const budget = budgetView(
-    {
-      costCenter: scope.costCenter,
-      period: scope.period,
-      limitPico: scope.limitPico === undefined ? undefined : BigInt(scope.limitPico),
-      limitTokens: scope.limitTokens,
-      alertThresholds: [],
-    },
-    scope.periodKey,
-    costCenterFigures,
-    receivedAt,
+  const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
+  const { figures, alerts } = await settleRequest(
+    deps.store,
+    reservation,
+    { pico: costPico, tokens: usageTokens(invocation.usage) },
+    { tags, modelId: model.modelId, usage: invocation.usage, at: receivedAt },
+    deps.onError,
   );
+
+  const views = reservation.scopes.map((scope, i) =>
+    budgetView(budgetOfScope(scope), scope.periodKey, figures[i] ?? ZERO_FIGURES, receivedAt),
+  );
+  const costCenterScope = reservation.scopes[0];
+  const costCenterFigures = figures[0];
+  if (!costCenterScope || !costCenterFigures || !views[0])
+    throw new Error('a reservation holds its cost center');
   const timestamp = receivedAt.toISOString();
   const latencyMs = { model: invocation.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) };
   return {
@@ -66,7 +64,8 @@ export async function settleUsage(
       stopReason: invocation.stopReason,
       usage: invocation.usage,
       cost: { usd: picoToUsd(costPico), priceVersion: estimate.priceVersion },
-      budget,
+      budget: views[0],
+      ...(views[1] ? { applicationBudget: views[1] } : {}),
       tags: { ...tags, requestId, timestamp },
       latencyMs,
     },
@@ -80,6 +79,8 @@ export async function settleUsage(
       costPico,
       priceVersion: estimate.priceVersion,
       latencyMs,
+      budgetUtilisation: utilisation(budgetOfScope(costCenterScope), costCenterFigures),
     },
+    alerts,
   };
 }

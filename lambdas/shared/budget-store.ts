@@ -1,18 +1,24 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   type Amount,
+  BUDGET_INDEX,
   type BudgetDefinition,
+  type BudgetScope,
   type BudgetStore,
   type CounterFigures,
   type CounterKey,
   keys,
+  type UsageAggregate,
   ZERO_FIGURES,
 } from './budget.ts';
 import { BudgetStoreError } from './errors.ts';
@@ -20,6 +26,8 @@ import type { Period } from './period.ts';
 
 /** The attribute that holds one request's reservation on a counter item. */
 export const RESERVATION_PREFIX = 'r#';
+/** The attribute that records a sent alert on a counter item. */
+export const ALERT_PREFIX = 'a#';
 
 type Item = Record<string, AttributeValue>;
 
@@ -36,6 +44,23 @@ export function figuresOf(item: Item | undefined): CounterFigures {
     spentTokens: numOf(item, 'spentTokens'),
     reservedTokens: numOf(item, 'reservedTokens'),
     allocatedTokens: numOf(item, 'allocatedTokens'),
+    alerted: Object.keys(item)
+      .filter((name) => name.startsWith(ALERT_PREFIX))
+      .map((name) => Number(name.slice(ALERT_PREFIX.length))),
+  };
+}
+
+/** A stored budget definition item back as a definition. */
+export function definitionOf(item: Item): BudgetDefinition {
+  return {
+    costCenter: item.costCenter?.S ?? '',
+    ...(item.applicationId?.S ? { applicationId: item.applicationId.S } : {}),
+    period: (item.period?.S ?? 'monthly') as Period,
+    limitPico: item.limitPico?.N !== undefined ? BigInt(item.limitPico.N) : undefined,
+    limitTokens: item.limitTokens?.N !== undefined ? Number(item.limitTokens.N) : undefined,
+    alertThresholds: (item.alertThresholds?.L ?? []).map((v) => Number(v.N)),
+    source: item.source?.S === 'api' ? 'api' : 'config',
+    updatedAt: item.updatedAt?.S,
   };
 }
 
@@ -53,28 +78,164 @@ export class DynamoBudgetStore implements BudgetStore {
     this.#table = table;
   }
 
-  async getBudget(costCenter: string): Promise<BudgetDefinition | undefined> {
-    const item = await this.#get(keys.costCenterBudget(costCenter));
-    if (!item) return undefined;
-    return {
-      costCenter,
-      period: (item.period?.S ?? 'monthly') as Period,
-      limitPico: item.limitPico?.N !== undefined ? BigInt(item.limitPico.N) : undefined,
-      limitTokens: item.limitTokens?.N !== undefined ? Number(item.limitTokens.N) : undefined,
-      alertThresholds: (item.alertThresholds?.L ?? []).map((v) => Number(v.N)),
-    };
+  async getBudgets(
+    scope: BudgetScope,
+  ): Promise<{ costCenter?: BudgetDefinition; application?: BudgetDefinition }> {
+    const wanted = [keys.budget({ costCenter: scope.costCenter })];
+    if (scope.applicationId) wanted.push(keys.budget(scope));
+    const result = await this.#guard(
+      this.#client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [this.#table]: { Keys: wanted.map(keyOf), ConsistentRead: true } },
+        }),
+      ),
+    );
+    if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) {
+      // Throttled inside the batch: fail closed rather than decide on half the budgets.
+      throw new BudgetStoreError();
+    }
+    const found = (result.Responses?.[this.#table] ?? []).map(definitionOf);
+    const costCenter = found.find((b) => !b.applicationId);
+    const application = found.find((b) => b.applicationId);
+    return { ...(costCenter ? { costCenter } : {}), ...(application ? { application } : {}) };
   }
 
   async putBudget(budget: BudgetDefinition): Promise<void> {
-    const key = keys.costCenterBudget(budget.costCenter);
     await this.#guard(
       this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
-          Item: budgetItem(key, budget, new Date().toISOString()),
+          Item: budgetItem(budget, new Date().toISOString()),
         }),
       ),
     );
+  }
+
+  async deleteBudget(scope: BudgetScope): Promise<boolean> {
+    const targets = [keys.budget(scope)];
+    if (!scope.applicationId) {
+      const apps = (await this.listBudgets()).filter(
+        (b) => b.costCenter === scope.costCenter && b.applicationId,
+      );
+      targets.push(...apps.map((b) => keys.budget(b)));
+    }
+    let deleted = false;
+    for (const key of targets) {
+      const result = await this.#guard(
+        this.#client.send(
+          new DeleteItemCommand({ TableName: this.#table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }),
+        ),
+      );
+      if (key === targets[0]) deleted = result.Attributes !== undefined;
+    }
+    return deleted;
+  }
+
+  async listBudgets(): Promise<BudgetDefinition[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.#guard(
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            IndexName: BUDGET_INDEX.name,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': BUDGET_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':p': { S: BUDGET_INDEX.value } },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.map(definitionOf);
+  }
+
+  async markAlert(key: CounterKey, threshold: number): Promise<boolean> {
+    try {
+      await this.#guard(
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyOf(key),
+            UpdateExpression: 'SET #a = :now',
+            ConditionExpression: 'attribute_not_exists(#a)',
+            ExpressionAttributeNames: { '#a': `${ALERT_PREFIX}${threshold}` },
+            ExpressionAttributeValues: { ':now': { S: new Date().toISOString() } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async addUsage(usage: UsageAggregate): Promise<void> {
+    await this.#guard(
+      this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: keyOf(keys.usage(usage)),
+          UpdateExpression:
+            'SET costCenter = :cc, applicationId = :app, environment = :env, modelId = :model, #day = :day ' +
+            'ADD requests :requests, inputTokens :in, outputTokens :out, ' +
+            'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost',
+          ExpressionAttributeNames: { '#day': 'day' },
+          ExpressionAttributeValues: {
+            ':cc': { S: usage.costCenter },
+            ':app': { S: usage.applicationId },
+            ':env': { S: usage.environment },
+            ':model': { S: usage.modelId },
+            ':day': { S: usage.day },
+            ':requests': n(usage.requests),
+            ':in': n(usage.inputTokens),
+            ':out': n(usage.outputTokens),
+            ':cr': n(usage.cacheReadInputTokens),
+            ':cw': n(usage.cacheWriteInputTokens),
+            ':cost': n(usage.costPico),
+          },
+        }),
+      ),
+    );
+  }
+
+  async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.#guard(
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': { S: keys.budget({ costCenter }).pk },
+              ':prefix': { S: keys.usagePrefix(period) },
+            },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.map((item) => ({
+      day: item.day?.S ?? '',
+      costCenter: item.costCenter?.S ?? costCenter,
+      applicationId: item.applicationId?.S ?? '',
+      environment: item.environment?.S ?? '',
+      modelId: item.modelId?.S ?? '',
+      requests: numOf(item, 'requests'),
+      inputTokens: numOf(item, 'inputTokens'),
+      outputTokens: numOf(item, 'outputTokens'),
+      cacheReadInputTokens: numOf(item, 'cacheReadInputTokens'),
+      cacheWriteInputTokens: numOf(item, 'cacheWriteInputTokens'),
+      costPico: bigOf(item, 'costPico'),
+    }));
   }
 
   async reserve(
@@ -196,14 +357,20 @@ export class DynamoBudgetStore implements BudgetStore {
 const keyOf = (key: CounterKey): Item => ({ pk: { S: key.pk }, sk: { S: key.sk } });
 
 /** A budget definition as a DynamoDB item (also what the deploy-time seed writes). */
-export function budgetItem(key: CounterKey, budget: BudgetDefinition, updatedAt: string): Item {
+export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
   return {
-    ...keyOf(key),
+    ...keyOf(keys.budget(budget)),
+    [BUDGET_INDEX.partitionKey]: { S: BUDGET_INDEX.value },
+    [BUDGET_INDEX.sortKey]: {
+      S: budget.applicationId ? `${budget.costCenter}#${budget.applicationId}` : budget.costCenter,
+    },
     costCenter: { S: budget.costCenter },
+    ...(budget.applicationId ? { applicationId: { S: budget.applicationId } } : {}),
+    source: { S: budget.source ?? 'config' },
     period: { S: budget.period },
     ...(budget.limitPico !== undefined ? { limitPico: n(budget.limitPico) } : {}),
     ...(budget.limitTokens !== undefined ? { limitTokens: n(budget.limitTokens) } : {}),
     alertThresholds: { L: budget.alertThresholds.map((t) => n(t)) },
-    updatedAt: { S: updatedAt },
+    ...(updatedAt ? { updatedAt: { S: updatedAt } } : {}),
   };
 }

@@ -1,13 +1,21 @@
 import { formatUsd, picoToUsd } from './money.ts';
-import { isoSeconds, type Period, periodEnd } from './period.ts';
+import { isoSeconds, type Period, periodEnd, periodStart } from './period.ts';
+
+/** Who a budget applies to: a cost center, or one application inside it. */
+export interface BudgetScope {
+  costCenter: string;
+  applicationId?: string | undefined;
+}
 
 /** A budget definition, as stored. Amounts in pico-USD. */
-export interface BudgetDefinition {
-  costCenter: string;
+export interface BudgetDefinition extends BudgetScope {
   period: Period;
   limitPico?: bigint | undefined;
   limitTokens?: number | undefined;
   alertThresholds: number[];
+  /** Who wrote it last: the config (at deploy or local start) or the admin API. */
+  source?: 'config' | 'api' | undefined;
+  updatedAt?: string | undefined;
 }
 
 /** The counters of one budget scope for one period. `allocated = spent + reserved`. */
@@ -18,6 +26,8 @@ export interface CounterFigures {
   spentTokens: number;
   reservedTokens: number;
   allocatedTokens: number;
+  /** Alert thresholds already sent this period. */
+  alerted: number[];
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -27,6 +37,7 @@ export const ZERO_FIGURES: CounterFigures = {
   spentTokens: 0,
   reservedTokens: 0,
   allocatedTokens: 0,
+  alerted: [],
 };
 
 export interface CounterKey {
@@ -40,22 +51,64 @@ export interface Amount {
   tokens: number;
 }
 
+/** One day's usage of one (cost center, application, environment, model). */
+export interface UsageAggregate {
+  day: string;
+  costCenter: string;
+  applicationId: string;
+  environment: string;
+  modelId: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheWriteInputTokens: number;
+  costPico: bigint;
+}
+
 /** The single table's key attributes: the same in the CDK stack and the local stack. */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
-/** The single-table keys: a budget and its period counters share a partition. */
+/** A sparse index over budget definitions only, so listing them never reads counters or usage. */
+export const BUDGET_INDEX = {
+  name: 'budgets',
+  partitionKey: 'budgetIndex',
+  sortKey: 'budgetName',
+  value: 'BUDGET',
+} as const;
+
+const app = (scope: BudgetScope) => (scope.applicationId ? `APP#${scope.applicationId}#` : '');
+
+/**
+ * The single-table keys. A cost center's budget, its applications' budgets, their period
+ * counters and their daily usage all share the cost center's partition.
+ */
 export const keys = {
-  costCenterBudget: (costCenter: string): CounterKey => ({ pk: `CC#${costCenter}`, sk: 'BUDGET' }),
-  costCenterCounter: (costCenter: string, periodKey: string): CounterKey => ({
-    pk: `CC#${costCenter}`,
-    sk: `PERIOD#${periodKey}`,
+  budget: (scope: BudgetScope): CounterKey => ({ pk: `CC#${scope.costCenter}`, sk: `${app(scope)}BUDGET` }),
+  counter: (scope: BudgetScope, periodKey: string): CounterKey => ({
+    pk: `CC#${scope.costCenter}`,
+    sk: `${app(scope)}PERIOD#${periodKey}`,
   }),
+  costCenterCounter: (costCenter: string, periodKey: string): CounterKey =>
+    keys.counter({ costCenter }, periodKey),
+  usage: (
+    u: Pick<UsageAggregate, 'costCenter' | 'day' | 'applicationId' | 'environment' | 'modelId'>,
+  ): CounterKey => ({
+    pk: `CC#${u.costCenter}`,
+    sk: `USAGE#${u.day}#${u.applicationId}#${u.environment}#${u.modelId}`,
+  }),
+  /** The sort key prefix of a period's usage (`2026-11` or `2026-11-23`). */
+  usagePrefix: (period: string) => `USAGE#${period}`,
 };
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
 export interface BudgetStore {
-  getBudget(costCenter: string): Promise<BudgetDefinition | undefined>;
+  /** The cost center's budget and, when asked, the application's, in one round trip. */
+  getBudgets(scope: BudgetScope): Promise<{ costCenter?: BudgetDefinition; application?: BudgetDefinition }>;
   putBudget(budget: BudgetDefinition): Promise<void>;
+  /** Delete a budget; deleting a cost center's also deletes its applications' budgets. */
+  deleteBudget(scope: BudgetScope): Promise<boolean>;
+  listBudgets(): Promise<BudgetDefinition[]>;
   /**
    * Hold `amount` against a counter unless that would take it past `max`. Idempotent per
    * requestId: reserving again for a request that holds a reservation changes nothing.
@@ -78,6 +131,29 @@ export interface BudgetStore {
     used: Amount,
   ): Promise<{ settled: boolean; figures: CounterFigures }>;
   getCounter(key: CounterKey): Promise<CounterFigures>;
+  /** Record that a threshold's alert is sent for this period; true for the one caller that records it. */
+  markAlert(key: CounterKey, threshold: number): Promise<boolean>;
+  addUsage(usage: UsageAggregate): Promise<void>;
+  /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */
+  queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]>;
+}
+
+/** How far through its limits a scope is: the larger of the USD and token shares (0 when unlimited). */
+export function utilisation(
+  budget: Pick<BudgetDefinition, 'limitPico' | 'limitTokens'>,
+  figures: CounterFigures,
+): number {
+  const shares = [
+    budget.limitPico ? Number((figures.spentPico * 1_000_000n) / budget.limitPico) / 1_000_000 : 0,
+    budget.limitTokens ? figures.spentTokens / budget.limitTokens : 0,
+  ];
+  return Math.max(...shares);
+}
+
+/** The thresholds crossed by spending that have not been alerted yet this period. */
+export function thresholdsToAlert(budget: BudgetDefinition, figures: CounterFigures): number[] {
+  const used = utilisation(budget, figures);
+  return budget.alertThresholds.filter((t) => used >= t && !figures.alerted.includes(t));
 }
 
 /** The budget as a client sees it in responses and BUDGET_EXCEEDED bodies. */
@@ -95,6 +171,7 @@ export function budgetView(
         : 0n;
   return {
     costCenter: budget.costCenter,
+    ...(budget.applicationId ? { applicationId: budget.applicationId } : {}),
     period: budget.period,
     periodKey,
     ...(budget.limitPico !== undefined ? { limitUsd: picoToUsd(budget.limitPico) } : {}),
@@ -112,5 +189,39 @@ export function budgetView(
     resetsAt: isoSeconds(periodEnd(budget.period, at)),
   };
 }
+
+/** Period-to-date burn rate and where it leads. */
+export interface Forecast {
+  burnRateUsdPerDay: number;
+  projectedSpendUsd: number;
+  /** When the USD limit runs out at this rate, if that is before the period ends; else null. */
+  projectedRunOutAt: string | null;
+}
+
+const DAY_MS = 86_400_000;
+/** The shortest elapsed time a rate is computed over, so the first seconds of a period do not explode it. */
+const MIN_ELAPSED_MS = 60_000;
+
+/** Forecast the period from what has been spent so far, at a constant rate. */
+export function forecast(budget: BudgetDefinition, figures: CounterFigures, at: Date): Forecast {
+  const start = periodStart(budget.period, at).getTime();
+  const end = periodEnd(budget.period, at).getTime();
+  const elapsed = Math.max(MIN_ELAPSED_MS, at.getTime() - start);
+  const spentUsd = picoToUsd(figures.spentPico);
+  const perMs = spentUsd / elapsed;
+  let runOut: string | null = null;
+  if (budget.limitPico !== undefined && perMs > 0) {
+    const remainingUsd = Math.max(0, picoToUsd(budget.limitPico) - spentUsd);
+    const when = at.getTime() + remainingUsd / perMs;
+    if (when < end) runOut = isoSeconds(new Date(when));
+  }
+  return {
+    burnRateUsdPerDay: round(perMs * DAY_MS),
+    projectedSpendUsd: round(perMs * (end - start)),
+    projectedRunOutAt: runOut,
+  };
+}
+
+const round = (n: number) => Math.round(n * 1e9) / 1e9;
 
 export { formatUsd };

@@ -5,6 +5,7 @@ export const ENV = {
   catalog: 'COST_SENTRY_CATALOG',
   tableName: 'COST_SENTRY_TABLE',
   bedrockTimeoutMs: 'COST_SENTRY_BEDROCK_TIMEOUT_MS',
+  alertTopicArn: 'COST_SENTRY_ALERT_TOPIC_ARN',
 } as const;
 
 function required(name: string): string {
@@ -30,4 +31,9 @@ export function bedrockTimeoutMsFromEnv(): number {
   if (!Number.isInteger(value) || value <= 0)
     throw new Error(`${ENV.bedrockTimeoutMs} must be a positive integer`);
   return value;
+}
+
+/** The SNS topic for budget alerts; absent in the local stack, where alerts go to the log. */
+export function alertTopicArnFromEnv(): string | undefined {
+  return process.env[ENV.alertTopicArn] || undefined;
 }

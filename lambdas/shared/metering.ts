@@ -18,6 +18,8 @@ export interface MeterRecord {
   costPico?: bigint | undefined;
   priceVersion?: string | undefined;
   latencyMs: { model?: number | undefined; total: number };
+  /** The cost center's budget use after this request (1 = the whole limit). */
+  budgetUtilisation?: number | undefined;
 }
 
 /**
@@ -61,6 +63,17 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
     metrics.addMetric('ModelLatency', MetricUnit.Milliseconds, record.latencyMs.model);
   }
   metrics.publishStoredMetrics();
+  if (record.tags && record.budgetUtilisation !== undefined) {
+    // Its own line: utilisation is per cost center, never per application or model.
+    const single = metrics.singleMetric();
+    single.clearDefaultDimensions();
+    single.addDimensions({ CostCenter: record.tags.costCenter });
+    single.addMetric(
+      'BudgetUtilization',
+      MetricUnit.Percent,
+      Math.round(record.budgetUtilisation * 10_000) / 100,
+    );
+  }
 }
 
 /** The audit line: who, what, how much, and the decision; never prompt or completion text. */

@@ -1,9 +1,30 @@
-import type { Amount, BudgetStore, CounterFigures } from './budget.ts';
-import type { Reservation } from './types.ts';
+import {
+  type Amount,
+  type BudgetDefinition,
+  type BudgetStore,
+  type CounterFigures,
+  thresholdsToAlert,
+  utilisation,
+} from './budget.ts';
+import { picoToUsd } from './money.ts';
+import type { Usage } from './pricing.ts';
+import type { Reservation, ReservedScope, Tags } from './types.ts';
 
 /** The amount a reservation holds. */
 export function reservedAmount(reservation: Reservation): Amount {
   return { pico: BigInt(reservation.costPico), tokens: reservation.tokens };
+}
+
+/** The budget a reserved scope was held against. */
+export function budgetOfScope(scope: ReservedScope): BudgetDefinition {
+  return {
+    costCenter: scope.costCenter,
+    applicationId: scope.applicationId,
+    period: scope.period,
+    limitPico: scope.limitPico === undefined ? undefined : BigInt(scope.limitPico),
+    limitTokens: scope.limitTokens,
+    alertThresholds: scope.alertThresholds,
+  };
 }
 
 /**
@@ -14,11 +35,111 @@ export async function settleScopes(
   store: BudgetStore,
   reservation: Reservation,
   used: Amount,
-): Promise<CounterFigures[]> {
+): Promise<Array<{ settled: boolean; figures: CounterFigures }>> {
   const reserved = reservedAmount(reservation);
   const results = [];
   for (const scope of reservation.scopes) {
     results.push(await store.settle(scope, reservation.requestId, reserved, used));
   }
-  return results.map((r) => r.figures);
+  return results;
+}
+
+/** A budget crossed one of its alert thresholds. */
+export interface BudgetAlert {
+  scope: 'costCenter' | 'application';
+  costCenter: string;
+  applicationId?: string | undefined;
+  threshold: number;
+  utilisation: number;
+  period: string;
+  periodKey: string;
+  limitUsd?: number | undefined;
+  spentUsd: number;
+  limitTokens?: number | undefined;
+  spentTokens: number;
+  resetsAt?: string | undefined;
+}
+
+export interface SettledRequest {
+  figures: CounterFigures[];
+  alerts: BudgetAlert[];
+}
+
+export interface ChargeDetail {
+  tags: Tags;
+  modelId: string;
+  /** Bedrock's usage, when it answered. */
+  usage?: Usage | undefined;
+  at: Date;
+}
+
+/**
+ * Settle a request, then, only if this call is the one that settled it: add it to the day's
+ * usage aggregate, and claim each alert threshold its spending crossed (each threshold is
+ * claimed once per period, whatever the concurrency). Failures after the settle are reported to
+ * `onError` and do not undo it: the request was served and charged.
+ */
+export async function settleRequest(
+  store: BudgetStore,
+  reservation: Reservation,
+  used: Amount,
+  detail: ChargeDetail,
+  onError: (what: string, error: unknown) => void,
+): Promise<SettledRequest> {
+  const results = await settleScopes(store, reservation, used);
+  const alerts: BudgetAlert[] = [];
+  if (results[0]?.settled && used.pico > 0n) {
+    try {
+      await store.addUsage({
+        day: detail.at.toISOString().slice(0, 10),
+        costCenter: detail.tags.costCenter,
+        applicationId: detail.tags.applicationId,
+        environment: detail.tags.environment,
+        modelId: detail.modelId,
+        requests: 1,
+        inputTokens: detail.usage?.inputTokens ?? 0,
+        outputTokens: detail.usage?.outputTokens ?? 0,
+        cacheReadInputTokens: detail.usage?.cacheReadInputTokens ?? 0,
+        cacheWriteInputTokens: detail.usage?.cacheWriteInputTokens ?? 0,
+        costPico: used.pico,
+      });
+    } catch (error) {
+      onError('usage aggregate not recorded', error);
+    }
+  }
+  for (const [index, scope] of reservation.scopes.entries()) {
+    const result = results[index];
+    if (!result?.settled) continue;
+    const budget = budgetOfScope(scope);
+    for (const threshold of thresholdsToAlert(budget, result.figures)) {
+      try {
+        if (await store.markAlert(scope, threshold))
+          alerts.push(alertOf(scope, budget, result.figures, threshold));
+      } catch (error) {
+        onError('alert threshold not recorded', error);
+      }
+    }
+  }
+  return { figures: results.map((r) => r.figures), alerts };
+}
+
+function alertOf(
+  scope: ReservedScope,
+  budget: BudgetDefinition,
+  figures: CounterFigures,
+  threshold: number,
+): BudgetAlert {
+  return {
+    scope: scope.scope,
+    costCenter: scope.costCenter,
+    ...(scope.applicationId ? { applicationId: scope.applicationId } : {}),
+    threshold,
+    utilisation: Math.round(utilisation(budget, figures) * 10_000) / 10_000,
+    period: scope.period,
+    periodKey: scope.periodKey,
+    ...(budget.limitPico !== undefined ? { limitUsd: picoToUsd(budget.limitPico) } : {}),
+    spentUsd: picoToUsd(figures.spentPico),
+    ...(budget.limitTokens !== undefined ? { limitTokens: budget.limitTokens } : {}),
+    spentTokens: figures.spentTokens,
+  };
 }

@@ -50,8 +50,9 @@ export interface ValidatedRequest {
 
 /** One budget counter a reservation holds, with the budget it was held against. */
 export interface ReservedScope {
-  scope: 'costCenter';
+  scope: 'costCenter' | 'application';
   costCenter: string;
+  applicationId?: string | undefined;
   pk: string;
   sk: string;
   period: Period;
@@ -59,6 +60,7 @@ export interface ReservedScope {
   /** pico-USD, as a decimal string. */
   limitPico?: string | undefined;
   limitTokens?: number | undefined;
+  alertThresholds: number[];
 }
 
 /** The output of ReserveBudget. */

@@ -4,18 +4,29 @@ import type { BudgetDefinition } from '../../lambdas/shared/budget.ts';
 import { type Catalog, catalogSchema, TAG_VALUE } from '../../lambdas/shared/catalog.ts';
 import { usdToPico } from '../../lambdas/shared/money.ts';
 
-/** A budget as code: a cost center's limit per period. At least one limit. */
+const limitsShape = {
+  period: z.enum(['monthly', 'daily']),
+  limitUsd: z.number().finite().positive().optional(),
+  limitTokens: z.number().int().positive().optional(),
+  alertThresholds: z.array(z.number().gt(0).max(10)).default([0.8, 1]),
+};
+const hasALimit = (b: { limitUsd?: number | undefined; limitTokens?: number | undefined }) =>
+  b.limitUsd !== undefined || b.limitTokens !== undefined;
+const NEEDS_A_LIMIT = { message: 'a budget needs limitUsd, limitTokens or both' };
+
+/** A budget as code: a cost center's limit per period (at least one limit), and its applications'. */
 export const budgetConfigSchema = z
   .object({
-    period: z.enum(['monthly', 'daily']),
-    limitUsd: z.number().finite().positive().optional(),
-    limitTokens: z.number().int().positive().optional(),
-    alertThresholds: z.array(z.number().gt(0).max(10)).default([0.8, 1]),
+    ...limitsShape,
+    applications: z
+      .record(
+        z.string().regex(TAG_VALUE, 'application IDs follow the tag value rule'),
+        z.object(limitsShape).strict().refine(hasALimit, NEEDS_A_LIMIT),
+      )
+      .optional(),
   })
   .strict()
-  .refine((b) => b.limitUsd !== undefined || b.limitTokens !== undefined, {
-    message: 'a budget needs limitUsd, limitTokens or both',
-  });
+  .refine(hasALimit, NEEDS_A_LIMIT);
 
 export const deploymentSchema = z
   .object({
@@ -95,13 +106,31 @@ export function catalogOf(config: CostSentryConfig): Catalog {
   };
 }
 
-/** The config's budgets as stored definitions. */
+/** The config's budgets as stored definitions: each cost center, then its applications. */
 export function budgetDefinitions(config: CostSentryConfig): BudgetDefinition[] {
-  return Object.entries(config.budgets).map(([costCenter, b]) => ({
-    costCenter,
+  return Object.entries(config.budgets).flatMap(([costCenter, b]) => [
+    definitionFromConfig({ costCenter }, b),
+    ...Object.entries(b.applications ?? {}).map(([applicationId, a]) =>
+      definitionFromConfig({ costCenter, applicationId }, a),
+    ),
+  ]);
+}
+
+function definitionFromConfig(
+  scope: { costCenter: string; applicationId?: string },
+  b: {
+    period: 'monthly' | 'daily';
+    limitUsd?: number | undefined;
+    limitTokens?: number | undefined;
+    alertThresholds: number[];
+  },
+): BudgetDefinition {
+  return {
+    ...scope,
     period: b.period,
     limitPico: b.limitUsd === undefined ? undefined : usdToPico(b.limitUsd),
     limitTokens: b.limitTokens,
     alertThresholds: b.alertThresholds,
-  }));
+    source: 'config',
+  };
 }

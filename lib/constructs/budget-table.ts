@@ -4,7 +4,7 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { type BudgetDefinition, keys, TABLE_KEYS } from '../../lambdas/shared/budget.ts';
+import { BUDGET_INDEX, type BudgetDefinition, TABLE_KEYS } from '../../lambdas/shared/budget.ts';
 import { budgetItem } from '../../lambdas/shared/budget-store.ts';
 
 /** Props of the budget table. */
@@ -30,17 +30,24 @@ export class BudgetTable extends Construct {
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: [
+        {
+          indexName: BUDGET_INDEX.name,
+          partitionKey: { name: BUDGET_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: BUDGET_INDEX.sortKey, type: AttributeType.STRING },
+        },
+      ],
     });
 
     for (const budget of props.budgets) {
-      const item = budgetItem(keys.costCenterBudget(budget.costCenter), budget, 'deploy');
+      const item = budgetItem({ ...budget, source: 'config' });
       const put = {
         service: 'DynamoDB',
         action: 'putItem',
         parameters: { TableName: this.table.tableName, Item: item },
-        physicalResourceId: PhysicalResourceId.of(`budget-${budget.costCenter}`),
+        physicalResourceId: PhysicalResourceId.of(`budget-${budgetName(budget)}`),
       };
-      new AwsCustomResource(this, `Budget-${budget.costCenter}`, {
+      new AwsCustomResource(this, `Budget-${budgetName(budget)}`, {
         onCreate: put,
         onUpdate: put,
         installLatestAwsSdk: false,
@@ -52,13 +59,34 @@ export class BudgetTable extends Construct {
     }
   }
 
-  /** Read and conditionally update items: what the budget Lambdas do. */
-  grantBudgetWrites(grantee: IGrantable): void {
+  /** Read budgets and conditionally update counters: what the request path does. */
+  grantRequestPath(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
         resources: [this.table.tableArn],
       }),
     );
   }
+
+  /** Manage budget definitions and read counters and usage: what the admin API does. */
+  grantAdmin(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/${BUDGET_INDEX.name}`],
+      }),
+    );
+  }
+}
+
+/** A stable name for a budget: the cost center, or `costCenter-applicationId`. */
+function budgetName(budget: BudgetDefinition): string {
+  return budget.applicationId ? `${budget.costCenter}-${budget.applicationId}` : budget.costCenter;
 }

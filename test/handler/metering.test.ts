@@ -48,6 +48,7 @@ const state = {
         period: 'monthly',
         periodKey: '2026-11',
         limitPico: '500000000000000',
+        alertThresholds: [0.8, 1],
       },
     ],
   },
@@ -93,7 +94,9 @@ describe('SettleUsage handler', () => {
     })) as { cost: { usd: number } };
 
     expect(response.cost.usd).toBe(0.0000108); // 20 x 60,000 + 40 x 240,000 pico-USD
-    const [emf] = emfLines(capture.lines());
+    const [emf, utilisationLine] = emfLines(capture.lines());
+    expect(utilisationLine).toMatchObject({ CostCenter: 'support', BudgetUtilization: 0 });
+    expect(emfDimensions(utilisationLine ?? {})).toEqual([['CostCenter']]);
     expect(emfDimensions(emf ?? {})).toEqual([
       ['CostCenter'],
       ['CostCenter', 'ApplicationId', 'Environment'],

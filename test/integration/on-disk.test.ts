@@ -33,7 +33,10 @@ describe('the embedded DynamoDB on disk (npm start -- --data-dir DIR)', () => {
     const client2 = new DynamoDBClient({ endpoint: second.endpoint, region: 'us-east-1', credentials });
     await ensureTable(client2, 'cost-sentry');
     const store2 = new DynamoBudgetStore(client2, 'cost-sentry');
-    expect(await store2.getBudget('support')).toMatchObject({ limitPico: 1000n, alertThresholds: [0.8] });
+    expect((await store2.getBudgets({ costCenter: 'support' })).costCenter).toMatchObject({
+      limitPico: 1000n,
+      alertThresholds: [0.8],
+    });
     expect(await store2.getCounter(counter)).toMatchObject({
       spentPico: 40n,
       reservedPico: 0n,
