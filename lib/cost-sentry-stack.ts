@@ -1,10 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/powertools.ts';
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from './config/schema.ts';
+import { AlertTopic } from './constructs/alert-topic.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { ProxyApi } from './constructs/proxy-api.ts';
 import { ProxyStateMachine } from './constructs/proxy-state-machine.ts';
@@ -33,10 +34,12 @@ export class CostSentryStack extends Stack {
     }
     const logRetention = config.deployment.logRetentionDays as RetentionDays;
     const budgets = new BudgetTable(this, 'Budgets', { budgets: budgetDefinitions(config) });
+    const alerts = new AlertTopic(this, 'Alerts', { emails: config.alerts.emails });
 
     const environment = {
       [ENV.catalog]: catalogJson,
       [ENV.tableName]: budgets.table.tableName,
+      [ENV.alertTopicArn]: alerts.topic.topicArn,
       [ENV.bedrockTimeoutMs]: String(BEDROCK_TIMEOUT_MS),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -53,7 +56,11 @@ export class CostSentryStack extends Stack {
     const invoke = fn('InvokeModel', 'invoke-model');
     const settle = fn('SettleUsage', 'settle-usage');
     const release = fn('ReleaseReservation', 'release-reservation');
+    const admin = fn('BudgetAdmin', 'budget-admin');
     for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
+    budgets.grantAdmin(admin.role);
+    // Settling (and a failure charged after Bedrock worked) may cross an alert threshold.
+    for (const alerting of [settle, release]) alerts.topic.grantPublish(alerting.role);
 
     // bedrock:InvokeModel (what Converse needs) on exactly the configured models and profiles.
     invoke.role.addToPrincipalPolicy(
@@ -72,12 +79,42 @@ export class CostSentryStack extends Stack {
     });
     const api = new ProxyApi(this, 'Proxy', {
       stateMachine: machine.stateMachine,
+      adminFunction: admin.fn,
       maxBodyBytes: config.limits.maxBodyBytes,
       logRetention,
       throttle: config.deployment.throttle,
     });
 
+    // Attach these to the roles of callers and of platform engineers.
+    const stage = api.api.deploymentStage.stageName;
+    const invokePolicy = new ManagedPolicy(this, 'InvokePolicy', {
+      description: 'Cost Sentry: may call POST /v1/invoke',
+      statements: [
+        new PolicyStatement({
+          actions: ['execute-api:Invoke'],
+          resources: [api.api.arnForExecuteApi('POST', '/v1/invoke', stage)],
+        }),
+      ],
+    });
+    const adminPolicy = new ManagedPolicy(this, 'AdminPolicy', {
+      description: 'Cost Sentry: may manage budgets and read usage',
+      statements: [
+        new PolicyStatement({
+          actions: ['execute-api:Invoke'],
+          resources: [
+            api.api.arnForExecuteApi('GET', '/v1/budgets', stage),
+            api.api.arnForExecuteApi('*', '/v1/budgets/*', stage),
+            api.api.arnForExecuteApi('GET', '/v1/usage', stage),
+          ],
+        }),
+      ],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.api.url });
     new CfnOutput(this, 'InvokeUrl', { value: api.api.urlForPath('/v1/invoke') });
+    new CfnOutput(this, 'InvokePolicyArn', { value: invokePolicy.managedPolicyArn });
+    new CfnOutput(this, 'AdminPolicyArn', { value: adminPolicy.managedPolicyArn });
+    new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });
     new CfnOutput(this, 'TableName', { value: budgets.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: machine.stateMachine.stateMachineArn });
   }

@@ -1,4 +1,4 @@
-import { type Stack, Validations } from 'aws-cdk-lib';
+import { type Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** One acknowledged cdk-nag finding and why it is acceptable here. */
@@ -21,14 +21,15 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
       'statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
     reason:
-      'Step Functions invokes these functions synchronously and handles their failures in the state ' +
-      'machine (Retry, then ReleaseReservation); a dead-letter queue only applies to asynchronous invocations.',
-    paths: /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation)\/Function\/Resource$/,
+      'Step Functions (and, for BudgetAdmin, API Gateway) invokes these functions synchronously and handles ' +
+      'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
+    paths:
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin)\/Function\/Resource$/,
   },
   {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -39,8 +40,10 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
   {
     id: 'AwsSolutions-COG4',
-    reason: 'Callers authenticate with IAM (SigV4); the method uses AWS_IAM authorization, not Cognito.',
-    paths: /^Proxy\/Api\/Default\/v1\/invoke\/POST\/Resource$/,
+    reason:
+      'Callers and platform engineers authenticate with IAM (SigV4); these methods use AWS_IAM authorization.',
+    paths:
+      /^Proxy\/Api\/Default\/v1\/(invoke\/POST|budgets\/GET|budgets\/\{costCenter\}\/(GET|PUT|DELETE)|budgets\/\{costCenter\}\/applications\/\{applicationId\}\/(GET|PUT|DELETE)|usage\/GET)\/Resource$/,
   },
   {
     id: 'AwsSolutions-APIG2',
@@ -67,8 +70,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'A mock integration that answers a fixed JSON 404 or 405 with no backend and no data behind it, ' +
       'so that unknown routes and methods answer as in the local stack.',
-    paths:
-      /^Proxy\/Api\/Default\/(ANY|\{proxy\+\}\/ANY|v1\/ANY|v1\/\{proxy\+\}\/ANY|v1\/invoke\/ANY)\/Resource$/,
+    paths: /^Proxy\/Api\/Default\/(.*\/)?ANY\/Resource$/,
   })),
   {
     id: 'AwsSolutions-APIG3',
@@ -84,11 +86,29 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   },
 ];
 
+/** Acknowledgements whose finding IDs name the stack's region and account. */
+function regional(stack: Stack): Acknowledgement[] {
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  return [
+    {
+      id:
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:` +
+        '<ProxyApi99F439A2>/<ProxyApiDeploymentStageprodE06BE7B9>/*/v1/budgets/*]',
+      reason:
+        'The admin policy covers the budget routes of this API only; the wildcards stand for the method (GET, ' +
+        'PUT, DELETE) and for cost center and application IDs, which are data created after deployment.',
+      paths: /^AdminPolicy\/Resource$/,
+    },
+  ];
+}
+
 /** Attach every acknowledgement to the constructs it names. */
 export function acknowledgeFindings(stack: Stack): void {
+  const all = [...ACKNOWLEDGEMENTS, ...regional(stack)];
   for (const construct of stack.node.findAll()) {
     const path = relativePath(stack, construct);
-    for (const ack of ACKNOWLEDGEMENTS) {
+    for (const ack of all) {
       if (ack.paths.test(path)) Validations.of(construct).acknowledge({ id: ack.id, reason: ack.reason });
     }
   }

@@ -13,6 +13,8 @@ export const LAMBDA_TIMEOUTS = {
   'invoke-model': 20,
   'settle-usage': 4,
   'release-reservation': 4,
+  /** The admin API: behind API Gateway's 29 s, not the state machine. */
+  'budget-admin': 10,
 } as const;
 
 export const API_INTEGRATION_TIMEOUT_SECONDS = 29;

@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
+import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
 import {
   GATEWAY_ERRORS,
   GATEWAY_MAX_REQUEST_BYTES,
@@ -14,6 +16,10 @@ import type { LocalWorkflow } from './workflow.ts';
 
 export interface GatewayOptions {
   workflow: LocalWorkflow;
+  /** The admin API handler (the Lambda's, called as API Gateway's proxy integration would). */
+  admin: (event: ProxyEvent) => Promise<ProxyResult>;
+  /** When set, the admin routes need `Authorization: Bearer <token>`. */
+  adminToken?: string | undefined;
   maxBodyBytes: number;
   port: number;
   /** Loopback only: the local stack has no authentication. */
@@ -56,19 +62,28 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       });
     };
 
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== INVOKE_PATH) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const adminRoute = ADMIN_ROUTES.find((route) => route.pattern.test(path));
+    if (path !== INVOKE_PATH && !adminRoute) {
       req.resume();
       gatewayError(GATEWAY_ERRORS.notFound);
       return;
     }
-    if (req.method !== INVOKE_METHOD) {
+    const methods: readonly string[] = adminRoute ? adminRoute.methods : [INVOKE_METHOD];
+    if (!methods.includes(req.method ?? '')) {
       req.resume();
-      gatewayError(GATEWAY_ERRORS.methodNotAllowed, { allow: INVOKE_METHOD });
+      gatewayError(GATEWAY_ERRORS.methodNotAllowed, { allow: methods.join(', ') });
+      return;
+    }
+    if (adminRoute && options.adminToken && !bearerMatches(req.headers.authorization, options.adminToken)) {
+      req.resume();
+      gatewayError(GATEWAY_ERRORS.unauthorized);
       return;
     }
     const contentType = req.headers['content-type'] ?? 'application/json';
-    if (!JSON_MEDIA_TYPE.test(contentType)) {
+    // Only the invoke route has a mapping template per media type; the admin routes are proxied as-is.
+    if (!adminRoute && !JSON_MEDIA_TYPE.test(contentType)) {
       req.resume();
       gatewayError(GATEWAY_ERRORS.unsupportedMediaType);
       return;
@@ -94,10 +109,18 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     req.on('end', () => {
       if (refused) return;
       const body = Buffer.concat(chunks).toString('utf8');
-      invokeRoute(options.workflow, { body, requestId, requestTimeEpoch }, options.maxBodyBytes).then(
-        send,
-        () => gatewayError(GATEWAY_ERRORS.internal),
-      );
+      const answer = adminRoute
+        ? options
+            .admin({
+              httpMethod: req.method ?? 'GET',
+              path,
+              body: body === '' ? null : body,
+              queryStringParameters: Object.fromEntries(url.searchParams),
+              requestContext: { requestId, identity: { userArn: null } },
+            })
+            .then((result) => ({ status: result.statusCode, headers: result.headers, body: result.body }))
+        : invokeRoute(options.workflow, { body, requestId, requestTimeEpoch }, options.maxBodyBytes);
+      answer.then(send, () => gatewayError(GATEWAY_ERRORS.internal));
     });
   });
   server.keepAliveTimeout = 65_000;
@@ -115,4 +138,10 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         server.closeAllConnections();
       }),
   };
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
 }

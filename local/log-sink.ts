@@ -35,8 +35,10 @@ function tee(stream: NodeJS.WriteStream, path: string, echo: boolean): () => voi
     pending = lines.pop() ?? '';
     const json = lines.filter((line) => line.startsWith('{'));
     if (json.length > 0) appendFileSync(path, `${json.join('\n')}\n`);
-    if (echo || json.length !== lines.length) {
-      const shown = echo ? lines : lines.filter((line) => !line.startsWith('{'));
+    // Budget alerts always reach the terminal, as a plain line when the JSON lines are not echoed.
+    const alerts = echo ? [] : json.filter((line) => line.includes('"budgetAlert"')).map(alertLine);
+    if (echo || json.length !== lines.length || alerts.length > 0) {
+      const shown = echo ? lines : [...lines.filter((line) => !line.startsWith('{')), ...alerts];
       if (shown.length > 0)
         return (original as (s: string, ...r: unknown[]) => boolean)(`${shown.join('\n')}\n`, ...rest);
     }
@@ -46,4 +48,12 @@ function tee(stream: NodeJS.WriteStream, path: string, echo: boolean): () => voi
   return () => {
     stream.write = original;
   };
+}
+
+function alertLine(json: string): string {
+  try {
+    return `ALERT ${(JSON.parse(json) as { message?: string }).message ?? json}`;
+  } catch {
+    return json;
+  }
 }

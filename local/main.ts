@@ -18,7 +18,8 @@ Options:
   -h, --help        this help
 
 Environment:
-  COST_SENTRY_BEDROCK=aws   call real Amazon Bedrock with the normal AWS credential chain and region
+  COST_SENTRY_BEDROCK=aws        call real Amazon Bedrock with the normal AWS credential chain and region
+  COST_SENTRY_ADMIN_TOKEN=...    require this bearer token on the admin API (/v1/budgets, /v1/usage)
 `;
 
 async function main(): Promise<void> {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     dataPath: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     logFile: resolve(values['log-file']),
     echoLogs: !values.quiet,
+    adminToken: process.env.COST_SENTRY_ADMIN_TOKEN || undefined,
   });
 
   const budgets = budgetDefinitions(config)
@@ -86,7 +88,10 @@ async function main(): Promise<void> {
         ? `Bedrock: REAL Amazon Bedrock in ${process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the default region'} (COST_SENTRY_BEDROCK=aws): calls are billed.`
         : `Bedrock: the built-in simulator at ${stack.runtime.simulator?.endpoint} (set COST_SENTRY_BEDROCK=aws for real Bedrock)`,
       `DynamoDB: embedded, ${values['data-dir'] ? `on disk in ${resolve(values['data-dir'])}` : 'in memory'}`,
-      'Authentication: none; the local stack listens on 127.0.0.1 only.',
+      'Authentication: none on /v1/invoke; the local stack listens on 127.0.0.1 only.',
+      process.env.COST_SENTRY_ADMIN_TOKEN
+        ? 'Admin API (/v1/budgets, /v1/usage): needs the bearer token in COST_SENTRY_ADMIN_TOKEN.'
+        : 'Admin API (/v1/budgets, /v1/usage): open; set COST_SENTRY_ADMIN_TOKEN to require a bearer token.',
       `Metric and audit lines: ${values.quiet ? '' : 'this terminal and '}${stack.logFile}`,
       '',
       'Models:',
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
       '',
       'Try it:',
       `  curl -s ${stack.url}/v1/invoke -H 'content-type: application/json' -d '${example}'`,
+      `  npx cost-sentry budgets list --endpoint ${stack.url}`,
       '',
       'Ctrl-C stops it.',
       '',

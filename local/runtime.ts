@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
+import type { BudgetStore } from '../lambdas/shared/budget.ts';
 import { DynamoBudgetStore } from '../lambdas/shared/budget-store.ts';
 import { ENV } from '../lambdas/shared/env.ts';
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
@@ -23,6 +25,8 @@ export interface LocalRuntimeOptions extends LocalWorkflowOptions {
 
 export interface LocalRuntime {
   workflow: LocalWorkflow;
+  /** The admin API's Lambda handler. */
+  admin: (event: ProxyEvent) => Promise<ProxyResult>;
   store: DynamoBudgetStore;
   dynamo: EmbeddedDynamo;
   simulator?: BedrockSimulator | undefined;
@@ -56,11 +60,13 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
   const client = new DynamoDBClient({ endpoint: dynamo.endpoint });
   await ensureTable(client, LOCAL_TABLE);
   const store = new DynamoBudgetStore(client, LOCAL_TABLE);
-  for (const budget of budgetDefinitions(options.config)) await store.putBudget(budget);
+  await seedBudgets(store, options.config);
 
   const workflow = new LocalWorkflow(await importHandlers(), options);
+  const { handler: admin } = await import('../lambdas/budget-admin/handler.ts');
   return {
     workflow,
+    admin,
     store,
     dynamo,
     simulator,
@@ -81,4 +87,13 @@ async function importHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
     }),
   );
   return Object.fromEntries(entries) as Record<FunctionName, LambdaHandler>;
+}
+
+/**
+ * Budgets as code at local start: each budget the config sets is written over whatever is
+ * stored for it (an API change to it does not survive a restart); budgets the config does not
+ * name, created through the API, are left alone.
+ */
+export async function seedBudgets(store: BudgetStore, config: CostSentryConfig): Promise<void> {
+  for (const budget of budgetDefinitions(config)) await store.putBudget(budget);
 }

@@ -12,6 +12,8 @@ export interface LocalStackOptions extends Omit<LocalRuntimeOptions, 'config'> {
   logFile: string;
   /** Also print the metric and audit lines on stdout. @default true */
   echoLogs?: boolean;
+  /** When set, the admin API needs it as a bearer token. */
+  adminToken?: string | undefined;
 }
 
 export interface LocalStack {
@@ -30,6 +32,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     runtime = await startRuntime(options);
     const gateway = await startGateway({
       workflow: runtime.workflow,
+      admin: runtime.admin,
+      adminToken: options.adminToken,
       maxBodyBytes: options.config.limits.maxBodyBytes,
       port: options.port ?? 8787,
     });

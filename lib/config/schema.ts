@@ -55,6 +55,13 @@ export const configSchema = z
       z.string().regex(TAG_VALUE, 'cost center names follow the tag value rule'),
       budgetConfigSchema,
     ),
+    alerts: z
+      .object({
+        /** Addresses subscribed to the stack's alert topic (each must confirm the subscription). */
+        emails: z.array(z.email()).default([]),
+      })
+      .strict()
+      .default({ emails: [] }),
     deployment: deploymentSchema.default({
       logRetentionDays: 30,
       throttle: { rateLimit: 100, burstLimit: 200 },

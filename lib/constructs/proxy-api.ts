@@ -4,6 +4,8 @@ import {
   AuthorizationType,
   AwsIntegration,
   EndpointType,
+  type IResource,
+  LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   MockIntegration,
@@ -12,6 +14,7 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -22,6 +25,8 @@ import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '.
 /** Props of the proxy API. */
 export interface ProxyApiProps {
   stateMachine: IStateMachine;
+  /** The admin API's function (budgets and usage), behind a Lambda proxy integration. */
+  adminFunction: IFunction;
   /** Largest escaped body embedded in an execution; larger ones are answered 413. */
   maxBodyBytes: number;
   logRetention: RetentionDays;
@@ -137,11 +142,31 @@ export class ProxyApi extends Construct {
     this.api.root.addMethod('ANY', notFound.integration, notFound.options);
     this.api.root.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
     const v1 = invoke.parentResource;
-    v1?.addMethod('ANY', notFound.integration, notFound.options);
+    if (!v1) throw new Error('/v1/invoke has a parent');
+    v1.addMethod('ANY', notFound.integration, notFound.options);
     // API Gateway does not fall back from /v1/... to the root's greedy path, so /v1 has its own.
-    v1?.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
-    const notAllowed = fixedError(GATEWAY_ERRORS.methodNotAllowed, { Allow: "'POST'" });
-    invoke.addMethod('ANY', notAllowed.integration, notAllowed.options);
+    v1.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
+    const allow = (resource: IResource, methods: string[]) => {
+      const notAllowed = fixedError(GATEWAY_ERRORS.methodNotAllowed, { Allow: `'${methods.join(', ')}'` });
+      resource.addMethod('ANY', notAllowed.integration, notAllowed.options);
+    };
+    allow(invoke, ['POST']);
+
+    // The admin API (platform teams): IAM-authorized, separately from the invoke route.
+    const admin = new LambdaIntegration(props.adminFunction, { proxy: true });
+    const adminMethod = (resource: IResource, methods: string[]) => {
+      for (const method of methods)
+        resource.addMethod(method, admin, { authorizationType: AuthorizationType.IAM });
+      allow(resource, methods);
+    };
+    const budgets = v1.addResource('budgets');
+    adminMethod(budgets, ['GET']);
+    const costCenter = budgets.addResource('{costCenter}');
+    adminMethod(costCenter, ['GET', 'PUT', 'DELETE']);
+    const applications = costCenter.addResource('applications');
+    applications.addMethod('ANY', notFound.integration, notFound.options);
+    adminMethod(applications.addResource('{applicationId}'), ['GET', 'PUT', 'DELETE']);
+    adminMethod(v1.addResource('usage'), ['GET']);
 
     for (const { type, error } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Gateway${type.responseType}`, {

@@ -36,7 +36,7 @@ describe('the functions', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
     });
-    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(5);
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(6);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: LAMBDA_TIMEOUTS['invoke-model'],
@@ -67,9 +67,21 @@ describe('the functions', () => {
     expect(resources).not.toMatch(/foundation-model\/\*|"\*"/);
   });
 
+  it('let the admin function manage budgets through the table and its budget index, and nothing else', () => {
+    const [, policy] =
+      Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
+        id.startsWith('BudgetAdminRole'),
+      ) ?? [];
+    const statements = JSON.stringify(policy?.Properties.PolicyDocument.Statement);
+    expect(statements).toContain('dynamodb:PutItem');
+    expect(statements).toContain('/index/budgets');
+    expect(statements).not.toContain('bedrock:');
+    expect(statements).not.toContain('dynamodb:UpdateItem');
+  });
+
   it('keep their logs for the configured retention', () => {
-    // Five functions, the state machine, the API access log.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 7);
+    // Six functions, the state machine, the API access log.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 8);
   });
 });
 
@@ -90,6 +102,26 @@ describe('the table', () => {
   it('is seeded with the config budgets at deploy', () => {
     const seeds = template.findResources('Custom::AWS');
     expect(Object.keys(seeds)).toHaveLength(3);
+  });
+});
+
+describe('the alerts', () => {
+  it('go to an encrypted, TLS-only SNS topic that SettleUsage and ReleaseReservation may publish to', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    const publishers = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('sns:Publish'),
+    );
+    expect(publishers.map(([id]) => id.replace(/Role.*/, '')).sort()).toEqual([
+      'ReleaseReservation',
+      'SettleUsage',
+    ]);
   });
 });
 
@@ -156,18 +188,32 @@ describe('the state machine', () => {
 });
 
 describe('the API', () => {
-  it('has one real method, POST /v1/invoke; every other method is a fixed 404 or 405', () => {
+  it('authorizes every real method with IAM; every other method is a fixed 404 or 405', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
     const real = methods.filter((m) => m.Properties.Integration.Type !== 'MOCK');
-    expect(real.map((m) => m.Properties.HttpMethod)).toEqual(['POST']);
+    expect(real.map((m) => m.Properties.AuthorizationType)).toEqual(real.map(() => 'AWS_IAM'));
+    expect(
+      real.filter((m) => m.Properties.Integration.Type === 'AWS').map((m) => m.Properties.HttpMethod),
+    ).toEqual(['POST']);
+    // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application, GET /v1/usage.
+    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(8);
     const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
-    expect(mocks.map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode).sort()).toEqual([
-      '404',
-      '404',
-      '404',
-      '404',
-      '405',
-    ]);
+    const statuses = mocks.map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode).sort();
+    expect(statuses).toEqual(['404', '404', '404', '404', '404', '405', '405', '405', '405', '405']);
+  });
+
+  it('gives callers and platform engineers separate policies', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map((p) =>
+      JSON.stringify(p.Properties.PolicyDocument),
+    );
+    expect(policies).toHaveLength(2);
+    const [invoke, admin] = [
+      policies.find((p) => p.includes('/POST/v1/invoke')),
+      policies.find((p) => p.includes('/v1/budgets')),
+    ];
+    expect(invoke).toBeDefined();
+    expect(invoke).not.toContain('/v1/budgets');
+    expect(admin).not.toContain('/v1/invoke');
   });
 
   it('authorizes POST /v1/invoke with IAM and integrates it with StartSyncExecution through our templates', () => {

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import {
+  type BudgetDefinition,
+  type BudgetScope,
+  type BudgetStore,
+  budgetView,
+  forecast,
+  keys,
+  type UsageAggregate,
+  utilisation,
+} from '../shared/budget.ts';
+import { TAG_VALUE } from '../shared/catalog.ts';
+import { InvalidRequestError, SentryError } from '../shared/errors.ts';
+import { picoToUsd, usdToPico } from '../shared/money.ts';
+import { periodKey } from '../shared/period.ts';
+import { detailsOf } from '../validate-request/core.ts';
+
+/** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
+export interface AdminRequest {
+  method: string;
+  path: string;
+  body: string | null;
+  query: Record<string, string | undefined>;
+}
+
+export interface AdminResponse {
+  status: number;
+  body?: unknown;
+}
+
+export interface AdminDeps {
+  store: BudgetStore;
+  now: () => Date;
+}
+
+/** The admin routes: their path patterns and methods. The gateways answer 405 for other methods. */
+export const ADMIN_ROUTES = [
+  { pattern: /^\/v1\/budgets$/, methods: ['GET'] },
+  { pattern: /^\/v1\/budgets\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
+  { pattern: /^\/v1\/budgets\/([^/]+)\/applications\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
+  { pattern: /^\/v1\/usage$/, methods: ['GET'] },
+] as const;
+
+export const budgetBodySchema = z
+  .object({
+    period: z.enum(['monthly', 'daily']),
+    limitUsd: z.number().finite().positive().max(1e9).optional(),
+    limitTokens: z.number().int().positive().optional(),
+    alertThresholds: z.array(z.number().gt(0).max(10)).max(10).optional(),
+  })
+  .strict()
+  .refine((b) => b.limitUsd !== undefined || b.limitTokens !== undefined, {
+    message: 'a budget needs limitUsd, limitTokens or both',
+  });
+
+export const USAGE_DIMENSIONS = ['costCenter', 'application', 'environment', 'model'] as const;
+export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
+
+const usageQuerySchema = z
+  .object({
+    period: z
+      .string()
+      .regex(
+        /^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/,
+        'must be a month (2026-11) or a day (2026-11-23)',
+      )
+      .optional(),
+    by: z.enum(USAGE_DIMENSIONS).default('costCenter'),
+    costCenter: z.string().regex(TAG_VALUE).optional(),
+  })
+  .strict();
+
+class NotFound extends SentryError {
+  constructor(message: string) {
+    super('NotFoundError', { message });
+  }
+}
+
+const describe = (scope: BudgetScope) =>
+  scope.applicationId
+    ? `application '${scope.applicationId}' in cost center '${scope.costCenter}'`
+    : `cost center '${scope.costCenter}'`;
+
+function pathScope(costCenter: string, applicationId?: string): BudgetScope {
+  const details = [
+    ...(TAG_VALUE.test(costCenter)
+      ? []
+      : [{ path: 'costCenter', message: 'must follow the tag value rule' }]),
+    ...(applicationId === undefined || TAG_VALUE.test(applicationId)
+      ? []
+      : [{ path: 'applicationId', message: 'must follow the tag value rule' }]),
+  ];
+  if (details.length > 0) throw new InvalidRequestError('The path is invalid.', details);
+  return { costCenter, ...(applicationId !== undefined ? { applicationId } : {}) };
+}
+
+/** A budget with its current period's figures and forecast. */
+async function view(budget: BudgetDefinition, deps: AdminDeps): Promise<Record<string, unknown>> {
+  const at = deps.now();
+  const key = periodKey(budget.period, at);
+  const figures = await deps.store.getCounter(keys.counter(budget, key));
+  return {
+    ...budgetView(budget, key, figures, at),
+    alertThresholds: budget.alertThresholds,
+    alertsSent: figures.alerted.sort((a, b) => a - b),
+    utilisation: Math.round(utilisation(budget, figures) * 10_000) / 10_000,
+    forecast: forecast(budget, figures, at),
+    source: budget.source ?? 'config',
+    updatedAt: budget.updatedAt ?? null,
+  };
+}
+
+async function find(scope: BudgetScope, deps: AdminDeps): Promise<BudgetDefinition> {
+  const found = await deps.store.getBudgets(scope);
+  const budget = scope.applicationId ? found.application : found.costCenter;
+  if (!budget) throw new NotFound(`There is no budget for ${describe(scope)}.`);
+  return budget;
+}
+
+function parseBody(body: string | null): z.infer<typeof budgetBodySchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body ?? '');
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.');
+  }
+  const parsed = budgetBodySchema.safeParse(json);
+  if (!parsed.success)
+    throw new InvalidRequestError('The budget does not match the schema.', detailsOf(parsed.error));
+  return parsed.data;
+}
+
+async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Promise<AdminResponse> {
+  const input = parseBody(body);
+  const existing = await deps.store.getBudgets(scope);
+  if (scope.applicationId && !existing.costCenter) {
+    throw new NotFound(
+      `There is no budget for cost center '${scope.costCenter}'; set it before its applications'.`,
+    );
+  }
+  const before = scope.applicationId ? existing.application : existing.costCenter;
+  const budget: BudgetDefinition = {
+    ...scope,
+    period: input.period,
+    limitPico: input.limitUsd === undefined ? undefined : usdToPico(input.limitUsd),
+    limitTokens: input.limitTokens,
+    alertThresholds: input.alertThresholds ?? [0.8, 1],
+    source: 'api',
+  };
+  await deps.store.putBudget(budget);
+  return { status: before ? 200 : 201, body: await view(await find(scope, deps), deps) };
+}
+
+/** Sum usage aggregates by one dimension. */
+export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Record<string, unknown>> {
+  const groups = new Map<
+    string,
+    {
+      key: Record<string, string>;
+      totals: Omit<UsageAggregate, 'day' | 'costCenter' | 'applicationId' | 'environment' | 'modelId'>;
+    }
+  >();
+  for (const row of rows) {
+    const key: Record<string, string> =
+      by === 'costCenter'
+        ? { costCenter: row.costCenter }
+        : by === 'application'
+          ? { costCenter: row.costCenter, applicationId: row.applicationId }
+          : by === 'environment'
+            ? { environment: row.environment }
+            : { modelId: row.modelId };
+    const id = Object.values(key).join('\u0000');
+    const group = groups.get(id) ?? {
+      key,
+      totals: {
+        requests: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadInputTokens: 0,
+        cacheWriteInputTokens: 0,
+        costPico: 0n,
+      },
+    };
+    group.totals.requests += row.requests;
+    group.totals.inputTokens += row.inputTokens;
+    group.totals.outputTokens += row.outputTokens;
+    group.totals.cacheReadInputTokens += row.cacheReadInputTokens;
+    group.totals.cacheWriteInputTokens += row.cacheWriteInputTokens;
+    group.totals.costPico += row.costPico;
+    groups.set(id, group);
+  }
+  return [...groups.values()]
+    .sort((a, b) =>
+      b.totals.costPico > a.totals.costPico ? 1 : b.totals.costPico < a.totals.costPico ? -1 : 0,
+    )
+    .map(({ key, totals: { costPico, ...counts } }) => ({ ...key, ...counts, costUsd: picoToUsd(costPico) }));
+}
+
+async function usage(query: AdminRequest['query'], deps: AdminDeps): Promise<AdminResponse> {
+  const parsed = usageQuerySchema.safeParse(query);
+  if (!parsed.success)
+    throw new InvalidRequestError('The query does not match the schema.', detailsOf(parsed.error));
+  const period = parsed.data.period ?? periodKey('monthly', deps.now());
+  const costCenters = parsed.data.costCenter
+    ? [parsed.data.costCenter]
+    : [...new Set((await deps.store.listBudgets()).map((b) => b.costCenter))].sort();
+  const rows = (await Promise.all(costCenters.map((cc) => deps.store.queryUsage(cc, period)))).flat();
+  const totalPico = rows.reduce((sum, r) => sum + r.costPico, 0n);
+  return {
+    status: 200,
+    body: {
+      period,
+      by: parsed.data.by,
+      rows: summarise(rows, parsed.data.by),
+      total: { requests: rows.reduce((sum, r) => sum + r.requests, 0), costUsd: picoToUsd(totalPico) },
+    },
+  };
+}
+
+/** Route an admin call. Throws a SentryError for anything the caller must fix. */
+export async function handleAdmin(request: AdminRequest, deps: AdminDeps): Promise<AdminResponse> {
+  const route = ADMIN_ROUTES.find((r) => r.pattern.test(request.path));
+  if (!route) throw new NotFound('No such route.');
+  if (!(route.methods as readonly string[]).includes(request.method)) {
+    throw new SentryError('MethodNotAllowedError', { message: `Allowed: ${route.methods.join(', ')}.` });
+  }
+  const [, rawCostCenter, rawApplication] = route.pattern.exec(request.path) ?? [];
+
+  if (request.path === '/v1/usage') return usage(request.query, deps);
+  if (rawCostCenter === undefined) {
+    const budgets = (await deps.store.listBudgets()).sort(
+      (a, b) =>
+        a.costCenter.localeCompare(b.costCenter) ||
+        (a.applicationId ?? '').localeCompare(b.applicationId ?? ''),
+    );
+    return { status: 200, body: { budgets: await Promise.all(budgets.map((b) => view(b, deps))) } };
+  }
+  const scope = pathScope(
+    decodeURIComponent(rawCostCenter),
+    rawApplication && decodeURIComponent(rawApplication),
+  );
+  switch (request.method) {
+    case 'GET':
+      return { status: 200, body: await view(await find(scope, deps), deps) };
+    case 'PUT':
+      return put(scope, request.body, deps);
+    default: {
+      if (!(await deps.store.deleteBudget(scope)))
+        throw new NotFound(`There is no budget for ${describe(scope)}.`);
+      return { status: 204 };
+    }
+  }
+}
