@@ -28,6 +28,10 @@ describe('period bounds', () => {
     ['monthly', '2028-02-10T00:00:00Z', '2028-02-01T00:00:00Z', '2028-03-01T00:00:00Z'],
     ['daily', '2028-02-28T10:00:00Z', '2028-02-28T00:00:00Z', '2028-02-29T00:00:00Z'],
     ['daily', '2026-12-31T23:00:00Z', '2026-12-31T00:00:00Z', '2027-01-01T00:00:00Z'],
+    ['daily', '2027-02-28T12:00:00Z', '2027-02-28T00:00:00Z', '2027-03-01T00:00:00Z'],
+    ['daily', '2028-02-29T12:00:00Z', '2028-02-29T00:00:00Z', '2028-03-01T00:00:00Z'],
+    ['monthly', '2027-02-14T00:00:00Z', '2027-02-01T00:00:00Z', '2027-03-01T00:00:00Z'],
+    ['monthly', '2100-02-28T00:00:00Z', '2100-02-01T00:00:00Z', '2100-03-01T00:00:00Z'],
   ] as const)('%s at %s runs from %s to %s', (period, when, start, end) => {
     expect(isoSeconds(periodStart(period, at(when)))).toBe(start.replace('.000', ''));
     expect(isoSeconds(periodEnd(period, at(when)))).toBe(end);
