@@ -1,4 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -16,6 +18,9 @@ import { BEDROCK_TIMEOUT_MS, LAMBDA_TIMEOUTS } from './timeouts.ts';
 export interface CostSentryStackProps extends StackProps {
   config: CostSentryConfig;
 }
+
+/** How often the sweeper returns stale reservations on AWS. */
+export const SWEEP_EVERY_MINUTES = 5;
 
 /** Lambda environment variables share 4 KB; the catalog must leave room for the rest. */
 export const MAX_CATALOG_ENV_BYTES = 3_500;
@@ -59,6 +64,13 @@ export class CostSentryStack extends Stack {
     const admin = fn('BudgetAdmin', 'budget-admin');
     for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
     budgets.grantAdmin(admin.role);
+    const sweeper = fn('SweepReservations', 'sweep-reservations');
+    budgets.grantSweep(sweeper.role);
+    new Rule(this, 'SweepSchedule', {
+      description: 'Cost Sentry: return reservations whose execution died',
+      schedule: Schedule.rate(Duration.minutes(SWEEP_EVERY_MINUTES)),
+      targets: [new LambdaFunction(sweeper.fn, { retryAttempts: 2 })],
+    });
     // Settling (and a failure charged after Bedrock worked) may cross an alert threshold.
     for (const alerting of [settle, release]) alerts.topic.grantPublish(alerting.role);
 

@@ -21,7 +21,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
       'statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
@@ -30,6 +30,20 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
     paths:
       /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin)\/Function\/Resource$/,
+  },
+  {
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'EventBridge runs the sweeper every few minutes and retries a failed run twice; a missed run only ' +
+      'delays returning stale reservations to the next one, so there is nothing to dead-letter.',
+    paths: /^SweepReservations\/Function\/Resource$/,
+  },
+  {
+    id: 'Serverless-EventBusDLQ',
+    reason:
+      'The sweep schedule fires every few minutes with no payload; an event that could not be delivered is ' +
+      'replaced by the next one, so a dead-letter queue would hold nothing to act on.',
+    paths: /^SweepSchedule\/Resource$/,
   },
   {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

@@ -19,6 +19,8 @@ export interface LocalRuntimeOptions extends LocalWorkflowOptions {
   /** `simulator` (default) or `aws` for real Bedrock with the normal credential chain. */
   bedrock?: 'simulator' | 'aws';
   bedrockTimeoutMs?: number;
+  /** How often the reservation sweeper runs; 0 turns it off. @default 60000 */
+  sweepIntervalMs?: number;
   /** Route the handlers' DynamoDB calls through another endpoint in front of the embedded one (tests inject faults there). */
   interposeDynamo?: (endpoint: string) => Promise<string>;
 }
@@ -27,6 +29,8 @@ export interface LocalRuntime {
   workflow: LocalWorkflow;
   /** The admin API's Lambda handler. */
   admin: (event: ProxyEvent) => Promise<ProxyResult>;
+  /** Run the reservation sweeper once, as its schedule does. */
+  sweep: () => Promise<unknown>;
   store: DynamoBudgetStore;
   dynamo: EmbeddedDynamo;
   simulator?: BedrockSimulator | undefined;
@@ -64,13 +68,19 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
 
   const workflow = new LocalWorkflow(await importHandlers(), options);
   const { handler: admin } = await import('../lambdas/budget-admin/handler.ts');
+  const { handler: sweep } = await import('../lambdas/sweep-reservations/handler.ts');
+  const interval = options.sweepIntervalMs ?? 60_000;
+  const timer = interval > 0 ? setInterval(() => void sweep().catch(() => {}), interval) : undefined;
+  timer?.unref();
   return {
     workflow,
     admin,
+    sweep,
     store,
     dynamo,
     simulator,
     async close() {
+      if (timer) clearInterval(timer);
       client.destroy();
       await simulator?.close();
       await dynamo.close();

@@ -7,6 +7,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,6 +19,7 @@ import {
   type CounterFigures,
   type CounterKey,
   keys,
+  type StaleReservation,
   type UsageAggregate,
   ZERO_FIGURES,
 } from './budget.ts';
@@ -201,6 +203,39 @@ export class DynamoBudgetStore implements BudgetStore {
         }),
       ),
     );
+  }
+
+  async findStaleReservations(heldBefore: Date): Promise<StaleReservation[]> {
+    const stale: StaleReservation[] = [];
+    let start: Item | undefined;
+    do {
+      // Only counters holding something; usage aggregates and definitions never have reservedPico.
+      const page = await this.#guard(
+        this.#client.send(
+          new ScanCommand({
+            TableName: this.#table,
+            FilterExpression: 'reservedPico > :zero',
+            ExpressionAttributeValues: { ':zero': n(0) },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        for (const [name, value] of Object.entries(item)) {
+          if (!name.startsWith(RESERVATION_PREFIX) || !value.M) continue;
+          const heldSince = new Date(Number(value.M.at?.N ?? 0));
+          if (heldSince >= heldBefore) continue;
+          stale.push({
+            key: { pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' },
+            requestId: name.slice(RESERVATION_PREFIX.length),
+            amount: { pico: BigInt(value.M.p?.N ?? '0'), tokens: Number(value.M.t?.N ?? '0') },
+            heldSince,
+          });
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return stale;
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {

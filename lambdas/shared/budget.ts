@@ -66,6 +66,14 @@ export interface UsageAggregate {
   costPico: bigint;
 }
 
+/** A reservation whose execution should long be over. */
+export interface StaleReservation {
+  key: CounterKey;
+  requestId: string;
+  amount: Amount;
+  heldSince: Date;
+}
+
 /** The single table's key attributes: the same in the CDK stack and the local stack. */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -134,6 +142,8 @@ export interface BudgetStore {
   /** Record that a threshold's alert is sent for this period; true for the one caller that records it. */
   markAlert(key: CounterKey, threshold: number): Promise<boolean>;
   addUsage(usage: UsageAggregate): Promise<void>;
+  /** Reservations held since before `heldBefore`, on any counter. */
+  findStaleReservations(heldBefore: Date): Promise<StaleReservation[]>;
   /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */
   queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]>;
 }

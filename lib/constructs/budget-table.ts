@@ -69,6 +69,16 @@ export class BudgetTable extends Construct {
     );
   }
 
+  /** Find and release stale reservations: what the sweeper does. */
+  grantSweep(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+  }
+
   /** Manage budget definitions and read counters and usage: what the admin API does. */
   grantAdmin(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -36,7 +36,7 @@ describe('the functions', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
     });
-    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(6);
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(7);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: LAMBDA_TIMEOUTS['invoke-model'],
@@ -80,8 +80,24 @@ describe('the functions', () => {
   });
 
   it('keep their logs for the configured retention', () => {
-    // Six functions, the state machine, the API access log.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 8);
+    // Seven functions, the state machine, the API access log.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
+  });
+
+  it('run the sweeper on a schedule, allowed to scan and update the table only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    const [, policy] =
+      Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
+        id.startsWith('SweepReservationsRole'),
+      ) ?? [];
+    const statements = (policy?.Properties.PolicyDocument.Statement ?? []) as Array<{
+      Action: string | string[];
+    }>;
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+    ]);
   });
 });
 
