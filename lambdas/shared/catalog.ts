@@ -44,6 +44,8 @@ export const limitsSchema = z
       .max(250_000, 'must stay below the 256 KB Step Functions payload limit')
       .default(204_800),
     maxMessages: z.number().int().positive().default(100),
+    /** Characters in one message or the system prompt. */
+    maxContentChars: z.number().int().positive().default(100_000),
   })
   .strict();
 
@@ -56,7 +58,7 @@ export const catalogSchema = z
       .array(z.string().regex(TAG_VALUE))
       .min(1)
       .default(['dev', 'test', 'staging', 'production']),
-    limits: limitsSchema.default({ maxBodyBytes: 204_800, maxMessages: 100 }),
+    limits: limitsSchema.default({ maxBodyBytes: 204_800, maxMessages: 100, maxContentChars: 100_000 }),
   })
   .strict()
   .superRefine((catalog, ctx) => {

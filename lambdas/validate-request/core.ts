@@ -8,6 +8,7 @@ import {
 } from '../shared/errors.ts';
 import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
+import { jsonShapeProblem } from './json-shape.ts';
 import { invokeRequestSchema } from './schema.ts';
 
 /** Turn zod issues into details: a path and a message each, never the input values. */
@@ -33,6 +34,8 @@ export function validateRequest(input: ExecutionInput, catalog: Catalog): Valida
     throw new InvalidRequestError('The request body is empty.');
   }
 
+  const shape = jsonShapeProblem(input.body);
+  if (shape) throw new InvalidRequestError(`The request body is refused: ${shape}.`);
   let json: unknown;
   try {
     json = JSON.parse(input.body);
@@ -40,7 +43,7 @@ export function validateRequest(input: ExecutionInput, catalog: Catalog): Valida
     throw new InvalidRequestError('The request body is not valid JSON.');
   }
 
-  const parsed = invokeRequestSchema(maxMessages).safeParse(json);
+  const parsed = invokeRequestSchema(maxMessages, catalog.limits.maxContentChars).safeParse(json);
   if (!parsed.success) {
     throw new InvalidRequestError('The request does not match the schema.', detailsOf(parsed.error));
   }

@@ -8,12 +8,12 @@ const tagValue = z
     'must be 1 to 64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-const text = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((value) => value.trim().length > 0, 'must not be blank');
-
-export const messageSchema = z.object({ role: z.enum(['user', 'assistant']), content: text }).strict();
+const text = (maxChars: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(maxChars, `must be at most ${maxChars} characters`)
+    .refine((value) => value.trim().length > 0, 'must not be blank');
 
 export const parametersSchema = z
   .object({
@@ -26,13 +26,16 @@ export const parametersSchema = z
   .strict();
 
 /** The invoke request (seed 001 format). Unknown fields are refused at every level. */
-export function invokeRequestSchema(maxMessages: number) {
+export function invokeRequestSchema(maxMessages: number, maxContentChars: number) {
+  const messageSchema = z
+    .object({ role: z.enum(['user', 'assistant']), content: text(maxContentChars) })
+    .strict();
   return z
     .object({
       model: z.string().min(1).max(256),
       prompt: z
         .object({
-          system: text.optional(),
+          system: text(maxContentChars).optional(),
           messages: z
             .array(messageSchema)
             .min(1, 'must hold at least one message')
