@@ -55,7 +55,7 @@ describe('Bedrock faults', () => {
       new Set(['503 MODEL_THROTTLED']),
     );
     expect(answers.every((a) => a.headers.get('retry-after') === '2')).toBe(true);
-    answers.forEach((a) => noInternals(a.json));
+    for (const a of answers) noInternals(a.json);
     expect((await counters(stack.runtime, COST_CENTER)).spentPico).toBe(spent);
   });
 
