@@ -132,7 +132,11 @@ export class CostSentryStack extends Stack {
   }
 }
 
-/** Foundation-model ARNs of the configured models, plus their inference profile ARNs. */
+/**
+ * Foundation-model ARNs of the configured models in the stack's region, plus each inference
+ * profile ARN and, for a model behind a profile, its foundation model in every region (a
+ * cross-region profile routes the call to another region's copy of the model).
+ */
 export function bedrockResources(stack: Stack, config: CostSentryConfig): string[] {
   const arns = new Set<string>();
   for (const model of Object.values(config.models)) {
@@ -144,7 +148,18 @@ export function bedrockResources(stack: Stack, config: CostSentryConfig): string
         resourceName: model.modelId,
       }),
     );
-    if (model.inferenceProfileArn) arns.add(model.inferenceProfileArn);
+    if (model.inferenceProfileArn) {
+      arns.add(model.inferenceProfileArn);
+      arns.add(
+        stack.formatArn({
+          service: 'bedrock',
+          region: '*',
+          account: '',
+          resource: 'foundation-model',
+          resourceName: model.modelId,
+        }),
+      );
+    }
   }
   return [...arns];
 }

@@ -69,6 +69,7 @@ export interface VtlResult {
  * Gateway provides (the parts our templates use), including `$context.responseOverride`.
  */
 export function renderTemplate(template: string, request: VtlRequest): VtlResult {
+  assertVelocityCompatible(template);
   const responseOverride: { status?: number; header: Record<string, string> } = { header: {} };
   const parsedBody = () => {
     try {
@@ -103,4 +104,14 @@ export function renderTemplate(template: string, request: VtlRequest): VtlResult
     status: responseOverride.status === undefined ? undefined : Number(responseOverride.status),
     headers: { ...responseOverride.header },
   };
+}
+
+/**
+ * velocityjs decodes `\\"` inside a string literal; API Gateway's Velocity keeps the backslash.
+ * A template relying on either would render differently here and on AWS, so it is refused.
+ */
+export function assertVelocityCompatible(template: string): void {
+  const literal = /[(=,]\s*"[^"\n]*\\"/.exec(template);
+  if (literal)
+    throw new Error(`a VTL string literal holds an escaped quote, which Velocity keeps: ${literal[0]}`);
 }

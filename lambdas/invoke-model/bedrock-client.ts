@@ -35,11 +35,25 @@ const TRANSLATIONS: Record<string, (cause: unknown) => SentryError> = {
   ModelErrorException: (cause) => new ModelError('The model failed while processing the request.', { cause }),
 };
 
-/** Translate anything the SDK throws into one of our errors. */
+/** Connection failures that mean the request never reached Bedrock: safe to retry, nothing billed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Translate anything the SDK throws into one of our errors. A failure with no answer from
+ * Bedrock (the connection dropped mid-call) may still have been billed, so it counts as a
+ * timeout: not retried, and charged its reservation.
+ */
 export function translateBedrockError(error: unknown): SentryError {
   const name = error instanceof Error ? error.name : '';
   const translate = TRANSLATIONS[name];
-  return translate ? translate(error) : new ModelError('The model failed to answer.', { cause: error });
+  if (translate) return translate(error);
+  const answered =
+    (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode !== undefined;
+  if (answered) return new ModelError('The model failed to answer.', { cause: error });
+  const code = String((error as { code?: unknown })?.code ?? '');
+  return NOT_SENT.has(code)
+    ? new ModelUnavailableError({ cause: error })
+    : new ModelTimeoutError({ cause: error });
 }
 
 /** Build the Converse request: parameters Converse lacks (top_k) go in additionalModelRequestFields. */
@@ -88,10 +102,8 @@ function resultOf(output: ConverseCommandOutput): ConverseResult {
  */
 export class BedrockInvoker implements ModelInvoker {
   readonly #client: BedrockRuntimeClient;
-  readonly #timeoutMs: number;
 
   constructor(timeoutMs: number, client?: BedrockRuntimeClient) {
-    this.#timeoutMs = timeoutMs;
     this.#client =
       client ?? new BedrockRuntimeClient({ maxAttempts: 1, requestHandler: { requestTimeout: timeoutMs } });
   }
@@ -99,7 +111,7 @@ export class BedrockInvoker implements ModelInvoker {
   async converse(input: ConverseInput): Promise<ConverseResult> {
     try {
       const output = await this.#client.send(new ConverseCommand(converseRequest(input)), {
-        abortSignal: AbortSignal.timeout(this.#timeoutMs),
+        abortSignal: AbortSignal.timeout(input.timeoutMs),
       });
       return resultOf(output);
     } catch (error) {

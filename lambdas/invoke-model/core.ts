@@ -1,4 +1,6 @@
 import type { ResolvedModel } from '../shared/catalog.ts';
+import { attemptTimeoutMs, MIN_MODEL_CALL_MS } from '../shared/deadline.ts';
+import { DeadlineExceededError } from '../shared/errors.ts';
 import type { Usage } from '../shared/pricing.ts';
 import type { InferenceParameters, Invocation, Message, Tags, WorkflowState } from '../shared/types.ts';
 
@@ -10,6 +12,8 @@ export interface ConverseInput {
   parameters: InferenceParameters;
   /** Tags and request ID, sent as Bedrock requestMetadata so invocation logs join the audit log. */
   metadata: Tags & { requestId: string };
+  /** How long this attempt may take. */
+  timeoutMs: number;
 }
 
 export interface ConverseResult {
@@ -26,12 +30,20 @@ export interface ModelInvoker {
 export interface InvokeDeps {
   invoker: ModelInvoker;
   now: () => number;
+  /** The Bedrock client's own timeout for one attempt. */
+  clientTimeoutMs: number;
 }
 
-/** Call the model once (the state machine owns retries) and time it. */
+/**
+ * Call the model once (the state machine owns retries) and time it. Each attempt gets only the
+ * time the execution's deadline leaves; with too little left, the model is not called at all.
+ */
 export async function invokeModel(state: WorkflowState, deps: InvokeDeps): Promise<Invocation> {
   const started = deps.now();
+  const timeoutMs = attemptTimeoutMs(state.receivedAt, started, deps.clientTimeoutMs);
+  if (timeoutMs < MIN_MODEL_CALL_MS) throw new DeadlineExceededError();
   const result = await deps.invoker.converse({
+    timeoutMs,
     model: state.model,
     system: state.prompt.system,
     messages: state.prompt.messages,

@@ -3,7 +3,8 @@ import type { Invocation, WorkflowState } from '../shared/types.ts';
 import { BedrockInvoker } from './bedrock-client.ts';
 import { invokeModel } from './core.ts';
 
-const deps = { invoker: new BedrockInvoker(bedrockTimeoutMsFromEnv()), now: () => Date.now() };
+const clientTimeoutMs = bedrockTimeoutMsFromEnv();
+const deps = { invoker: new BedrockInvoker(clientTimeoutMs), now: () => Date.now(), clientTimeoutMs };
 
 /** InvokeModel: one Converse call for the validated, reserved request. */
 export const handler = async (event: WorkflowState): Promise<Invocation> => invokeModel(event, deps);

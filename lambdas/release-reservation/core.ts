@@ -1,6 +1,6 @@
 import type { Amount, BudgetStore } from '../shared/budget.ts';
 import { type Catalog, priceOf } from '../shared/catalog.ts';
-import { type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
+import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
 import type { MeterRecord } from '../shared/metering.ts';
 import { usageCost, usageTokens } from '../shared/pricing.ts';
 import { type BudgetAlert, reservedAmount, settleRequest } from '../shared/settlement.ts';
@@ -33,12 +33,18 @@ export interface ReleaseDeps {
   onError: (what: string, error: unknown) => void;
 }
 
-/** Errors after which Bedrock may have done (and billed) the work although we saw no usage. */
-const MAYBE_BILLED = new Set(['ModelTimeoutError', 'States.Timeout']);
+/** Failures of InvokeModel after which Bedrock billed nothing: it refused, throttled, or was never called. */
+const NOT_BILLED = new Set([
+  'ModelError',
+  'ModelThrottledError',
+  'ModelUnavailableError',
+  'DeadlineExceededError',
+]);
 
 /**
- * What a failed request is charged: its real usage when Bedrock answered (a later step failed),
- * the whole reservation when Bedrock may have worked without telling us, else nothing.
+ * What a failed request is charged: its real usage when Bedrock answered (a later step failed);
+ * nothing when Bedrock refused or was never called; otherwise (a model timeout, a crashed or
+ * timed-out Lambda) the whole reservation, because Bedrock may have done and billed the work.
  */
 export function chargeOf(state: FailedState, catalog: Catalog): Amount {
   if (!state.reservation) return { pico: 0n, tokens: 0 };
@@ -46,7 +52,20 @@ export function chargeOf(state: FailedState, catalog: Catalog): Amount {
     const price = priceOf(catalog, state.estimate.priceVersion, state.model.modelId);
     return { pico: usageCost(state.invocation.usage, price), tokens: usageTokens(state.invocation.usage) };
   }
-  return MAYBE_BILLED.has(state.error.Error) ? reservedAmount(state.reservation) : { pico: 0n, tokens: 0 };
+  return NOT_BILLED.has(state.error.Error) ? { pico: 0n, tokens: 0 } : reservedAmount(state.reservation);
+}
+
+/**
+ * A state's own timeout (`States.Timeout`) means the model did not answer only when it struck
+ * while the model was being called; anywhere else it is an internal failure.
+ */
+function failureOf(state: FailedState): ReturnType<typeof publicFailure> {
+  const failure = publicFailure(state.error.Error, state.error.Cause);
+  const whileInvoking = state.reservation !== undefined && state.invocation === undefined;
+  if (state.error.Error === 'States.Timeout' && !whileInvoking) {
+    return { code: ERRORS.InternalError.code, fields: { message: ERRORS.InternalError.message } };
+  }
+  return failure;
 }
 
 /**
@@ -57,7 +76,7 @@ export async function releaseReservation(
   state: FailedState,
   deps: ReleaseDeps,
 ): Promise<{ failure: Failure; record: MeterRecord; alerts: BudgetAlert[] }> {
-  const { code, fields } = publicFailure(state.error.Error, state.error.Cause);
+  const { code, fields } = failureOf(state);
   const charge = chargeOf(state, deps.catalog);
   let alerts: BudgetAlert[] = [];
   if (state.reservation && state.tags && state.model) {

@@ -56,6 +56,11 @@ export const ERRORS = {
     message: 'The model is throttling requests; retry later.',
   },
   ModelTimeoutError: { code: 'MODEL_TIMEOUT', status: 504, message: 'The model did not answer in time.' },
+  DeadlineExceededError: {
+    code: 'MODEL_TIMEOUT',
+    status: 504,
+    message: 'The request ran out of time before the model could be called.',
+  },
 } as const satisfies Record<string, { code: string; status: number; message: string }>;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -163,6 +168,13 @@ export class ModelThrottledError extends SentryError {
 export class ModelTimeoutError extends SentryError {
   constructor(options?: ErrorOptions) {
     super('ModelTimeoutError', {}, options);
+  }
+}
+
+/** No time was left to call the model (again) within the execution's deadline; nothing was sent. */
+export class DeadlineExceededError extends SentryError {
+  constructor() {
+    super('DeadlineExceededError');
   }
 }
 

@@ -87,6 +87,14 @@ export async function settleRequest(
   onError: (what: string, error: unknown) => void,
 ): Promise<SettledRequest> {
   const results = await settleScopes(store, reservation, used);
+  if (used.pico > reservedAmount(reservation).pico) {
+    // The estimate is meant to be an upper bound; real usage above it could take spent past a limit.
+    onError('usage above its reservation', {
+      requestId: reservation.requestId,
+      used: used.pico.toString(),
+      reserved: reservation.costPico,
+    });
+  }
   const alerts: BudgetAlert[] = [];
   if (results[0]?.settled && used.pico > 0n) {
     try {

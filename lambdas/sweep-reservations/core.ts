@@ -15,6 +15,8 @@ export interface SweepResult {
   found: number;
   released: number;
   releasedPico: bigint;
+  /** Reservations whose release failed; the next run tries them again. */
+  failed: number;
 }
 
 /**
@@ -25,17 +27,25 @@ export interface SweepResult {
 export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
   const heldBefore = new Date(deps.now().getTime() - STALE_AFTER_SECONDS * 1000);
   const stale = await deps.store.findStaleReservations(heldBefore);
-  let released = 0;
-  let releasedPico = 0n;
+  const result: SweepResult = { found: stale.length, released: 0, releasedPico: 0n, failed: 0 };
   for (const reservation of stale) {
-    const { settled } = await deps.store.settle(reservation.key, reservation.requestId, reservation.amount, {
-      pico: 0n,
-      tokens: 0,
-    });
-    if (settled) {
-      released++;
-      releasedPico += reservation.amount.pico;
+    try {
+      const { settled } = await deps.store.settle(
+        reservation.key,
+        reservation.requestId,
+        reservation.amount,
+        {
+          pico: 0n,
+          tokens: 0,
+        },
+      );
+      if (settled) {
+        result.released++;
+        result.releasedPico += reservation.amount.pico;
+      }
+    } catch {
+      result.failed++;
     }
   }
-  return { found: stale.length, released, releasedPico };
+  return result;
 }

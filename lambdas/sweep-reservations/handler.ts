@@ -12,8 +12,10 @@ export const handler = async (): Promise<Omit<SweepResult, 'releasedPico'> & { r
   const summary = {
     found: result.found,
     released: result.released,
+    failed: result.failed,
     releasedUsd: picoToUsd(result.releasedPico),
   };
+  if (result.failed > 0) logger.error('some stale reservations could not be returned', { sweep: summary });
   if (result.released > 0) {
     logger.warn('stale reservations returned', { sweep: summary });
     const single = metrics.singleMetric();

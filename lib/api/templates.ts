@@ -25,14 +25,16 @@ export const MAX_ESCAPED_BODY = 250_000;
  * payload, is not embedded at all: ValidateRequest answers PAYLOAD_TOO_LARGE.
  */
 export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): string {
+  // JSON goes in plain template text, never inside a Velocity string literal: Velocity keeps a
+  // backslash before a quote in a literal, where velocityjs would drop it.
+  const head = '{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,';
   return [
     `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
-    `#set($head = "{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch")`,
     `{"stateMachineArn":"${stateMachineArn}","name":"$context.requestId",`,
     `#if($input.body.length() > ${maxBodyBytes} || $escaped.length() > ${MAX_ESCAPED_BODY})`,
-    `"input":"$util.escapeJavaScript("$head,\\"bodyTooLarge\\":true}").replaceAll("\\\\'", "'")"}`,
+    `"input":"${head}\\"bodyTooLarge\\":true}"}`,
     '#else',
-    `"input":"$util.escapeJavaScript("$head,\\"body\\":\\"$escaped\\"}").replaceAll("\\\\'", "'")"}`,
+    `"input":"${head}\\"body\\":\\"$util.escapeJavaScript($escaped).replaceAll("\\\\'", "'")\\"}"}`,
     '#end',
   ].join('\n');
 }

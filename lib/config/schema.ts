@@ -83,12 +83,35 @@ export class ConfigError extends Error {
   }
 }
 
+/** What a Step Functions state may hold. */
+export const STATE_LIMIT_BYTES = 262_144;
+/** A generous bound of the bytes one output token takes in the state (UTF-8, JSON-escaped). */
+const BYTES_PER_OUTPUT_TOKEN = 8;
+/** Room for everything else the state carries: model, tags, estimate, reservation, usage. */
+const STATE_OVERHEAD_BYTES = 16_384;
+
 /** Validate a parsed configuration; the catalog's own cross-checks run too. */
 export function parseConfig(raw: unknown, source = 'config'): CostSentryConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(source, parsed.error.issues);
   const catalog = catalogSchema.safeParse(catalogOf(parsed.data));
   if (!catalog.success) throw new ConfigError(source, catalog.error.issues);
+  // The prompt and the answer travel together in the state after InvokeModel; a state over the
+  // limit fails the execution in a way no Catch can handle, so refuse such a config up front.
+  for (const [alias, model] of Object.entries(parsed.data.models)) {
+    const worst =
+      parsed.data.limits.maxBodyBytes + model.maxOutputTokens * BYTES_PER_OUTPUT_TOKEN + STATE_OVERHEAD_BYTES;
+    if (worst > STATE_LIMIT_BYTES) {
+      throw new ConfigError(source, [
+        {
+          path: ['limits', 'maxBodyBytes'],
+          message:
+            `a ${parsed.data.limits.maxBodyBytes}-character body and a ${model.maxOutputTokens}-token answer from ` +
+            `${alias} may not fit the ${STATE_LIMIT_BYTES}-byte Step Functions state; lower maxBodyBytes or maxOutputTokens`,
+        },
+      ]);
+    }
+  }
   return parsed.data;
 }
 

@@ -147,9 +147,16 @@ describe('POST /v1/invoke', () => {
   });
 
   it('answers 413 for a body just over the 204,800-character limit and accepts one at it', async () => {
-    const sized = (bytes: number) => {
-      const body = JSON.stringify(invokeBody({ content: 'x', maxTokens: 1 }));
-      return body.replace('"content":"x"', `"content":"${'x'.repeat(bytes - body.length + 1)}"`);
+    // Three messages, each under the 100,000-character content limit, padding the body to size.
+    const sized = (chars: number) => {
+      const body = invokeBody({ content: 'x', maxTokens: 1 });
+      (body.prompt as { messages: unknown[] }).messages = [
+        { role: 'user', content: 'a'.repeat(90_000) },
+        { role: 'assistant', content: 'b'.repeat(90_000) },
+        { role: 'user', content: 'x' },
+      ];
+      const text = JSON.stringify(body);
+      return text.replace('"content":"x"', `"content":"${'x'.repeat(chars - text.length + 1)}"`);
     };
     const under = await post(stack, sized(204_800));
     const over = await post(stack, sized(204_801));

@@ -29,6 +29,7 @@ const input = (overrides: Partial<ConverseInput> = {}): ConverseInput => ({
   messages: [{ role: 'user', content: 'Hi' }],
   parameters: { maxTokens: 50, temperature: 0.2, topP: 0.9, topK: 40, stopSequences: ['END'] },
   metadata: { applicationId: 'app', costCenter: 'support', environment: 'dev', requestId: 'req-1' },
+  timeoutMs: 1000,
   ...overrides,
 });
 
@@ -66,10 +67,25 @@ describe('translateBedrockError', () => {
     ['AccessDeniedException', 'ModelError', 'MODEL_ERROR'],
     ['SomethingNew', 'ModelError', 'MODEL_ERROR'],
   ])('%s becomes %s (%s)', (upstream, name, code) => {
-    const error = Object.assign(new Error('upstream says arn:aws:bedrock:secret'), { name: upstream });
+    const error = Object.assign(new Error('upstream says arn:aws:bedrock:secret'), {
+      name: upstream,
+      $metadata: { httpStatusCode: 400 },
+    });
     const translated = translateBedrockError(error);
     expect([translated.name, translated.code]).toEqual([name, code]);
     expect(translated.fields.message).not.toContain('arn:');
+  });
+});
+
+describe('translateBedrockError without an answer from Bedrock', () => {
+  it('treats a refused connection as unavailable (never sent, retried)', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(translateBedrockError(refused).name).toBe('ModelUnavailableError');
+  });
+
+  it('treats a dropped connection as a timeout (maybe billed, not retried)', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(translateBedrockError(reset).name).toBe('ModelTimeoutError');
   });
 });
 

@@ -162,7 +162,7 @@ describe('ReleaseReservation handler', () => {
     expect(emfDimensions(emf ?? {})).toEqual([['ErrorCode']]);
   });
 
-  it('releases the reservation and answers a generic error for a fault that is not ours', async () => {
+  it('answers a generic error for a fault that is not ours, charging the reservation in case Bedrock worked', async () => {
     const failure = (await release({
       ...state,
       error: { Error: 'Lambda.Unknown', Cause: 'stack trace with arn:aws:lambda:secret' },
@@ -170,7 +170,37 @@ describe('ReleaseReservation handler', () => {
     expect(failure.code).toBe('INTERNAL_ERROR');
     expect(failure.body).not.toContain('arn:');
     const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
-    expect(update?.ExpressionAttributeValues).toMatchObject({ ':rp': { N: '-27660000' }, ':sp': { N: '0' } });
+    expect(update?.ExpressionAttributeValues).toMatchObject({
+      ':rp': { N: '-27660000' },
+      ':sp': { N: '27660000' },
+    });
+  });
+
+  it.each(['ModelError', 'ModelThrottledError', 'ModelUnavailableError', 'DeadlineExceededError'])(
+    'releases the reservation without a charge after %s (Bedrock billed nothing)',
+    async (name) => {
+      await release({
+        ...state,
+        error: { Error: name, Cause: causeOf(Object.assign(new Error('{"message":"m"}'), { name })) },
+      });
+      const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+      expect(update?.ExpressionAttributeValues).toMatchObject({
+        ':rp': { N: '-27660000' },
+        ':sp': { N: '0' },
+      });
+    },
+  );
+
+  it.each([
+    ['while the model was being called', true, 'MODEL_TIMEOUT'],
+    ['anywhere else', false, 'INTERNAL_ERROR'],
+  ])('maps a state timeout %s to %s', async (_name, reserved, code) => {
+    const { reservation, ...unreserved } = state;
+    const failure = (await release({
+      ...(reserved ? { ...unreserved, reservation } : unreserved),
+      error: { Error: 'States.Timeout', Cause: 'timed out' },
+    })) as { code: string };
+    expect(failure.code).toBe(code);
   });
 
   it('charges the whole reservation after a model timeout, since Bedrock may have billed it', async () => {

@@ -103,3 +103,16 @@ describe('the response template', () => {
     expect(JSON.parse(rendered.body).error.code).toBe('MODEL_TIMEOUT');
   });
 });
+
+describe('Velocity compatibility', () => {
+  it('refuses a template with an escaped quote inside a string literal', () => {
+    expect(() => renderTemplate('#set($x = "{\\"a\\":1}")$x', { ...REQUEST, body: '' })).toThrow(
+      /escaped quote/,
+    );
+  });
+
+  it('holds for the deployed templates', () => {
+    expect(() => renderRequest('{}')).not.toThrow();
+    expect(() => renderResponse({ status: 'SUCCEEDED', output: '{}' })).not.toThrow();
+  });
+});

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_DEADLINE_MS } from '../../lambdas/shared/deadline.ts';
 import { ERRORS } from '../../lambdas/shared/errors.ts';
 import { createApp } from '../../lib/app.ts';
 import { API_INTEGRATION_TIMEOUT_SECONDS, BEDROCK_TIMEOUT_MS, LAMBDA_TIMEOUTS } from '../../lib/timeouts.ts';
@@ -84,7 +85,7 @@ describe('the functions', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
   });
 
-  it('run the sweeper on a schedule, allowed to scan and update the table only', () => {
+  it('run the sweeper on a schedule, allowed to scan, read and update the table only', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     const [, policy] =
       Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
@@ -162,6 +163,9 @@ describe('the state machine', () => {
     expect(LAMBDA_TIMEOUTS['invoke-model']).toBeLessThan(invoke?.TimeoutSeconds ?? 0);
     expect(invoke?.TimeoutSeconds ?? 0).toBeLessThan(asl.TimeoutSeconds);
     expect(asl.TimeoutSeconds).toBeLessThan(API_INTEGRATION_TIMEOUT_SECONDS);
+    // Every Bedrock attempt, retries included, ends by the model deadline, leaving the failure
+    // path time to release before the state machine's own timeout.
+    expect(MODEL_DEADLINE_MS / 1000 + 3).toBeLessThanOrEqual(asl.TimeoutSeconds);
     for (const [state, folder] of [
       ['ValidateRequest', 'validate-request'],
       ['ReserveBudget', 'reserve-budget'],

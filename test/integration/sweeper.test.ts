@@ -29,7 +29,7 @@ describe('the reservation sweeper', () => {
     await runtime.store.reserve(key, 'running', { pico: 700n, tokens: 7 }, {}, new Date());
 
     const first = await sweepReservations({ store: runtime.store, now: () => new Date() });
-    expect(first).toEqual({ found: 2, released: 2, releasedPico: 1500n });
+    expect(first).toEqual({ found: 2, released: 2, releasedPico: 1500n, failed: 0 });
     const after = await runtime.store.getCounter(key);
     expect(after.reservedPico - before.reservedPico).toBe(700n);
     expect(after.spentPico).toBe(before.spentPico);
