@@ -17,6 +17,12 @@ Calls (applications):
   invoke --cost-center CC --application ID --environment ENV [--model nova-lite] [--max-tokens N] "prompt"
                                                 one POST /v1/invoke; prints the answer, its cost and the budget
 
+API keys (platform teams; used when invoke runs in API-key mode):
+  keys create --cost-centers CC[,CC] [--applications ID,..] [--environments ENV,..] [--description TEXT]
+                                                a new key, bound to those tags; the key is shown this once
+  keys list                                     every key (never the keys themselves)
+  keys revoke <keyId>                           revoke a key at once
+
 Usage (finance):
   usage [--period 2026-11|2026-11-23] [--by costCenter|application|environment|model] [--cost-center CC]
                                                 spend from the daily aggregates (default: this month, by cost center)
@@ -94,6 +100,10 @@ async function run(argv: string[]): Promise<string> {
       model: { type: 'string', default: 'nova-lite' },
       environment: { type: 'string' },
       'max-tokens': { type: 'string' },
+      'cost-centers': { type: 'string' },
+      applications: { type: 'string' },
+      environments: { type: 'string' },
+      description: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -119,6 +129,7 @@ async function run(argv: string[]): Promise<string> {
   };
 
   if (group === 'invoke') return invoke(api, format, values, positionals.slice(1).join(' '));
+  if (group === 'keys') return keys(api, format, values, command, target);
 
   if (group === 'usage') {
     const by = values.by ?? 'costCenter';
@@ -177,6 +188,65 @@ async function run(argv: string[]): Promise<string> {
     }
     default:
       throw new UsageError(`unknown command 'budgets ${command ?? ''}'; see --help`);
+  }
+}
+
+const keyColumns: Column[] = [
+  { key: 'keyId', header: 'KEY ID' },
+  { key: 'costCenters', header: 'COST CENTERS' },
+  { key: 'applicationIds', header: 'APPLICATIONS' },
+  { key: 'environments', header: 'ENVIRONMENTS' },
+  { key: 'description', header: 'DESCRIPTION' },
+  { key: 'createdAt', header: 'CREATED' },
+];
+
+const joined = (row: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : v === null ? '*' : v]),
+  );
+
+async function keys(
+  api: Api,
+  format: Format,
+  values: Record<string, string | boolean | undefined>,
+  command: string | undefined,
+  target: string | undefined,
+): Promise<string> {
+  const split = (name: string) =>
+    (values[name] as string | undefined)
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+  switch (command) {
+    case 'create': {
+      const costCenters = split('cost-centers');
+      if (!costCenters?.length) throw new UsageError('keys create needs --cost-centers');
+      const body = await api('POST', '/v1/keys', undefined, {
+        costCenters,
+        ...(split('applications') ? { applicationIds: split('applications') } : {}),
+        ...(split('environments') ? { environments: split('environments') } : {}),
+        ...(values.description ? { description: values.description } : {}),
+      });
+      if (format !== 'table')
+        return render(format, [joined(body)], [...keyColumns, { key: 'apiKey', header: 'API KEY' }], body);
+      return `${render(format, [joined(body)], keyColumns, body)}\n\nAPI key (shown only this once; store it now):\n${body.apiKey}`;
+    }
+    case 'list': {
+      const body = await api('GET', '/v1/keys');
+      return render(
+        format,
+        ((body.keys ?? []) as Array<Record<string, unknown>>).map(joined),
+        keyColumns,
+        body,
+      );
+    }
+    case 'revoke': {
+      if (!target) throw new UsageError('keys revoke needs a key ID');
+      await api('DELETE', `/v1/keys/${encodeURIComponent(target)}`);
+      return format === 'json' ? JSON.stringify({ revoked: true }) : `Revoked key ${target}.`;
+    }
+    default:
+      throw new UsageError(`unknown command 'keys ${command ?? ''}'; see --help`);
   }
 }
 

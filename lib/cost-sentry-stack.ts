@@ -64,6 +64,8 @@ export class CostSentryStack extends Stack {
     const admin = fn('BudgetAdmin', 'budget-admin');
     for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
     budgets.grantAdmin(admin.role);
+    const keyAuthorizer = config.auth.invoke === 'apikey' ? fn('AuthorizeKey', 'authorize-key') : undefined;
+    if (keyAuthorizer) budgets.grantKeyReads(keyAuthorizer.role);
     const sweeper = fn('SweepReservations', 'sweep-reservations');
     budgets.grantSweep(sweeper.role);
     new Rule(this, 'SweepSchedule', {
@@ -92,6 +94,7 @@ export class CostSentryStack extends Stack {
     const api = new ProxyApi(this, 'Proxy', {
       stateMachine: machine.stateMachine,
       adminFunction: admin.fn,
+      keyAuthorizer: keyAuthorizer?.fn,
       maxBodyBytes: config.limits.maxBodyBytes,
       logRetention,
       throttle: config.deployment.throttle,
@@ -117,6 +120,9 @@ export class CostSentryStack extends Stack {
             api.api.arnForExecuteApi('GET', '/v1/budgets', stage),
             api.api.arnForExecuteApi('*', '/v1/budgets/*', stage),
             api.api.arnForExecuteApi('GET', '/v1/usage', stage),
+            api.api.arnForExecuteApi('GET', '/v1/keys', stage),
+            api.api.arnForExecuteApi('POST', '/v1/keys', stage),
+            api.api.arnForExecuteApi('DELETE', '/v1/keys/*', stage),
           ],
         }),
       ],

@@ -21,15 +21,15 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
       'statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
     reason:
-      'Step Functions (and, for BudgetAdmin, API Gateway) invokes these functions synchronously and handles ' +
+      'Step Functions (and, for BudgetAdmin and AuthorizeKey, API Gateway) invokes these functions synchronously and handles ' +
       'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin)\/Function\/Resource$/,
+      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
@@ -55,9 +55,9 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     id: 'AwsSolutions-COG4',
     reason:
-      'Callers and platform engineers authenticate with IAM (SigV4); these methods use AWS_IAM authorization.',
-    paths:
-      /^Proxy\/Api\/Default\/v1\/(invoke\/POST|budgets\/GET|budgets\/\{costCenter\}\/(GET|PUT|DELETE)|budgets\/\{costCenter\}\/applications\/\{applicationId\}\/(GET|PUT|DELETE)|usage\/GET)\/Resource$/,
+      'Callers and platform engineers authenticate with IAM (SigV4), or callers with API keys checked by a ' +
+      'Lambda REQUEST authorizer; there is no Cognito user pool to use.',
+    paths: /^Proxy\/Api\/Default\/v1\/.+\/(GET|PUT|POST|DELETE)\/Resource$/,
   },
   {
     id: 'AwsSolutions-APIG2',
@@ -112,6 +112,14 @@ function regional(stack: Stack): Acknowledgement[] {
       reason:
         'The admin policy covers the budget routes of this API only; the wildcards stand for the method (GET, ' +
         'PUT, DELETE) and for cost center and application IDs, which are data created after deployment.',
+      paths: /^AdminPolicy\/Resource$/,
+    },
+    {
+      id:
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:` +
+        '<ProxyApi99F439A2>/<ProxyApiDeploymentStageprodE06BE7B9>/DELETE/v1/keys/*]',
+      reason:
+        'Revoking a key is DELETE /v1/keys/{keyId}; the wildcard stands for key IDs, created after deployment.',
       paths: /^AdminPolicy\/Resource$/,
     },
   ];

@@ -15,6 +15,8 @@ export const LAMBDA_TIMEOUTS = {
   'release-reservation': 4,
   /** The admin API: behind API Gateway's 29 s, not the state machine. */
   'budget-admin': 10,
+  /** The API-key authorizer, in front of POST /v1/invoke. */
+  'authorize-key': 5,
   /** The reservation sweeper, on a schedule. */
   'sweep-reservations': 60,
 } as const;

@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
 import {
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   admin: (event: ProxyEvent) => Promise<ProxyResult>;
   /** When set, the admin routes need `Authorization: Bearer <token>`. */
   adminToken?: string | undefined;
+  /** When set, POST /v1/invoke needs an API key, checked by this (the Lambda authorizer's) handler. */
+  authorizer?: ((event: AuthorizerEvent) => Promise<AuthorizerResult>) | undefined;
   maxBodyBytes: number;
   port: number;
   /** Loopback only: the local stack has no authentication. */
@@ -46,20 +49,35 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       res.writeHead(response.status, response.headers);
       res.end(response.body);
     };
+    const gatewayResponse = (
+      error: { code: string; status: number; message: string },
+      extra: Record<string, string> = {},
+    ): RouteResponse => ({
+      status: error.status,
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
+      body: renderTemplate(gatewayErrorTemplate(error), { body: '', requestId, requestTimeEpoch }).body,
+    });
     const gatewayError = (
       error: { code: string; status: number; message: string },
       extra: Record<string, string> = {},
-    ) => {
-      const body = renderTemplate(gatewayErrorTemplate(error), {
-        body: '',
-        requestId,
-        requestTimeEpoch,
-      }).body;
-      send({
-        status: error.status,
-        headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
-        body,
-      });
+    ) => send(gatewayResponse(error, extra));
+    // API Gateway's REQUEST authorizer: 'Unauthorized' thrown means 401; any other failure, 500.
+    const authorize = async (
+      headers: http.IncomingHttpHeaders,
+    ): Promise<Record<string, string> | undefined | 'unauthorized'> => {
+      if (!options.authorizer) return undefined;
+      try {
+        const result = await options.authorizer({
+          methodArn: `arn:aws:execute-api:local:000000000000:local/prod/POST${INVOKE_PATH}`,
+          headers: Object.fromEntries(
+            Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+          ),
+        });
+        return result.context;
+      } catch (error) {
+        if ((error as Error).message === 'Unauthorized') return 'unauthorized';
+        throw error;
+      }
     };
 
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -119,7 +137,15 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
               requestContext: { requestId, identity: { userArn: null } },
             })
             .then((result) => ({ status: result.statusCode, headers: result.headers, body: result.body }))
-        : invokeRoute(options.workflow, { body, requestId, requestTimeEpoch }, options.maxBodyBytes);
+        : authorize(req.headers).then((authorizer) =>
+            authorizer === 'unauthorized'
+              ? gatewayResponse(GATEWAY_ERRORS.unauthorized)
+              : invokeRoute(
+                  options.workflow,
+                  { body, requestId, requestTimeEpoch, authorizer },
+                  options.maxBodyBytes,
+                ),
+          );
       answer.then(send, () => gatewayError(GATEWAY_ERRORS.internal));
     });
   });

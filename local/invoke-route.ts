@@ -11,6 +11,8 @@ export interface InvokeRouteRequest {
   requestId: string;
   /** Epoch milliseconds, as `$context.requestTimeEpoch`. */
   requestTimeEpoch: number;
+  /** The authorizer's context (API-key mode). */
+  authorizer?: Record<string, string> | undefined;
 }
 
 export interface RouteResponse {

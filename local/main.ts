@@ -19,7 +19,8 @@ Options:
 
 Environment:
   COST_SENTRY_BEDROCK=aws        call real Amazon Bedrock with the normal AWS credential chain and region
-  COST_SENTRY_ADMIN_TOKEN=...    require this bearer token on the admin API (/v1/budgets, /v1/usage)
+  COST_SENTRY_ADMIN_TOKEN=...    require this bearer token on the admin API (/v1/budgets, /v1/usage, /v1/keys)
+  COST_SENTRY_AUTH=apikey        require an API key on /v1/invoke (create one with: npx cost-sentry keys create)
 `;
 
 async function main(): Promise<void> {
@@ -41,6 +42,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error(`--port must be 0 to 65535, not ${values.port}`);
   const bedrock = process.env.COST_SENTRY_BEDROCK === 'aws' ? 'aws' : 'simulator';
+  const auth = process.env.COST_SENTRY_AUTH === 'apikey' ? 'apikey' : 'open';
+  if (process.env.COST_SENTRY_AUTH && !['apikey', 'open'].includes(process.env.COST_SENTRY_AUTH)) {
+    throw new Error(`COST_SENTRY_AUTH must be 'apikey' or 'open', not '${process.env.COST_SENTRY_AUTH}'`);
+  }
   if (process.env.COST_SENTRY_BEDROCK && !['aws', 'simulator'].includes(process.env.COST_SENTRY_BEDROCK)) {
     throw new Error(
       `COST_SENTRY_BEDROCK must be 'aws' or 'simulator', not '${process.env.COST_SENTRY_BEDROCK}'`,
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
     logFile: resolve(values['log-file']),
     echoLogs: !values.quiet,
     adminToken: process.env.COST_SENTRY_ADMIN_TOKEN || undefined,
+    auth,
   });
 
   const budgets = budgetDefinitions(config)
@@ -88,10 +94,12 @@ async function main(): Promise<void> {
         ? `Bedrock: REAL Amazon Bedrock in ${process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the default region'} (COST_SENTRY_BEDROCK=aws): calls are billed.`
         : `Bedrock: the built-in simulator at ${stack.runtime.simulator?.endpoint} (set COST_SENTRY_BEDROCK=aws for real Bedrock)`,
       `DynamoDB: embedded, ${values['data-dir'] ? `on disk in ${resolve(values['data-dir'])}` : 'in memory'}`,
-      'Authentication: none on /v1/invoke; the local stack listens on 127.0.0.1 only.',
+      auth === 'apikey'
+        ? 'Authentication: /v1/invoke needs an API key (Authorization: Bearer cs_...); create one with npx cost-sentry keys create.'
+        : 'Authentication: none on /v1/invoke (any tags allowed); the local stack listens on 127.0.0.1 only. COST_SENTRY_AUTH=apikey turns API keys on.',
       process.env.COST_SENTRY_ADMIN_TOKEN
-        ? 'Admin API (/v1/budgets, /v1/usage): needs the bearer token in COST_SENTRY_ADMIN_TOKEN.'
-        : 'Admin API (/v1/budgets, /v1/usage): open; set COST_SENTRY_ADMIN_TOKEN to require a bearer token.',
+        ? 'Admin API (/v1/budgets, /v1/usage, /v1/keys): needs the bearer token in COST_SENTRY_ADMIN_TOKEN.'
+        : 'Admin API (/v1/budgets, /v1/usage, /v1/keys): open; set COST_SENTRY_ADMIN_TOKEN to require a bearer token.',
       `Metric and audit lines: ${values.quiet ? '' : 'this terminal and '}${stack.logFile}`,
       '',
       'Models:',

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
 import type { BudgetStore } from '../lambdas/shared/budget.ts';
 import { DynamoBudgetStore } from '../lambdas/shared/budget-store.ts';
@@ -19,6 +20,11 @@ export interface LocalRuntimeOptions extends LocalWorkflowOptions {
   /** `simulator` (default) or `aws` for real Bedrock with the normal credential chain. */
   bedrock?: 'simulator' | 'aws';
   bedrockTimeoutMs?: number;
+  /**
+   * `open`: no authentication, anonymous callers may use any tags (loopback only). `apikey`: the
+   * invoke route needs an API key, checked by the same authorizer as on AWS. @default open
+   */
+  auth?: 'open' | 'apikey';
   /** How often the reservation sweeper runs; 0 turns it off. @default 60000 */
   sweepIntervalMs?: number;
   /** Route the handlers' DynamoDB calls through another endpoint in front of the embedded one (tests inject faults there). */
@@ -29,6 +35,8 @@ export interface LocalRuntime {
   workflow: LocalWorkflow;
   /** The admin API's Lambda handler. */
   admin: (event: ProxyEvent) => Promise<ProxyResult>;
+  /** The API-key authorizer's Lambda handler. */
+  authorizer: (event: AuthorizerEvent) => Promise<AuthorizerResult>;
   /** Run the reservation sweeper once, as its schedule does. */
   sweep: () => Promise<unknown>;
   store: DynamoBudgetStore;
@@ -60,6 +68,7 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
   process.env[ENV.catalog] = JSON.stringify(catalogOf(options.config));
   process.env[ENV.bedrockTimeoutMs] = String(options.bedrockTimeoutMs ?? BEDROCK_TIMEOUT_MS);
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'CostSentry';
+  process.env[ENV.openCallers] = options.auth === 'apikey' ? 'false' : 'true';
 
   const client = new DynamoDBClient({ endpoint: dynamo.endpoint });
   await ensureTable(client, LOCAL_TABLE);
@@ -69,12 +78,14 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
   const workflow = new LocalWorkflow(await importHandlers(), options);
   const { handler: admin } = await import('../lambdas/budget-admin/handler.ts');
   const { handler: sweep } = await import('../lambdas/sweep-reservations/handler.ts');
+  const { handler: authorizer } = await import('../lambdas/authorize-key/handler.ts');
   const interval = options.sweepIntervalMs ?? 60_000;
   const timer = interval > 0 ? setInterval(() => void sweep().catch(() => {}), interval) : undefined;
   timer?.unref();
   return {
     workflow,
     admin,
+    authorizer,
     sweep,
     store,
     dynamo,

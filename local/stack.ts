@@ -34,6 +34,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workflow: runtime.workflow,
       admin: runtime.admin,
       adminToken: options.adminToken,
+      authorizer: options.auth === 'apikey' ? runtime.authorizer : undefined,
       maxBodyBytes: options.config.limits.maxBodyBytes,
       port: options.port ?? 8787,
     });

@@ -56,6 +56,10 @@ export interface VtlRequest {
   headers?: Record<string, string>;
   requestId: string;
   requestTimeEpoch: number;
+  /** `$context.identity.userArn`: the SigV4 caller (absent in the local stack). */
+  userArn?: string | undefined;
+  /** `$context.authorizer.*`: what the Lambda authorizer returned as context. */
+  authorizer?: Record<string, string> | undefined;
 }
 
 export interface VtlResult {
@@ -95,6 +99,8 @@ export function renderTemplate(template: string, request: VtlRequest): VtlResult
     context: {
       requestId: request.requestId,
       requestTimeEpoch: request.requestTimeEpoch,
+      identity: request.userArn ? { userArn: request.userArn } : {},
+      authorizer: { ...request.authorizer },
       responseOverride,
     },
   };

@@ -32,6 +32,7 @@ const worstCasePico = BigInt(
   validateRequest(
     { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body('bench-cap')) },
     catalogOf(config),
+    { openCallers: true },
   ).estimate.costPico,
 );
 const capLimitUsd = Number(worstCasePico * BigInt(CAP_FITS)) / 1e12;

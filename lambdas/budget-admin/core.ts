@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ApiKeyRecord, type KeyStore, newApiKey } from '../shared/api-keys.ts';
 import {
   type BudgetDefinition,
   type BudgetScope,
@@ -30,6 +31,7 @@ export interface AdminResponse {
 
 export interface AdminDeps {
   store: BudgetStore;
+  keys: KeyStore;
   now: () => Date;
 }
 
@@ -39,7 +41,70 @@ export const ADMIN_ROUTES = [
   { pattern: /^\/v1\/budgets\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
   { pattern: /^\/v1\/budgets\/([^/]+)\/applications\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
   { pattern: /^\/v1\/usage$/, methods: ['GET'] },
+  { pattern: /^\/v1\/keys$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/v1\/keys\/([^/]+)$/, methods: ['DELETE'] },
 ] as const;
+
+const keyBodySchema = z
+  .object({
+    costCenters: z.array(z.string().regex(TAG_VALUE, 'must follow the tag value rule')).min(1).max(50),
+    applicationIds: z
+      .array(z.string().regex(TAG_VALUE, 'must follow the tag value rule'))
+      .min(1)
+      .max(50)
+      .optional(),
+    environments: z
+      .array(z.string().regex(TAG_VALUE, 'must follow the tag value rule'))
+      .min(1)
+      .max(20)
+      .optional(),
+    description: z.string().max(256).optional(),
+  })
+  .strict();
+
+/** What a listing shows of a key: never its secret or hash. */
+function keyView(record: ApiKeyRecord): Record<string, unknown> {
+  return {
+    keyId: record.keyId,
+    costCenters: record.costCenters,
+    applicationIds: record.applicationIds ?? null,
+    environments: record.environments ?? null,
+    description: record.description ?? null,
+    createdAt: record.createdAt,
+  };
+}
+
+async function keysRoute(
+  request: AdminRequest,
+  keyId: string | undefined,
+  deps: AdminDeps,
+): Promise<AdminResponse> {
+  if (request.method === 'GET') {
+    const keys = (await deps.keys.listKeys()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return { status: 200, body: { keys: keys.map(keyView) } };
+  }
+  if (request.method === 'DELETE') {
+    if (!keyId || !(await deps.keys.deleteKey(decodeURIComponent(keyId))))
+      throw new NotFound('There is no such key.');
+    return { status: 204 };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(request.body ?? '');
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.');
+  }
+  const parsed = keyBodySchema.safeParse(json);
+  if (!parsed.success)
+    throw new InvalidRequestError('The key does not match the schema.', detailsOf(parsed.error));
+  const { keyId: id, apiKey, secretHash } = newApiKey();
+  const record: ApiKeyRecord = { keyId: id, secretHash, ...parsed.data, createdAt: deps.now().toISOString() };
+  await deps.keys.putKey(record);
+  return {
+    status: 201,
+    body: { ...keyView(record), apiKey, note: 'Store the apiKey now: it is shown only this once.' },
+  };
+}
 
 export const budgetBodySchema = z
   .object({
@@ -227,6 +292,7 @@ export async function handleAdmin(request: AdminRequest, deps: AdminDeps): Promi
   const [, rawCostCenter, rawApplication] = route.pattern.exec(request.path) ?? [];
 
   if (request.path === '/v1/usage') return usage(request.query, deps);
+  if (request.path.startsWith('/v1/keys')) return keysRoute(request, rawCostCenter, deps);
   if (rawCostCenter === undefined) {
     const budgets = (await deps.store.listBudgets()).sort(
       (a, b) =>

@@ -1,4 +1,4 @@
-import { budgetStoreFromEnv } from '../shared/clients.ts';
+import { budgetStoreFromEnv, keyStoreFromEnv } from '../shared/clients.ts';
 import { ERRORS, type ErrorCode, errorBody, SentryError, statusOf } from '../shared/errors.ts';
 import { logger } from '../shared/powertools.ts';
 import { type AdminResponse, handleAdmin } from './core.ts';
@@ -18,9 +18,9 @@ export interface ProxyResult {
   body: string;
 }
 
-const deps = { store: budgetStoreFromEnv(), now: () => new Date() };
+const deps = { store: budgetStoreFromEnv(), keys: keyStoreFromEnv(), now: () => new Date() };
 
-/** The admin API for platform teams: budgets and usage. IAM-authorized on AWS. */
+/** The admin API for platform teams: budgets, usage and API keys. IAM-authorized on AWS. */
 export const handler = async (event: ProxyEvent): Promise<ProxyResult> => {
   const requestId = event.requestContext.requestId;
   const headers = { 'content-type': 'application/json', 'x-request-id': requestId };

@@ -68,6 +68,12 @@ function failureOf(state: FailedState): ReturnType<typeof publicFailure> {
   return failure;
 }
 
+/** Who called, from the raw execution input, when the failure came before validation. */
+function callerOf(state: FailedState): string | undefined {
+  const caller = (state as { caller?: { keyId?: string; principal?: string } }).caller;
+  return caller?.keyId ? `key:${caller.keyId}` : caller?.principal || undefined;
+}
+
 /**
  * The failure path: release whatever the request holds (nothing when it failed before
  * reserving), then describe the failure with only what a client may see.
@@ -99,6 +105,7 @@ export async function releaseReservation(
     record: {
       requestId: state.requestId,
       timestamp: new Date(state.receivedAt).toISOString(),
+      callerId: state.callerId ?? callerOf(state),
       tags: registered ? state.tags : undefined,
       modelId: state.model?.modelId,
       decision: statusOf(code) < 500 ? 'rejected' : 'failed',

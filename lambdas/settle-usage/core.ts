@@ -72,6 +72,7 @@ export async function settleUsage(
     record: {
       requestId,
       timestamp,
+      callerId: state.callerId,
       tags,
       modelId: model.modelId,
       decision: 'allowed',

@@ -77,12 +77,16 @@ export interface StaleReservation {
 /** The single table's key attributes: the same in the CDK stack and the local stack. */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
-/** A sparse index over budget definitions only, so listing them never reads counters or usage. */
+/**
+ * A sparse index over budget definitions (and API keys, under their own partition value), so
+ * listing them never reads counters or usage.
+ */
 export const BUDGET_INDEX = {
   name: 'budgets',
   partitionKey: 'budgetIndex',
   sortKey: 'budgetName',
   value: 'BUDGET',
+  keysValue: 'KEY',
 } as const;
 
 const app = (scope: BudgetScope) => (scope.applicationId ? `APP#${scope.applicationId}#` : '');

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { callerSchema } from './callers.ts';
 import { usdToPico } from './money.ts';
 
-/** Tag values: bounded, printable, safe as metric dimension values and DynamoDB keys. */
-export const TAG_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+import { TAG_VALUE } from './tag-value.ts';
+
+export { TAG_VALUE };
 
 const usdPer1k = z.number().finite().nonnegative();
 
@@ -59,6 +61,8 @@ export const catalogSchema = z
       .min(1)
       .default(['dev', 'test', 'staging', 'production']),
     limits: limitsSchema.default({ maxBodyBytes: 204_800, maxMessages: 100, maxContentChars: 100_000 }),
+    /** IAM principals and the tags each may charge (the IAM invoke mode). */
+    callers: z.array(callerSchema).default([]),
   })
   .strict()
   .superRefine((catalog, ctx) => {

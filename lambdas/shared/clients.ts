@@ -2,15 +2,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AlertSink, LogAlertSink } from './alerts.ts';
 import { DynamoBudgetStore } from './budget-store.ts';
 import { alertTopicArnFromEnv, tableNameFromEnv } from './env.ts';
+import { DynamoKeyStore } from './key-store.ts';
 import { logger } from './powertools.ts';
 import { SnsAlertSink } from './sns-alert-sink.ts';
 
-let store: DynamoBudgetStore | undefined;
+let client: DynamoDBClient | undefined;
+const dynamo = () => {
+  client ??= new DynamoDBClient({});
+  return client;
+};
 
 /** The budget store, built once per process. The endpoint follows AWS_ENDPOINT_URL_DYNAMODB when set. */
 export function budgetStoreFromEnv(): DynamoBudgetStore {
-  store ??= new DynamoBudgetStore(new DynamoDBClient({}), tableNameFromEnv());
-  return store;
+  return new DynamoBudgetStore(dynamo(), tableNameFromEnv());
+}
+
+/** The API key store, in the same table. */
+export function keyStoreFromEnv(): DynamoKeyStore {
+  return new DynamoKeyStore(dynamo(), tableNameFromEnv());
 }
 
 /** SNS when the stack gave a topic, else the log. */

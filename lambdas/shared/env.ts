@@ -6,6 +6,8 @@ export const ENV = {
   tableName: 'COST_SENTRY_TABLE',
   bedrockTimeoutMs: 'COST_SENTRY_BEDROCK_TIMEOUT_MS',
   alertTopicArn: 'COST_SENTRY_ALERT_TOPIC_ARN',
+  /** Set to `true` only by the local stack without authentication: anonymous callers may use any tags. */
+  openCallers: 'COST_SENTRY_OPEN_CALLERS',
 } as const;
 
 function required(name: string): string {
@@ -36,4 +38,8 @@ export function bedrockTimeoutMsFromEnv(): number {
 /** The SNS topic for budget alerts; absent in the local stack, where alerts go to the log. */
 export function alertTopicArnFromEnv(): string | undefined {
   return process.env[ENV.alertTopicArn] || undefined;
+}
+
+export function openCallersFromEnv(): boolean {
+  return process.env[ENV.openCallers] === 'true';
 }

@@ -147,6 +147,12 @@ export class UnsupportedMediaTypeError extends SentryError {
   }
 }
 
+export class ForbiddenError extends SentryError {
+  constructor(message: string) {
+    super('ForbiddenError', { message });
+  }
+}
+
 export class UnknownCostCenterError extends SentryError {
   constructor(costCenter: string) {
     super('UnknownCostCenterError', { message: `Cost center '${costCenter}' has no budget.` });

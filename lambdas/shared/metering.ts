@@ -9,6 +9,8 @@ import type { Tags } from './types.ts';
 export interface MeterRecord {
   requestId: string;
   timestamp: string;
+  /** The API key or IAM principal that called, when known. */
+  callerId?: string | undefined;
   /** Tags that passed validation and name a registered cost center; absent otherwise. */
   tags?: Tags | undefined;
   modelId?: string | undefined;
@@ -81,6 +83,7 @@ export function auditOf(record: MeterRecord): Record<string, unknown> {
   return {
     requestId: record.requestId,
     timestamp: record.timestamp,
+    callerId: record.callerId,
     tags: record.tags,
     modelId: record.modelId,
     decision: record.decision,

@@ -1,3 +1,4 @@
+import type { CallerIdentity } from './callers.ts';
 import type { ResolvedModel } from './catalog.ts';
 import type { Period } from './period.ts';
 import type { Usage } from './pricing.ts';
@@ -29,6 +30,8 @@ export interface ExecutionInput {
   receivedAt: number;
   body?: string;
   bodyTooLarge?: boolean;
+  /** Who called, as the gateway authenticated them. Tags come only from the body. */
+  caller?: CallerIdentity;
 }
 
 /** The output of ValidateRequest: everything later steps need, and no raw body. */
@@ -38,6 +41,8 @@ export interface ValidatedRequest {
   model: ResolvedModel;
   prompt: { system?: string | undefined; messages: Message[]; parameters: InferenceParameters };
   tags: Tags;
+  /** The API key or IAM principal that called, for the audit log; absent in the open local stack. */
+  callerId?: string | undefined;
   estimate: {
     inputTokens: number;
     outputTokens: number;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { authorizeTags } from '../shared/callers.ts';
 import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
 import {
   type ErrorDetail,
@@ -27,7 +28,11 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
  * Validate an invoke request: body, schema, model, environment and output cap; then price its
  * worst case. Throws a SentryError for anything a client must fix.
  */
-export function validateRequest(input: ExecutionInput, catalog: Catalog): ValidatedRequest {
+export function validateRequest(
+  input: ExecutionInput,
+  catalog: Catalog,
+  options: { openCallers?: boolean } = {},
+): ValidatedRequest {
   const { maxBodyBytes, maxMessages } = catalog.limits;
   if (input.bodyTooLarge) throw new PayloadTooLargeError(maxBodyBytes);
   if (input.body === undefined || input.body.trim() === '') {
@@ -48,6 +53,7 @@ export function validateRequest(input: ExecutionInput, catalog: Catalog): Valida
     throw new InvalidRequestError('The request does not match the schema.', detailsOf(parsed.error));
   }
   const request = parsed.data;
+  authorizeTags(input.caller, request.tags, catalog.callers, options.openCallers ?? false);
 
   const model = resolveModel(catalog, request.model);
   if (!model) {
@@ -94,6 +100,7 @@ export function validateRequest(input: ExecutionInput, catalog: Catalog): Valida
       },
     },
     tags: request.tags,
+    callerId: input.caller?.keyId ? `key:${input.caller.keyId}` : input.caller?.principal || undefined,
     estimate: {
       inputTokens,
       outputTokens: maxTokens,

@@ -1,9 +1,10 @@
-import { catalogFromEnv } from '../shared/env.ts';
+import { catalogFromEnv, openCallersFromEnv } from '../shared/env.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
 import { validateRequest } from './core.ts';
 
 const catalog = catalogFromEnv();
+const options = { openCallers: openCallersFromEnv() };
 
 /** ValidateRequest: Step Functions passes the execution input as the API built it. */
 export const handler = async (event: ExecutionInput): Promise<ValidatedRequest> =>
-  validateRequest(event, catalog);
+  validateRequest(event, catalog, options);

@@ -27,7 +27,16 @@ export const MAX_ESCAPED_BODY = 250_000;
 export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): string {
   // JSON goes in plain template text, never inside a Velocity string literal: Velocity keeps a
   // backslash before a quote in a literal, where velocityjs would drop it.
-  const head = '{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,';
+  const field = (name: string, ref: string) => `\\"${name}\\":\\"$!{${ref}}\\"`;
+  // Who called: the IAM principal (SigV4), or the API key and its binding (the authorizer's context).
+  const caller = [
+    field('principal', 'context.identity.userArn'),
+    field('keyId', 'context.authorizer.keyId'),
+    field('costCenters', 'context.authorizer.costCenters'),
+    field('applicationIds', 'context.authorizer.applicationIds'),
+    field('environments', 'context.authorizer.environments'),
+  ].join(',');
+  const head = `{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,\\"caller\\":{${caller}},`;
   return [
     `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
     `{"stateMachineArn":"${stateMachineArn}","name":"$context.requestId",`,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { BudgetDefinition } from '../../lambdas/shared/budget.ts';
+import { callerSchema } from '../../lambdas/shared/callers.ts';
 import { type Catalog, catalogSchema, TAG_VALUE } from '../../lambdas/shared/catalog.ts';
 import { usdToPico } from '../../lambdas/shared/money.ts';
 
@@ -55,6 +56,15 @@ export const configSchema = z
       z.string().regex(TAG_VALUE, 'cost center names follow the tag value rule'),
       budgetConfigSchema,
     ),
+    auth: z
+      .object({
+        /** How callers of POST /v1/invoke authenticate on AWS: IAM (SigV4) or API keys. @default iam */
+        invoke: z.enum(['iam', 'apikey']).default('iam'),
+        /** IAM mode: each principal and the tags it may charge; a principal not listed may charge nothing. */
+        callers: z.array(callerSchema).default([]),
+      })
+      .strict()
+      .default({ invoke: 'iam', callers: [] }),
     alerts: z
       .object({
         /** Addresses subscribed to the stack's alert topic (each must confirm the subscription). */
@@ -133,6 +143,7 @@ export function catalogOf(config: CostSentryConfig): Catalog {
     prices: config.prices,
     environments: config.environments,
     limits: config.limits,
+    callers: config.auth.callers,
   };
 }
 

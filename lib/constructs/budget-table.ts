@@ -69,6 +69,13 @@ export class BudgetTable extends Construct {
     );
   }
 
+  /** Read API key records: what the authorizer does. */
+  grantKeyReads(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }),
+    );
+  }
+
   /** Find and release stale reservations: what the sweeper does. */
   grantSweep(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(

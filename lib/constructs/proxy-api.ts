@@ -4,12 +4,14 @@ import {
   AuthorizationType,
   AwsIntegration,
   EndpointType,
+  IdentitySource,
   type IResource,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   MockIntegration,
   PassthroughBehavior,
+  RequestAuthorizer,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -25,8 +27,10 @@ import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '.
 /** Props of the proxy API. */
 export interface ProxyApiProps {
   stateMachine: IStateMachine;
-  /** The admin API's function (budgets and usage), behind a Lambda proxy integration. */
+  /** The admin API's function (budgets, usage, keys), behind a Lambda proxy integration. */
   adminFunction: IFunction;
+  /** API-key mode: the REQUEST authorizer of POST /v1/invoke. @default IAM authorization */
+  keyAuthorizer?: IFunction | undefined;
   /** Largest escaped body embedded in an execution; larger ones are answered 413. */
   maxBodyBytes: number;
   logRetention: RetentionDays;
@@ -125,8 +129,18 @@ export class ProxyApi extends Construct {
     });
 
     const invoke = this.api.root.addResource('v1').addResource('invoke');
+    const authorizer = props.keyAuthorizer
+      ? new RequestAuthorizer(this, 'KeyAuthorizer', {
+          handler: props.keyAuthorizer,
+          identitySources: [IdentitySource.header('Authorization')],
+          // No caching: a revoked key stops working on the next request.
+          resultsCacheTtl: Duration.seconds(0),
+        })
+      : undefined;
     invoke.addMethod('POST', integration, {
-      authorizationType: AuthorizationType.IAM,
+      ...(authorizer
+        ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
+        : { authorizationType: AuthorizationType.IAM }),
       methodResponses: INVOKE_STATUSES.map((status) => ({
         statusCode: String(status),
         responseParameters: {
@@ -167,6 +181,9 @@ export class ProxyApi extends Construct {
     applications.addMethod('ANY', notFound.integration, notFound.options);
     adminMethod(applications.addResource('{applicationId}'), ['GET', 'PUT', 'DELETE']);
     adminMethod(v1.addResource('usage'), ['GET']);
+    const keys = v1.addResource('keys');
+    adminMethod(keys, ['GET', 'POST']);
+    adminMethod(keys.addResource('{keyId}'), ['DELETE']);
 
     for (const { type, error } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Gateway${type.responseType}`, {

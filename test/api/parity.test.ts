@@ -58,6 +58,7 @@ describe('the local gateway and the deployed API', () => {
     ['a route under /v1', '/v1/other', 'POST', 404],
     ['another method on /v1/budgets', '/v1/budgets', 'POST', 405],
     ['another method on /v1/usage', '/v1/usage', 'DELETE', 405],
+    ['another method on /v1/keys', '/v1/keys', 'PUT', 405],
     ['/v1 itself', '/v1', 'POST', 404],
     ['another method on /v1/invoke', '/v1/invoke', 'GET', 405],
   ])('answer %s alike', async (_name, path, method, status) => {

@@ -70,6 +70,7 @@ export async function budgetForWorstCases(
   const request = validateRequest(
     { requestId: 'x', receivedAt: Date.now(), body: JSON.stringify(body) },
     exampleCatalog(),
+    { openCallers: true },
   );
   const limitPico = BigInt(request.estimate.costPico) * fits;
   await runtime.store.putBudget({

@@ -12,7 +12,33 @@ const renderRequest = (body: string, maxBodyBytes = 204_800) =>
 const renderResponse = (execution: Record<string, unknown>) =>
   renderTemplate(responseTemplate(), { ...REQUEST, body: JSON.stringify(execution) });
 
+const NO_CALLER = { principal: '', keyId: '', costCenters: '', applicationIds: '', environments: '' };
+
 describe('the request template', () => {
+  it('passes who called: the SigV4 principal, or the API key and its binding', () => {
+    const signed = renderTemplate(requestTemplate('arn:sm', 1000), {
+      ...REQUEST,
+      body: '{}',
+      userArn: 'arn:aws:sts::111122223333:assumed-role/app/session',
+    });
+    expect(JSON.parse(JSON.parse(signed.body).input).caller).toEqual({
+      ...NO_CALLER,
+      principal: 'arn:aws:sts::111122223333:assumed-role/app/session',
+    });
+    const keyed = renderTemplate(requestTemplate('arn:sm', 1000), {
+      ...REQUEST,
+      body: '{}',
+      authorizer: { keyId: 'k1', costCenters: 'support', applicationIds: '*', environments: 'dev,test' },
+    });
+    expect(JSON.parse(JSON.parse(keyed.body).input).caller).toEqual({
+      principal: '',
+      keyId: 'k1',
+      costCenters: 'support',
+      applicationIds: '*',
+      environments: 'dev,test',
+    });
+  });
+
   it.each([
     ['plain JSON', '{"model":"nova-lite"}'],
     ['quotes, slashes and backslashes', `{"a":"it's \\"quoted\\" / back\\\\slash"}`],
@@ -32,6 +58,7 @@ describe('the request template', () => {
     expect(JSON.parse(start.input)).toEqual({
       requestId: 'req-1',
       receivedAt: REQUEST.requestTimeEpoch,
+      caller: NO_CALLER,
       body,
     });
   });
@@ -39,7 +66,12 @@ describe('the request template', () => {
   it('does not embed a body over the limit', () => {
     const body = JSON.stringify({ content: 'x'.repeat(200) });
     const input = JSON.parse(JSON.parse(renderRequest(body, 100).body).input);
-    expect(input).toEqual({ requestId: 'req-1', receivedAt: REQUEST.requestTimeEpoch, bodyTooLarge: true });
+    expect(input).toEqual({
+      requestId: 'req-1',
+      receivedAt: REQUEST.requestTimeEpoch,
+      caller: NO_CALLER,
+      bodyTooLarge: true,
+    });
     expect(JSON.parse(JSON.parse(renderRequest(body, body.length).body).input).body).toBe(body);
   });
 

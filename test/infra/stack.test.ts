@@ -215,11 +215,25 @@ describe('the API', () => {
     expect(
       real.filter((m) => m.Properties.Integration.Type === 'AWS').map((m) => m.Properties.HttpMethod),
     ).toEqual(['POST']);
-    // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application, GET /v1/usage.
-    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(8);
+    // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application,
+    // GET /v1/usage, GET and POST /v1/keys, DELETE /v1/keys/{keyId}.
+    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(11);
     const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
     const statuses = mocks.map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode).sort();
-    expect(statuses).toEqual(['404', '404', '404', '404', '404', '405', '405', '405', '405', '405']);
+    expect(statuses).toEqual([
+      '404',
+      '404',
+      '404',
+      '404',
+      '404',
+      '405',
+      '405',
+      '405',
+      '405',
+      '405',
+      '405',
+      '405',
+    ]);
   });
 
   it('gives callers and platform engineers separate policies', () => {
@@ -288,5 +302,32 @@ describe('the API', () => {
         Match.objectLike({ DataTraceEnabled: false, ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
       ],
     });
+  });
+});
+
+describe('API-key mode', () => {
+  it('puts an uncached REQUEST authorizer on POST /v1/invoke that may only read the table', () => {
+    const config = { ...exampleConfig(), auth: { invoke: 'apikey' as const, callers: [] } };
+    const { stack } = createApp(config, {
+      appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
+      env: { account: '111122223333', region: 'eu-west-1' },
+    });
+    const keyed = Template.fromStack(stack);
+    keyed.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    keyed.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'CUSTOM',
+    });
+    const [, policy] =
+      Object.entries(keyed.findResources('AWS::IAM::Policy')).find(([id]) =>
+        id.startsWith('AuthorizeKeyRole'),
+      ) ?? [];
+    const statements = JSON.stringify(policy?.Properties.PolicyDocument.Statement);
+    expect(statements).toContain('dynamodb:GetItem');
+    expect(statements).not.toMatch(/dynamodb:(Put|Update|Delete|Query|Scan)/);
   });
 });

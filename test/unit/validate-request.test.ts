@@ -5,6 +5,8 @@ import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
 
 const catalog = exampleCatalog();
 const RECEIVED = Date.parse('2026-11-23T10:00:00Z');
+/** The local stack without authentication: anonymous callers may use any tags. */
+const OPEN = { openCallers: true };
 
 const run = (body: unknown) =>
   validateRequest(
@@ -14,6 +16,7 @@ const run = (body: unknown) =>
       body: typeof body === 'string' ? body : JSON.stringify(body),
     },
     catalog,
+    OPEN,
   );
 
 function failure(body: unknown): SentryError {
@@ -127,6 +130,7 @@ describe('validateRequest refuses', () => {
       validateRequest(
         { requestId: 'r', receivedAt: RECEIVED, body: JSON.stringify(withTopK('plain')) },
         catalogWithoutTopK as typeof catalog,
+        OPEN,
       ),
     ).toThrow(/schema/);
     expect(run(withTopK('claude-3-5-haiku')).prompt.parameters.topK).toBe(5);
@@ -149,5 +153,26 @@ describe('validateRequest refuses', () => {
     const body = invokeBody({ content: secret });
     (body.prompt as Record<string, unknown>).parameters = { max_tokens: 'many' };
     expect(JSON.stringify(failure(body).fields)).not.toContain(secret);
+  });
+});
+
+describe('validateRequest and the caller', () => {
+  it('refuses an anonymous caller outside the open local stack, before anything else', () => {
+    expect(() =>
+      validateRequest({ requestId: 'r', receivedAt: RECEIVED, body: JSON.stringify(invokeBody()) }, catalog),
+    ).toThrow(expect.objectContaining({ name: 'ForbiddenError', code: 'FORBIDDEN' }));
+  });
+
+  it('records who called for the audit log', () => {
+    const keyed = validateRequest(
+      {
+        requestId: 'r',
+        receivedAt: RECEIVED,
+        body: JSON.stringify(invokeBody()),
+        caller: { keyId: 'abc', costCenters: 'support', applicationIds: '*', environments: '*' },
+      },
+      catalog,
+    );
+    expect(keyed.callerId).toBe('key:abc');
   });
 });

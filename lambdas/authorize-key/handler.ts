@@ -1,0 +1,19 @@
+import { keyStoreFromEnv } from '../shared/clients.ts';
+import { logger } from '../shared/powertools.ts';
+import { type AuthorizerEvent, type AuthorizerResult, authorizeKey, UnauthorizedError } from './core.ts';
+
+const store = keyStoreFromEnv();
+
+/**
+ * The API-key authorizer of POST /v1/invoke. Its results are not cached, so a revoked key stops
+ * working on the next request. A store failure refuses the call (API Gateway answers 500).
+ */
+export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult> => {
+  try {
+    return await authorizeKey(event, store);
+  } catch (error) {
+    if (error instanceof UnauthorizedError) throw new Error('Unauthorized');
+    logger.error('authorizer failed', { error });
+    throw error;
+  }
+};

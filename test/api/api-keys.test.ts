@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.ts';
+import { invokeBody } from '../helpers/fixtures.ts';
+import { counters } from '../helpers/local-runtime.ts';
+import { logLines, post, startTestStack } from '../helpers/local-stack.ts';
+
+/** COST_SENTRY_AUTH=apikey: the invoke route needs a key, checked by the same authorizer as on AWS. */
+const CLI = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
+let stack: LocalStack;
+let apiKey: string;
+let keyId: string;
+
+beforeAll(async () => {
+  stack = await startTestStack({ auth: 'apikey' });
+  const created = await post(
+    stack,
+    {
+      costCenters: ['support'],
+      applicationIds: ['docs-helper'],
+      environments: ['production'],
+      description: 'docs bot',
+    },
+    { path: '/v1/keys' },
+  );
+  expect(created.status).toBe(201);
+  ({ apiKey, keyId } = created.json as { apiKey: string; keyId: string });
+});
+afterAll(() => stack?.close());
+
+const call = (body: unknown, key?: string) =>
+  post(stack, body, key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } });
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args, '--endpoint', stack.url], (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('API-key authentication of POST /v1/invoke', () => {
+  it.each([
+    ['no key', undefined],
+    ['a malformed key', 'not-a-key'],
+    ['an unknown key', 'cs_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+  ])('answers 401 UNAUTHORIZED for %s, charging nothing', async (_name, key) => {
+    const { status, json } = await call(invokeBody(), key);
+    expect([status, json.error.code]).toEqual([401, 'UNAUTHORIZED']);
+  });
+
+  it('answers 401 for the right key ID with a wrong secret', async () => {
+    const forged = `${apiKey.slice(0, -1)}${apiKey.endsWith('A') ? 'B' : 'A'}`;
+    expect((await call(invokeBody(), forged)).status).toBe(401);
+  });
+
+  it('lets the key charge the tags it is bound to, and records the key in the audit log', async () => {
+    const { status, json } = await call(invokeBody(), apiKey);
+    expect(status).toBe(200);
+    const audit = logLines(stack).find((l) => l.audit?.requestId === json.requestId);
+    expect(audit?.audit.callerId).toBe(`key:${keyId}`);
+  });
+
+  it.each([
+    ['another cost center', { costCenter: 'sales' }, "The caller may not charge cost center 'sales'."],
+    [
+      'another application',
+      { applicationId: 'other-app' },
+      "The caller may not charge application 'other-app'.",
+    ],
+    ['another environment', { environment: 'dev' }, "The caller may not use environment 'dev'."],
+  ])('refuses %s with 403 FORBIDDEN and charges nothing', async (_name, tags, message) => {
+    const before = await counters(stack.runtime, 'sales');
+    const calls = stack.runtime.simulator?.stats.calls;
+    const { status, json } = await call(invokeBody(tags), apiKey);
+    expect([status, json.error.code, json.error.message]).toEqual([403, 'FORBIDDEN', message]);
+    expect(await counters(stack.runtime, 'sales')).toEqual(before);
+    expect(stack.runtime.simulator?.stats.calls).toBe(calls);
+  });
+
+  it('takes tags only from the body, never from headers', async () => {
+    const { status } = await post(stack, invokeBody({ costCenter: 'sales' }), {
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'x-cost-center': 'support',
+        'x-amz-tag-costcenter': 'support',
+      },
+    });
+    expect(status).toBe(403);
+  });
+});
+
+describe('managing keys', () => {
+  it('never lists a key or its hash', async () => {
+    const { json } = await post(stack, {}, { method: 'GET', path: '/v1/keys' });
+    const listed = json.keys.find((k: { keyId: string }) => k.keyId === keyId);
+    expect(listed).toEqual({
+      keyId,
+      costCenters: ['support'],
+      applicationIds: ['docs-helper'],
+      environments: ['production'],
+      description: 'docs bot',
+      createdAt: expect.any(String),
+    });
+    expect(JSON.stringify(json)).not.toContain(apiKey.split('_')[2]);
+    expect(JSON.stringify(json)).not.toContain('secretHash');
+  });
+
+  it('refuses a key bound to nothing', async () => {
+    const { status, json } = await post(stack, { costCenters: [] }, { path: '/v1/keys' });
+    expect([status, json.error.details[0].path]).toEqual([400, 'costCenters']);
+  });
+
+  it('creates, lists and revokes keys with the CLI; a revoked key stops working at once', async () => {
+    const created = await cli('keys', 'create', '--cost-centers', 'sales', '--format', 'json');
+    expect(created.code).toBe(0);
+    const { apiKey: salesKey, keyId: salesKeyId } = JSON.parse(created.stdout);
+    expect((await call(invokeBody({ costCenter: 'sales' }), salesKey)).status).toBe(200);
+
+    const listed = await cli('keys', 'list');
+    expect(listed.stdout).toContain(salesKeyId);
+    expect(listed.stdout).not.toContain(salesKey);
+
+    const revoked = await cli('keys', 'revoke', salesKeyId);
+    expect([revoked.code, revoked.stdout.trim()]).toEqual([0, `Revoked key ${salesKeyId}.`]);
+    expect((await call(invokeBody({ costCenter: 'sales' }), salesKey)).status).toBe(401);
+    expect((await cli('keys', 'revoke', salesKeyId)).stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
+  });
+});
