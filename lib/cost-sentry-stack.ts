@@ -57,12 +57,15 @@ export class CostSentryStack extends Stack {
         logRetention,
       });
     const validate = fn('ValidateRequest', 'validate-request');
+    const claim = fn('ClaimIdempotencyKey', 'claim-idempotency-key');
     const reserve = fn('ReserveBudget', 'reserve-budget');
     const invoke = fn('InvokeModel', 'invoke-model');
     const settle = fn('SettleUsage', 'settle-usage');
     const release = fn('ReleaseReservation', 'release-reservation');
     const admin = fn('BudgetAdmin', 'budget-admin');
     for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
+    // Claiming a key; SettleUsage records the response, ReleaseReservation drops a failed claim.
+    for (const idempotent of [claim, settle, release]) budgets.grantIdempotency(idempotent.role);
     budgets.grantAdmin(admin.role);
     const keyAuthorizer = config.auth.invoke === 'apikey' ? fn('AuthorizeKey', 'authorize-key') : undefined;
     if (keyAuthorizer) budgets.grantKeyReads(keyAuthorizer.role);
@@ -84,6 +87,7 @@ export class CostSentryStack extends Stack {
     const machine = new ProxyStateMachine(this, 'Workflow', {
       functions: {
         ValidateRequestFunctionArn: validate.fn,
+        ClaimIdempotencyKeyFunctionArn: claim.fn,
         ReserveBudgetFunctionArn: reserve.fn,
         InvokeModelFunctionArn: invoke.fn,
         SettleUsageFunctionArn: settle.fn,

@@ -21,7 +21,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
       'statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
@@ -29,7 +29,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'Step Functions (and, for BudgetAdmin and AuthorizeKey, API Gateway) invokes these functions synchronously and handles ' +
       'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
     paths:
-      /^(ValidateRequest|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',

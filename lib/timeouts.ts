@@ -9,6 +9,7 @@ export const BEDROCK_TIMEOUT_MS = 18_000;
 /** Lambda timeouts in seconds, by function folder. */
 export const LAMBDA_TIMEOUTS = {
   'validate-request': 4,
+  'claim-idempotency-key': 4,
   'reserve-budget': 4,
   'invoke-model': 20,
   'settle-usage': 4,

@@ -69,9 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       try {
         const result = await options.authorizer({
           methodArn: `arn:aws:execute-api:local:000000000000:local/prod/POST${INVOKE_PATH}`,
-          headers: Object.fromEntries(
-            Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
-          ),
+          headers: flatHeaders(headers),
         });
         return result.context;
       } catch (error) {
@@ -142,7 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
               ? gatewayResponse(GATEWAY_ERRORS.unauthorized)
               : invokeRoute(
                   options.workflow,
-                  { body, requestId, requestTimeEpoch, authorizer },
+                  { body, requestId, requestTimeEpoch, authorizer, headers: flatHeaders(req.headers) },
                   options.maxBodyBytes,
                 ),
           );
@@ -170,4 +168,13 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   const presented = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '');
   const expected = Buffer.from(token);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+/** Node's headers as API Gateway hands them over: one string a name. */
+function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+  );
 }

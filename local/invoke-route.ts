@@ -13,6 +13,8 @@ export interface InvokeRouteRequest {
   requestTimeEpoch: number;
   /** The authorizer's context (API-key mode). */
   authorizer?: Record<string, string> | undefined;
+  /** The request's headers, as `$input.params()` reads them. */
+  headers?: Record<string, string> | undefined;
 }
 
 export interface RouteResponse {

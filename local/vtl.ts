@@ -90,7 +90,14 @@ export function renderTemplate(template: string, request: VtlRequest): VtlResult
         return typeof result === 'string' ? new JavaString(result) : result;
       },
       json: (path: string) => JSON.stringify(select(parsedBody(), path) ?? null),
-      params: () => ({ header: new Map(Object.entries(request.headers ?? {})) }),
+      // `$input.params('name')`: a header's value (names match in any case), '' when absent.
+      params: (name?: string) => {
+        if (name === undefined) return { header: new Map(Object.entries(request.headers ?? {})) };
+        const found = Object.entries(request.headers ?? {}).find(
+          ([key]) => key.toLowerCase() === name.toLowerCase(),
+        );
+        return new JavaString(found?.[1] ?? '');
+      },
     },
     util: {
       escapeJavaScript: (value: unknown) => new JavaString(escapeJavaScript(String(value ?? ''))),

@@ -4,6 +4,7 @@ export const ASL_PATH = new URL('./cost-sentry.asl.json', import.meta.url);
 /** The Lambda functions the definition names through `definitionSubstitutions`. */
 export const FUNCTIONS = {
   ValidateRequestFunctionArn: 'validate-request',
+  ClaimIdempotencyKeyFunctionArn: 'claim-idempotency-key',
   ReserveBudgetFunctionArn: 'reserve-budget',
   InvokeModelFunctionArn: 'invoke-model',
   SettleUsageFunctionArn: 'settle-usage',

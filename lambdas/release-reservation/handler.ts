@@ -1,6 +1,7 @@
 import { sendAlerts } from '../shared/alerts.ts';
-import { alertSinkFromEnv, budgetStoreFromEnv } from '../shared/clients.ts';
+import { alertSinkFromEnv, budgetStoreFromEnv, idempotencyStoreFromEnv } from '../shared/clients.ts';
 import { catalogFromEnv } from '../shared/env.ts';
+import { idempotencyScope } from '../shared/idempotency.ts';
 import { meter } from '../shared/metering.ts';
 import { logger, metrics } from '../shared/powertools.ts';
 import { type FailedState, type Failure, releaseReservation } from './core.ts';
@@ -12,6 +13,7 @@ const deps = {
   onError: (what: string, error: unknown) => logger.error(what, { error }),
 };
 const alerts = alertSinkFromEnv();
+const idempotency = idempotencyStoreFromEnv();
 
 /** ReleaseReservation: the one failure path of the workflow. */
 export const handler = async (event: FailedState): Promise<Failure> => {
@@ -22,5 +24,13 @@ export const handler = async (event: FailedState): Promise<Failure> => {
   }
   meter(result.record, metrics, logger);
   await sendAlerts(alerts, result.alerts, logger);
+  if (event.idempotency) {
+    // A failed request gives its key back, so the client's retry runs (only this request's claim).
+    try {
+      await idempotency.release(idempotencyScope(event.callerId), event.idempotency.key, event.requestId);
+    } catch (error) {
+      logger.error('idempotency claim not released', { requestId: event.requestId, error });
+    }
+  }
   return result.failure;
 };

@@ -1,6 +1,7 @@
 import { sendAlerts } from '../shared/alerts.ts';
-import { alertSinkFromEnv, budgetStoreFromEnv } from '../shared/clients.ts';
+import { alertSinkFromEnv, budgetStoreFromEnv, idempotencyStoreFromEnv } from '../shared/clients.ts';
 import { catalogFromEnv } from '../shared/env.ts';
+import { idempotencyScope } from '../shared/idempotency.ts';
 import { meter } from '../shared/metering.ts';
 import { logger, metrics } from '../shared/powertools.ts';
 import type { Invocation, Reservation, WorkflowState } from '../shared/types.ts';
@@ -13,6 +14,7 @@ const deps = {
   onError: (what: string, error: unknown) => logger.error(what, { error }),
 };
 const alerts = alertSinkFromEnv();
+const idempotency = idempotencyStoreFromEnv();
 
 /** SettleUsage: charge the real usage, meter it, send any budget alert, and return the response body. */
 export const handler = async (
@@ -21,5 +23,18 @@ export const handler = async (
   const result = await settleUsage(event, deps);
   meter(result.record, metrics, logger);
   await sendAlerts(alerts, result.alerts, logger);
+  if (event.idempotency) {
+    try {
+      await idempotency.complete(
+        idempotencyScope(event.callerId),
+        event.idempotency.key,
+        event.requestId,
+        JSON.stringify(result.response),
+      );
+    } catch (error) {
+      // The request was served and charged; a retry with the key finds it in progress until it goes stale.
+      logger.error('idempotent response not recorded', { requestId: event.requestId, error });
+    }
+  }
   return result.response;
 };

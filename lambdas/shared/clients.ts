@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AlertSink, LogAlertSink } from './alerts.ts';
 import { DynamoBudgetStore } from './budget-store.ts';
 import { alertTopicArnFromEnv, tableNameFromEnv } from './env.ts';
+import { DynamoIdempotencyStore } from './idempotency-store.ts';
 import { DynamoKeyStore } from './key-store.ts';
 import { logger } from './powertools.ts';
 import { SnsAlertSink } from './sns-alert-sink.ts';
@@ -15,6 +16,11 @@ const dynamo = () => {
 /** The budget store, built once per process. The endpoint follows AWS_ENDPOINT_URL_DYNAMODB when set. */
 export function budgetStoreFromEnv(): DynamoBudgetStore {
   return new DynamoBudgetStore(dynamo(), tableNameFromEnv());
+}
+
+/** The Idempotency-Key store, in the same table. */
+export function idempotencyStoreFromEnv(): DynamoIdempotencyStore {
+  return new DynamoIdempotencyStore(dynamo(), tableNameFromEnv());
 }
 
 /** The API key store, in the same table. */

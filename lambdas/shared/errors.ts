@@ -147,6 +147,18 @@ export class UnsupportedMediaTypeError extends SentryError {
   }
 }
 
+export class IdempotencyKeyReusedError extends SentryError {
+  constructor() {
+    super('IdempotencyKeyReusedError');
+  }
+}
+
+export class IdempotencyInProgressError extends SentryError {
+  constructor() {
+    super('IdempotencyInProgressError');
+  }
+}
+
 export class ForbiddenError extends SentryError {
   constructor(message: string) {
     super('ForbiddenError', { message });

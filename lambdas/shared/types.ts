@@ -32,6 +32,8 @@ export interface ExecutionInput {
   bodyTooLarge?: boolean;
   /** Who called, as the gateway authenticated them. Tags come only from the body. */
   caller?: CallerIdentity;
+  /** The Idempotency-Key header, when the client sent one. */
+  idempotencyKey?: string;
 }
 
 /** The output of ValidateRequest: everything later steps need, and no raw body. */
@@ -43,6 +45,8 @@ export interface ValidatedRequest {
   tags: Tags;
   /** The API key or IAM principal that called, for the audit log; absent in the open local stack. */
   callerId?: string | undefined;
+  /** With an Idempotency-Key: the key and a SHA-256 of the body it was sent with. */
+  idempotency?: { key: string; bodyHash: string } | undefined;
   estimate: {
     inputTokens: number;
     outputTokens: number;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { authorizeTags } from '../shared/callers.ts';
 import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
@@ -11,6 +12,9 @@ import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
 import { jsonShapeProblem } from './json-shape.ts';
 import { invokeRequestSchema } from './schema.ts';
+
+/** What an Idempotency-Key may be. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Turn zod issues into details: a path and a message each, never the input values. */
 export function detailsOf(error: z.ZodError): ErrorDetail[] {
@@ -39,6 +43,14 @@ export function validateRequest(
     throw new InvalidRequestError('The request body is empty.');
   }
 
+  if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
+    throw new InvalidRequestError('The Idempotency-Key header is invalid.', [
+      {
+        path: 'headers.Idempotency-Key',
+        message: 'must be 1 to 255 printable ASCII characters without spaces',
+      },
+    ]);
+  }
   const shape = jsonShapeProblem(input.body);
   if (shape) throw new InvalidRequestError(`The request body is refused: ${shape}.`);
   let json: unknown;
@@ -101,6 +113,14 @@ export function validateRequest(
     },
     tags: request.tags,
     callerId: input.caller?.keyId ? `key:${input.caller.keyId}` : input.caller?.principal || undefined,
+    ...(input.idempotencyKey !== undefined
+      ? {
+          idempotency: {
+            key: input.idempotencyKey,
+            bodyHash: createHash('sha256').update(input.body).digest('hex'),
+          },
+        }
+      : {}),
     estimate: {
       inputTokens,
       outputTokens: maxTokens,

@@ -37,13 +37,16 @@ export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): 
     field('environments', 'context.authorizer.environments'),
   ].join(',');
   const head = `{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,\\"caller\\":{${caller}},`;
+  // The Idempotency-Key header, escaped like the body (it is a client's string); omitted when absent.
+  const idempotency = `#if($idem.length() > 0)\\"idempotencyKey\\":\\"$util.escapeJavaScript($util.escapeJavaScript($idem).replaceAll("\\\\'", "'")).replaceAll("\\\\'", "'")\\",#end`;
   return [
     `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
+    `#set($idem = $input.params('Idempotency-Key'))`,
     `{"stateMachineArn":"${stateMachineArn}","name":"$context.requestId",`,
     `#if($input.body.length() > ${maxBodyBytes} || $escaped.length() > ${MAX_ESCAPED_BODY})`,
     `"input":"${head}\\"bodyTooLarge\\":true}"}`,
     '#else',
-    `"input":"${head}\\"body\\":\\"$util.escapeJavaScript($escaped).replaceAll("\\\\'", "'")\\"}"}`,
+    `"input":"${head}${idempotency}\\"body\\":\\"$util.escapeJavaScript($escaped).replaceAll("\\\\'", "'")\\"}"}`,
     '#end',
   ].join('\n');
 }

@@ -30,6 +30,8 @@ export class BudgetTable extends Construct {
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Idempotency records expire after 24 h (checked on read as well; TTL only tidies up).
+      timeToLiveAttribute: 'expiresAt',
       globalSecondaryIndexes: [
         {
           indexName: BUDGET_INDEX.name,
@@ -64,6 +66,16 @@ export class BudgetTable extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+  }
+
+  /** Claim, complete and release Idempotency-Key records. */
+  grantIdempotency(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [this.table.tableArn],
       }),
     );

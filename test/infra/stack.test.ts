@@ -37,7 +37,7 @@ describe('the functions', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
     });
-    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(7);
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(8);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: LAMBDA_TIMEOUTS['invoke-model'],
@@ -81,8 +81,8 @@ describe('the functions', () => {
   });
 
   it('keep their logs for the configured retention', () => {
-    // Seven functions, the state machine, the API access log.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
+    // Eight functions, the state machine, the API access log.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 10);
   });
 
   it('run the sweeper on a schedule, allowed to scan, read and update the table only', () => {
@@ -103,8 +103,9 @@ describe('the functions', () => {
 });
 
 describe('the table', () => {
-  it('is on demand with point-in-time recovery', () => {
+  it('is on demand with point-in-time recovery, and expires idempotency records', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },

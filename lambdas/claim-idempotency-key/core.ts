@@ -1,0 +1,45 @@
+import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../shared/errors.ts';
+import {
+  IDEMPOTENCY_STALE_SECONDS,
+  IDEMPOTENCY_TTL_SECONDS,
+  type IdempotencyStore,
+  idempotencyScope,
+} from '../shared/idempotency.ts';
+import type { ValidatedRequest } from '../shared/types.ts';
+
+export interface ClaimDeps {
+  store: IdempotencyStore;
+  now: () => number;
+}
+
+/** `replay` is the first request's response body when the key has one; otherwise the key is now ours. */
+export interface ClaimResult {
+  replay: string | null;
+}
+
+/**
+ * Claim the request's Idempotency-Key before anything is reserved. The same key with the same
+ * body replays the first response (no Bedrock call, no charge); with another body it is 422
+ * IDEMPOTENCY_KEY_REUSED; while the first request still runs it is 409 IDEMPOTENCY_IN_PROGRESS.
+ */
+export async function claimIdempotencyKey(request: ValidatedRequest, deps: ClaimDeps): Promise<ClaimResult> {
+  if (!request.idempotency) return { replay: null };
+  const { key, bodyHash } = request.idempotency;
+  const now = deps.now();
+  const held = await deps.store.claim(
+    idempotencyScope(request.callerId),
+    key,
+    {
+      requestId: request.requestId,
+      bodyHash,
+      status: 'IN_PROGRESS',
+      createdAt: now,
+      expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
+    },
+    now - IDEMPOTENCY_STALE_SECONDS * 1000,
+  );
+  if (!held) return { replay: null };
+  if (held.bodyHash !== bodyHash) throw new IdempotencyKeyReusedError();
+  if (held.status === 'COMPLETED' && held.response !== undefined) return { replay: held.response };
+  throw new IdempotencyInProgressError();
+}

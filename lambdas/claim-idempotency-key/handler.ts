@@ -1,0 +1,9 @@
+import { idempotencyStoreFromEnv } from '../shared/clients.ts';
+import type { ValidatedRequest } from '../shared/types.ts';
+import { type ClaimResult, claimIdempotencyKey } from './core.ts';
+
+const deps = { store: idempotencyStoreFromEnv(), now: () => Date.now() };
+
+/** ClaimIdempotencyKey: runs only for requests that carry an Idempotency-Key. */
+export const handler = async (event: ValidatedRequest): Promise<ClaimResult> =>
+  claimIdempotencyKey(event, deps);
