@@ -102,6 +102,7 @@ export class CostSentryStack extends Stack {
       maxBodyBytes: config.limits.maxBodyBytes,
       logRetention,
       throttle: config.deployment.throttle,
+      waf: config.deployment.waf,
     });
 
     // Attach these to the roles of callers and of platform engineers.

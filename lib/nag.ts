@@ -60,13 +60,6 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     paths: /^Proxy\/Api\/Default\/v1\/.+\/(GET|PUT|POST|DELETE)\/Resource$/,
   },
   {
-    id: 'AwsSolutions-APIG2',
-    reason:
-      'The body is validated by the ValidateRequest function against the zod schema, with the same rules ' +
-      'and error bodies on AWS and in the local stack; a gateway model would answer differently.',
-    paths: /^Proxy\/Api\/Resource$/,
-  },
-  {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     reason:
       'The CDK-provided function behind the budget seed custom resources runs only during deployments ' +
@@ -89,8 +82,8 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     id: 'AwsSolutions-APIG3',
     reason:
-      'Every caller is IAM-authenticated and the stage is throttled (deployment.throttle in the config); ' +
-      'an AWS WAF web ACL is an extra cost left to the deployer.',
+      'Every caller is authenticated and the stage is throttled (deployment.throttle in the config); a WAF web ' +
+      'ACL is an extra cost the deployer opts into with deployment.waf, which adds a per-IP rate-based rule.',
     paths: /^Proxy\/Api\/DeploymentStage\.prod\/Resource$/,
   },
   {

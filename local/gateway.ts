@@ -11,6 +11,7 @@ import {
   INVOKE_METHOD,
   INVOKE_PATH,
 } from '../lib/api/gateway-responses.ts';
+import { matchesInvokeModel } from '../lib/api/request-model.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
 import { renderTemplate } from './vtl.ts';
 import type { LocalWorkflow } from './workflow.ts';
@@ -125,6 +126,11 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     req.on('end', () => {
       if (refused) return;
       const body = Buffer.concat(chunks).toString('utf8');
+      // API Gateway's request validator, with the model the stack deploys.
+      if (!adminRoute && !matchesInvokeModel(body)) {
+        gatewayError(GATEWAY_ERRORS.invalidBody);
+        return;
+      }
       const answer = adminRoute
         ? options
             .admin({

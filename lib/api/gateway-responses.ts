@@ -1,4 +1,5 @@
 import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { INVALID_BODY_MESSAGE } from './request-model.ts';
 import { fixedBody } from './templates.ts';
 
 /**
@@ -7,6 +8,7 @@ import { fixedBody } from './templates.ts';
  * gateway responses) and the local gateway renders the same bodies.
  */
 export const GATEWAY_ERRORS = {
+  invalidBody: { ...ERRORS.InvalidRequestError, message: INVALID_BODY_MESSAGE },
   notFound: ERRORS.NotFoundError,
   methodNotAllowed: ERRORS.MethodNotAllowedError,
   unsupportedMediaType: ERRORS.UnsupportedMediaTypeError,

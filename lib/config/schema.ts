@@ -41,6 +41,11 @@ export const deploymentSchema = z
       .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
       .strict()
       .default({ rateLimit: 100, burstLimit: 200 }),
+    /** An AWS WAF web ACL on the stage, blocking an IP over this many requests in 5 minutes. @default none */
+    waf: z
+      .object({ rateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import {
   EndpointType,
   IdentitySource,
   type IResource,
+  type JsonSchema,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -19,9 +20,11 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/errors.ts';
 import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
 import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';
 
 /** Props of the proxy API. */
@@ -36,6 +39,8 @@ export interface ProxyApiProps {
   logRetention: RetentionDays;
   /** Stage-wide steady-state requests per second and burst. */
   throttle: { rateLimit: number; burstLimit: number };
+  /** An AWS WAF web ACL with a per-IP rate-based rule. @default none */
+  waf?: { rateLimitPer5Minutes: number } | undefined;
 }
 
 const REQUEST_ID_HEADER = 'method.response.header.x-request-id';
@@ -50,6 +55,7 @@ const GATEWAY_RESPONSES = [
   { type: ResponseType.EXPIRED_TOKEN, error: ERRORS.UnauthorizedError },
   { type: ResponseType.INVALID_SIGNATURE, error: ERRORS.UnauthorizedError },
   { type: ResponseType.REQUEST_TOO_LARGE, error: ERRORS.PayloadTooLargeError },
+  { type: ResponseType.BAD_REQUEST_BODY, error: GATEWAY_ERRORS.invalidBody },
   { type: ResponseType.DEFAULT_4XX, error: ERRORS.InvalidRequestError },
   { type: ResponseType.DEFAULT_5XX, error: ERRORS.InternalError },
 ] as const;
@@ -137,7 +143,14 @@ export class ProxyApi extends Construct {
           resultsCacheTtl: Duration.seconds(0),
         })
       : undefined;
+    // The gateway checks the body's outline before a workflow starts; ValidateRequest the rest.
+    const requestModel = this.api.addModel('InvokeRequest', {
+      contentType: 'application/json',
+      schema: INVOKE_REQUEST_MODEL as unknown as JsonSchema,
+    });
     invoke.addMethod('POST', integration, {
+      requestValidatorOptions: { validateRequestBody: true, validateRequestParameters: true },
+      requestModels: { 'application/json': requestModel },
       ...(authorizer
         ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
         : { authorizationType: AuthorizationType.IAM }),
@@ -184,6 +197,35 @@ export class ProxyApi extends Construct {
     const keys = v1.addResource('keys');
     adminMethod(keys, ['GET', 'POST']);
     adminMethod(keys.addResource('{keyId}'), ['DELETE']);
+
+    if (props.waf) {
+      const visibility = (metricName: string) => ({
+        cloudWatchMetricsEnabled: true,
+        metricName,
+        // Samples would keep request headers; they stay off.
+        sampledRequestsEnabled: false,
+      });
+      const acl = new CfnWebACL(this, 'WebAcl', {
+        scope: 'REGIONAL',
+        defaultAction: { allow: {} },
+        visibilityConfig: visibility('CostSentryWebAcl'),
+        rules: [
+          {
+            name: 'RateLimitPerIp',
+            priority: 0,
+            action: { block: {} },
+            statement: {
+              rateBasedStatement: { limit: props.waf.rateLimitPer5Minutes, aggregateKeyType: 'IP' },
+            },
+            visibilityConfig: visibility('CostSentryRateLimitPerIp'),
+          },
+        ],
+      });
+      new CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: acl.attrArn,
+      });
+    }
 
     for (const { type, error } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Gateway${type.responseType}`, {

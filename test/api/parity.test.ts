@@ -80,6 +80,17 @@ describe('the local gateway and the deployed API', () => {
     );
   });
 
+  it('answer a body the request validator refuses alike (400)', async () => {
+    const local = await post(stack, '[1,2]');
+    const gateway = ofType('AWS::ApiGateway::GatewayResponse').find(
+      (g) => g.Properties.ResponseType === 'BAD_REQUEST_BODY',
+    );
+    expect(local.status).toBe(Number(gateway?.Properties.StatusCode));
+    expect(local.json).toEqual(
+      deployedBody(gateway?.Properties.ResponseTemplates['application/json'], local.json.error.requestId),
+    );
+  });
+
   it('answer a body that is not JSON alike (415)', async () => {
     const local = await post(stack, 'x=1', { headers: { 'content-type': 'text/plain' } });
     const gateway = ofType('AWS::ApiGateway::GatewayResponse').find(

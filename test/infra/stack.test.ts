@@ -332,3 +332,41 @@ describe('API-key mode', () => {
     expect(statements).not.toMatch(/dynamodb:(Put|Update|Delete|Query|Scan)/);
   });
 });
+
+describe('WAF', () => {
+  it('is off by default, and deployment.waf puts a per-IP rate-based rule on the stage', () => {
+    expect(Object.keys(template.findResources('AWS::WAFv2::WebACL'))).toHaveLength(0);
+    const config = { ...exampleConfig() };
+    config.deployment = { ...config.deployment, waf: { rateLimitPer5Minutes: 500 } };
+    const { stack } = createApp(config, {
+      appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
+      env: { account: '111122223333', region: 'eu-west-1' },
+    });
+    const guarded = Template.fromStack(stack);
+    guarded.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: [
+        Match.objectLike({
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 500, AggregateKeyType: 'IP' } },
+        }),
+      ],
+    });
+    guarded.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+});
+
+describe('the request validator', () => {
+  it('checks the body against the invoke model before a workflow starts', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ required: ['model', 'prompt', 'tags'] }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('INVALID_REQUEST') },
+    });
+  });
+});
