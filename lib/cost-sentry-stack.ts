@@ -9,6 +9,8 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/powertools.ts
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from './config/schema.ts';
 import { AlertTopic } from './constructs/alert-topic.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
+import { FinanceDashboard } from './constructs/finance-dashboard.ts';
+import { InferenceProfiles } from './constructs/inference-profiles.ts';
 import { ProxyApi } from './constructs/proxy-api.ts';
 import { ProxyStateMachine } from './constructs/proxy-state-machine.ts';
 import { SentryFunction } from './constructs/sentry-function.ts';
@@ -38,6 +40,13 @@ export class CostSentryStack extends Stack {
       );
     }
     const logRetention = config.deployment.logRetentionDays as RetentionDays;
+    const profiles = new InferenceProfiles(this, 'InferenceProfiles', {
+      costCenters: Object.entries(config.budgets)
+        .filter(([, budget]) => budget.inferenceProfiles)
+        .map(([costCenter]) => costCenter),
+      models: config.models,
+      environment: config.deployment.environment,
+    });
     const budgets = new BudgetTable(this, 'Budgets', { budgets: budgetDefinitions(config) });
     const alerts = new AlertTopic(this, 'Alerts', { emails: config.alerts.emails });
 
@@ -45,6 +54,12 @@ export class CostSentryStack extends Stack {
       [ENV.catalog]: catalogJson,
       [ENV.tableName]: budgets.table.tableName,
       [ENV.alertTopicArn]: alerts.topic.topicArn,
+      [ENV.profiles]: this.toJsonString(profiles.ids),
+      [ENV.profileArnPrefix]: this.formatArn({
+        service: 'bedrock',
+        resource: 'application-inference-profile',
+        resourceName: '',
+      }),
       [ENV.bedrockTimeoutMs]: String(BEDROCK_TIMEOUT_MS),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -81,7 +96,10 @@ export class CostSentryStack extends Stack {
 
     // bedrock:InvokeModel (what Converse needs) on exactly the configured models and profiles.
     invoke.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: bedrockResources(this, config) }),
+      new PolicyStatement({
+        actions: ['bedrock:InvokeModel'],
+        resources: [...bedrockResources(this, config), ...profiles.arns],
+      }),
     );
 
     const machine = new ProxyStateMachine(this, 'Workflow', {
@@ -133,6 +151,12 @@ export class CostSentryStack extends Stack {
       ],
     });
 
+    const finance = new FinanceDashboard(this, 'Finance', {
+      topic: alerts.topic,
+      budgets: budgetDefinitions(config).filter((b) => !b.applicationId),
+    });
+
+    new CfnOutput(this, 'DashboardName', { value: finance.dashboard.dashboardName });
     new CfnOutput(this, 'ApiUrl', { value: api.api.url });
     new CfnOutput(this, 'InvokeUrl', { value: api.api.urlForPath('/v1/invoke') });
     new CfnOutput(this, 'InvokePolicyArn', { value: invokePolicy.managedPolicyArn });

@@ -6,6 +6,10 @@ export const ENV = {
   tableName: 'COST_SENTRY_TABLE',
   bedrockTimeoutMs: 'COST_SENTRY_BEDROCK_TIMEOUT_MS',
   alertTopicArn: 'COST_SENTRY_ALERT_TOPIC_ARN',
+  /** Application inference profile IDs by cost center and alias, as JSON. */
+  profiles: 'COST_SENTRY_PROFILES',
+  /** The ARN of a profile, less its ID. */
+  profileArnPrefix: 'COST_SENTRY_PROFILE_ARN_PREFIX',
   /** Set to `true` only by the local stack without authentication: anonymous callers may use any tags. */
   openCallers: 'COST_SENTRY_OPEN_CALLERS',
 } as const;
@@ -42,4 +46,16 @@ export function alertTopicArnFromEnv(): string | undefined {
 
 export function openCallersFromEnv(): boolean {
   return process.env[ENV.openCallers] === 'true';
+}
+
+/** Each cost center's application inference profile ARNs by model alias (none in the local stack). */
+export function profilesFromEnv(): Record<string, Record<string, string>> {
+  const ids = JSON.parse(process.env[ENV.profiles] || '{}') as Record<string, Record<string, string>>;
+  const prefix = process.env[ENV.profileArnPrefix] ?? '';
+  return Object.fromEntries(
+    Object.entries(ids).map(([costCenter, byAlias]) => [
+      costCenter,
+      Object.fromEntries(Object.entries(byAlias).map(([alias, id]) => [alias, `${prefix}${id}`])),
+    ]),
+  );
 }

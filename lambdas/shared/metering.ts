@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { picoToUsd } from './money.ts';
+import { SERVICE_NAME } from './powertools.ts';
 import type { Usage } from './pricing.ts';
 import type { Tags } from './types.ts';
 
@@ -51,6 +52,8 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
   }
   if (record.modelId) metrics.addDimensions({ ModelId: record.modelId });
   if (record.errorCode) metrics.addDimensions({ ErrorCode: record.errorCode });
+  // The totals: every metric once more under one fixed dimension, for alarms (which cannot SEARCH).
+  metrics.addDimensions({ service: SERVICE_NAME });
 
   if (record.decision === 'allowed') metrics.addMetric('Invocations', MetricUnit.Count, 1);
   if (record.errorCode === 'BUDGET_EXCEEDED') metrics.addMetric('BudgetRejections', MetricUnit.Count, 1);

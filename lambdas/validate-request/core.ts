@@ -35,7 +35,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export function validateRequest(
   input: ExecutionInput,
   catalog: Catalog,
-  options: { openCallers?: boolean } = {},
+  options: { openCallers?: boolean; profiles?: Record<string, Record<string, string>> } = {},
 ): ValidatedRequest {
   const { maxBodyBytes, maxMessages } = catalog.limits;
   if (input.bodyTooLarge) throw new PayloadTooLargeError(maxBodyBytes);
@@ -67,7 +67,10 @@ export function validateRequest(
   const request = parsed.data;
   authorizeTags(input.caller, request.tags, catalog.callers, options.openCallers ?? false);
 
-  const model = resolveModel(catalog, request.model);
+  const resolved = resolveModel(catalog, request.model);
+  // A cost center with its own application inference profile is billed through it.
+  const profile = resolved && options.profiles?.[request.tags.costCenter]?.[resolved.alias];
+  const model = resolved && profile ? { ...resolved, invokeModelId: profile } : resolved;
   if (!model) {
     throw new UnknownModelError(
       `The model is not in the catalog. Known aliases: ${Object.keys(catalog.models).join(', ')}.`,

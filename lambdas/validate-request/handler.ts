@@ -1,9 +1,9 @@
-import { catalogFromEnv, openCallersFromEnv } from '../shared/env.ts';
+import { catalogFromEnv, openCallersFromEnv, profilesFromEnv } from '../shared/env.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
 import { validateRequest } from './core.ts';
 
 const catalog = catalogFromEnv();
-const options = { openCallers: openCallersFromEnv() };
+const options = { openCallers: openCallersFromEnv(), profiles: profilesFromEnv() };
 
 /** ValidateRequest: Step Functions passes the execution input as the API built it. */
 export const handler = async (event: ExecutionInput): Promise<ValidatedRequest> =>

@@ -19,6 +19,8 @@ const NEEDS_A_LIMIT = { message: 'a budget needs limitUsd, limitTokens or both' 
 export const budgetConfigSchema = z
   .object({
     ...limitsShape,
+    /** Give this cost center its own application inference profile per model (AWS only). @default false */
+    inferenceProfiles: z.boolean().default(false),
     applications: z
       .record(
         z.string().regex(TAG_VALUE, 'application IDs follow the tag value rule'),
@@ -41,6 +43,8 @@ export const deploymentSchema = z
       .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
       .strict()
       .default({ rateLimit: 100, burstLimit: 200 }),
+    /** The Environment cost allocation tag of this deployment's inference profiles. @default production */
+    environment: z.string().regex(TAG_VALUE).default('production'),
     /** An AWS WAF web ACL on the stage, blocking an IP over this many requests in 5 minutes. @default none */
     waf: z
       .object({ rateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000) })
@@ -80,6 +84,7 @@ export const configSchema = z
     deployment: deploymentSchema.default({
       logRetentionDays: 30,
       throttle: { rateLimit: 100, burstLimit: 200 },
+      environment: 'production',
     }),
   })
   .strict();

@@ -101,6 +101,7 @@ describe('SettleUsage handler', () => {
       ['CostCenter'],
       ['CostCenter', 'ApplicationId', 'Environment'],
       ['ModelId'],
+      ['service'],
     ]);
     expect(emf).toMatchObject({
       ...{ CostCenter: 'support', ModelId: 'amazon.nova-lite-v1:0' },
@@ -159,7 +160,7 @@ describe('ReleaseReservation handler', () => {
       error: { Error: invalid.name, Cause: causeOf(invalid) },
     });
     const [emf] = emfLines(capture.lines());
-    expect(emfDimensions(emf ?? {})).toEqual([['ErrorCode']]);
+    expect(emfDimensions(emf ?? {})).toEqual([['ErrorCode'], ['service']]);
   });
 
   it('answers a generic error for a fault that is not ours, charging the reservation in case Bedrock worked', async () => {

@@ -370,3 +370,73 @@ describe('the request validator', () => {
     });
   });
 });
+
+describe('finance visibility', () => {
+  it("has a dashboard of SEARCH expressions over our metrics and Bedrock's own", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const search of [
+      '{CostSentry,CostCenter} MetricName=\\\\\\"CostUSD\\\\\\"',
+      '{CostSentry,CostCenter,ApplicationId,Environment} MetricName=\\\\\\"CostUSD\\\\\\"',
+      '{CostSentry,ModelId} MetricName=\\\\\\"CostUSD\\\\\\"',
+      '{CostSentry,CostCenter} MetricName=\\\\\\"BudgetUtilization\\\\\\"',
+      '{CostSentry,ErrorCode} MetricName=\\\\\\"Errors\\\\\\"',
+      '{AWS/Bedrock,ModelId} MetricName=\\\\\\"InvocationThrottles\\\\\\"',
+    ]) {
+      expect(body).toContain(search);
+    }
+    expect(body).toContain("'p99'");
+  });
+
+  it('alarms to the alert topic at each configured threshold, on anomalous spend and on the error rate', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const budgetAlarms = alarms.filter((a) => a.Properties.MetricName === 'BudgetUtilization');
+    // sales and services: 80% and 100%; support: 50%, 80% and 100%.
+    expect(
+      budgetAlarms.map((a) => `${a.Properties.Dimensions[0].Value}@${a.Properties.Threshold}`).sort(),
+    ).toEqual([
+      'sales@100',
+      'sales@80',
+      'services@100',
+      'services@80',
+      'support@100',
+      'support@50',
+      'support@80',
+    ]);
+    expect(alarms.some((a) => a.Properties.ThresholdMetricId === 'band')).toBe(true);
+    expect(JSON.stringify(alarms)).toContain('ANOMALY_DETECTION_BAND(spend, 3)');
+    for (const alarm of alarms)
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('AlertsTopic');
+  });
+});
+
+describe('application inference profiles', () => {
+  it('are created per model for a cost center that asks, tagged, and allowed to InvokeModel', () => {
+    const config = structuredClone(exampleConfig());
+    config.budgets.support = {
+      ...config.budgets.support,
+      inferenceProfiles: true,
+    } as typeof config.budgets.support;
+    const { stack } = createApp(config, {
+      appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
+      env: { account: '111122223333', region: 'eu-west-1' },
+    });
+    const profiled = Template.fromStack(stack);
+    const profiles = Object.values(profiled.findResources('AWS::Bedrock::ApplicationInferenceProfile'));
+    expect(profiles).toHaveLength(Object.keys(config.models).length);
+    expect(profiles[0]?.Properties.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'CostCenter', Value: 'support' },
+        { Key: 'Environment', Value: 'production' },
+      ]),
+    );
+    const [, invokePolicy] =
+      Object.entries(profiled.findResources('AWS::IAM::Policy')).find(([id]) =>
+        id.startsWith('InvokeModelRole'),
+      ) ?? [];
+    expect(JSON.stringify(invokePolicy)).toContain('InferenceProfileArn');
+    profiled.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ COST_SENTRY_PROFILES: Match.anyValue() }) },
+    });
+  });
+});

@@ -176,3 +176,26 @@ describe('validateRequest and the caller', () => {
     expect(keyed.callerId).toBe('key:abc');
   });
 });
+
+describe('validateRequest and application inference profiles', () => {
+  it('calls a cost center own profile for the model, and the model ID elsewhere', () => {
+    const profiles = {
+      support: { 'nova-lite': 'arn:aws:bedrock:eu-west-1:1:application-inference-profile/abc' },
+    };
+    const body = (costCenter: string) => JSON.stringify(invokeBody({ costCenter }));
+    const support = validateRequest(
+      { requestId: 'r', receivedAt: RECEIVED, body: body('support') },
+      catalog,
+      { ...OPEN, profiles },
+    );
+    const sales = validateRequest({ requestId: 'r', receivedAt: RECEIVED, body: body('sales') }, catalog, {
+      ...OPEN,
+      profiles,
+    });
+    expect(support.model).toMatchObject({
+      modelId: 'amazon.nova-lite-v1:0',
+      invokeModelId: profiles.support['nova-lite'],
+    });
+    expect(sales.model.invokeModelId).toBe('amazon.nova-lite-v1:0');
+  });
+});

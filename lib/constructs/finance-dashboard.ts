@@ -1,0 +1,219 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  CfnAlarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/powertools.ts';
+
+/** Props of the finance dashboard and its alarms. */
+export interface FinanceDashboardProps {
+  /** Where the alarms notify. */
+  topic: ITopic;
+  /** Each configured cost center's alert thresholds (shares of its limit). */
+  budgets: Array<{ costCenter: string; alertThresholds: number[] }>;
+  /** Alarm when more than this share of requests fail, over 15 minutes. @default 0.05 */
+  errorRateThreshold?: number;
+}
+
+const HOUR = Duration.hours(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** A SEARCH over our namespace: new tag values appear without a redeploy. */
+function search(
+  dimensions: string[],
+  metric: string,
+  stat: string,
+  period: Duration,
+  label: string,
+): IMetric {
+  const schema = [METRICS_NAMESPACE, ...dimensions].join(',');
+  return new MathExpression({
+    expression: `SEARCH('{${schema}} MetricName="${metric}"', '${stat}', ${period.toSeconds()})`,
+    usingMetrics: {},
+    label,
+    period,
+  });
+}
+
+function bedrockSearch(metric: string, stat: string): IMetric {
+  return new MathExpression({
+    expression: `SEARCH('{AWS/Bedrock,ModelId} MetricName="${metric}"', '${stat}', ${FIVE_MINUTES.toSeconds()})`,
+    usingMetrics: {},
+    label: '',
+    period: FIVE_MINUTES,
+  });
+}
+
+/** A metric of the totals (the `service` dimension every request's metrics carry). */
+const total = (metricName: string, statistic: string, period = FIVE_MINUTES) =>
+  new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period,
+  });
+
+/**
+ * What finance reads: spend and tokens by cost center, by application and environment, by
+ * model; budget utilisation; rejections; latency; error rate; Bedrock's own metrics beside ours.
+ * And the alarms: budget thresholds per cost center, anomalous total spend, error rate.
+ */
+export class FinanceDashboard extends Construct {
+  readonly dashboard: Dashboard;
+  readonly alarms: Array<Alarm | CfnAlarm> = [];
+
+  constructor(scope: Construct, id: string, props: FinanceDashboardProps) {
+    super(scope, id);
+    const graph = (title: string, left: IMetric[], unit?: string) =>
+      new GraphWidget({
+        title,
+        left,
+        width: 12,
+        height: 6,
+        ...(unit ? { leftYAxis: { label: unit, showUnits: false } } : {}),
+      });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(7) });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          '# Cost Sentry\nSpend (CostUSD) and tokens as the sentry metered them, by cost center, application and ' +
+          "environment, and model; budget use; rejections; latency; and Bedrock's own metrics per model.",
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Spend by cost center (USD per hour)',
+        [search(['CostCenter'], 'CostUSD', 'Sum', HOUR, '')],
+        'USD',
+      ),
+      graph('Tokens by cost center (per hour)', [
+        search(['CostCenter'], 'InputTokens', 'Sum', HOUR, ''),
+        search(['CostCenter'], 'OutputTokens', 'Sum', HOUR, ''),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Spend by application and environment (USD per hour)',
+        [search(['CostCenter', 'ApplicationId', 'Environment'], 'CostUSD', 'Sum', HOUR, '')],
+        'USD',
+      ),
+      graph('Spend by model (USD per hour)', [search(['ModelId'], 'CostUSD', 'Sum', HOUR, '')], 'USD'),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Budget utilisation by cost center (%)',
+        [search(['CostCenter'], 'BudgetUtilization', 'Maximum', FIVE_MINUTES, '')],
+        '%',
+      ),
+      graph('Rejections and errors by code', [search(['ErrorCode'], 'Errors', 'Sum', FIVE_MINUTES, '')]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Model latency p50 and p99 (ms)',
+        [
+          search(['ModelId'], 'ModelLatency', 'p50', FIVE_MINUTES, ''),
+          search(['ModelId'], 'ModelLatency', 'p99', FIVE_MINUTES, ''),
+        ],
+        'ms',
+      ),
+      graph('Error rate (%)', [this.errorRate()], '%'),
+    );
+    this.dashboard.addWidgets(
+      graph('Bedrock invocations and throttles per model (AWS/Bedrock)', [
+        bedrockSearch('Invocations', 'Sum'),
+        bedrockSearch('InvocationThrottles', 'Sum'),
+      ]),
+      graph(
+        'Bedrock invocation latency per model (AWS/Bedrock, ms)',
+        [bedrockSearch('InvocationLatency', 'Average')],
+        'ms',
+      ),
+    );
+
+    const action = new SnsAction(props.topic);
+    for (const budget of props.budgets) {
+      for (const threshold of budget.alertThresholds) {
+        const percent = Math.round(threshold * 100);
+        const alarm = new Alarm(this, `Budget-${budget.costCenter}-${percent}`, {
+          alarmDescription: `Cost Sentry: cost center ${budget.costCenter} has used ${percent}% of its budget`,
+          metric: new Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'BudgetUtilization',
+            dimensionsMap: { CostCenter: budget.costCenter },
+            statistic: 'Maximum',
+            period: FIVE_MINUTES,
+          }),
+          threshold: percent,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+        alarm.addAlarmAction(action);
+        this.alarms.push(alarm);
+      }
+    }
+
+    const errorRate = new Alarm(this, 'ErrorRate', {
+      alarmDescription: 'Cost Sentry: more than the allowed share of requests failed for 15 minutes',
+      metric: this.errorRate(),
+      threshold: (props.errorRateThreshold ?? 0.05) * 100,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    errorRate.addAlarmAction(action);
+    this.alarms.push(errorRate);
+
+    // Anomaly detection on total hourly spend: the band is learned from the metric's own history.
+    const anomaly = new CfnAlarm(this, 'SpendAnomaly', {
+      alarmDescription: 'Cost Sentry: total hourly spend is above its usual band',
+      comparisonOperator: 'GreaterThanUpperThreshold',
+      evaluationPeriods: 1,
+      thresholdMetricId: 'band',
+      treatMissingData: 'notBreaching',
+      alarmActions: [props.topic.topicArn],
+      metrics: [
+        {
+          id: 'spend',
+          returnData: true,
+          metricStat: {
+            metric: {
+              namespace: METRICS_NAMESPACE,
+              metricName: 'CostUSD',
+              dimensions: [{ name: 'service', value: SERVICE_NAME }],
+            },
+            period: HOUR.toSeconds(),
+            stat: 'Sum',
+          },
+        },
+        { id: 'band', expression: 'ANOMALY_DETECTION_BAND(spend, 3)', returnData: true },
+      ],
+    });
+    this.alarms.push(anomaly);
+  }
+
+  /** Errors as a share of all requests, in percent. */
+  private errorRate(): IMetric {
+    return new MathExpression({
+      expression: '100 * errors / MAX([errors + invocations, 1])',
+      usingMetrics: { errors: total('Errors', 'Sum'), invocations: total('Invocations', 'Sum') },
+      label: 'Error rate',
+      period: FIVE_MINUTES,
+    });
+  }
+}
