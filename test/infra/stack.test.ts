@@ -413,10 +413,8 @@ describe('finance visibility', () => {
 describe('application inference profiles', () => {
   it('are created per model for a cost center that asks, tagged, and allowed to InvokeModel', () => {
     const config = structuredClone(exampleConfig());
-    config.budgets.support = {
-      ...config.budgets.support,
-      inferenceProfiles: true,
-    } as typeof config.budgets.support;
+    const support = config.budgets.support;
+    if (support) support.inferenceProfiles = true;
     const { stack } = createApp(config, {
       appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
       env: { account: '111122223333', region: 'eu-west-1' },
