@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { reportHtml, type SpendReport } from '../lib/report/html.ts';
 import { CliError, type ClientOptions, callApi, LOCAL_ENDPOINT } from './client.ts';
 import { type Column, FORMATS, type Format, percent, render, usd } from './format.ts';
 
@@ -22,6 +24,11 @@ API keys (platform teams; used when invoke runs in API-key mode):
                                                 a new key, bound to those tags; the key is shown this once
   keys list                                     every key (never the keys themselves)
   keys revoke <keyId>                           revoke a key at once
+
+Reports (finance):
+  report [--period 2026-11] [--by costCenter|application|environment|model] [--cost-center CC]
+         [--format table|csv|json|html] [--output FILE]
+                                                the period's spend; html is one self-contained page with charts
 
 Usage (finance):
   usage [--period 2026-11|2026-11-23] [--by costCenter|application|environment|model] [--cost-center CC]
@@ -104,13 +111,15 @@ async function run(argv: string[]): Promise<string> {
       applications: { type: 'string' },
       environments: { type: 'string' },
       description: { type: 'string' },
+      output: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [group, command, target] = positionals;
   if (values.help || !group) return HELP;
-  const format = values.format as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const format = values.format as Format | 'html';
+  const formats: readonly string[] = group === 'report' ? [...FORMATS, 'html'] : FORMATS;
+  if (!formats.includes(format)) throw new UsageError(`--format must be one of ${formats.join(', ')}`);
   const client: ClientOptions = {
     endpoint: values.endpoint ?? process.env.COST_SENTRY_ENDPOINT ?? LOCAL_ENDPOINT,
     adminToken: values['admin-token'] ?? process.env.COST_SENTRY_ADMIN_TOKEN,
@@ -130,6 +139,34 @@ async function run(argv: string[]): Promise<string> {
 
   if (group === 'invoke') return invoke(api, format, values, positionals.slice(1).join(' '));
   if (group === 'keys') return keys(api, format, values, command, target);
+  if (group === 'report') {
+    const by = values.by ?? 'costCenter';
+    const body = await api('GET', '/v1/report', { period: values.period, costCenter: values['cost-center'] });
+    const field = {
+      costCenter: 'byCostCenter',
+      application: 'byApplication',
+      environment: 'byEnvironment',
+      model: 'byModel',
+    }[by];
+    if (!field) throw new UsageError('--by must be one of costCenter, application, environment, model');
+    const out =
+      format === 'html'
+        ? reportHtml(body as unknown as SpendReport)
+        : render(
+            format === 'csv' ? 'csv' : format === 'json' ? 'json' : 'table',
+            (body[field] ?? []) as Array<Record<string, unknown>>,
+            usageColumns(by),
+            body,
+          );
+    if (values.output) {
+      writeFileSync(values.output, out);
+      return `Report written to ${values.output}`;
+    }
+    const total = body.total as { costUsd: number; requests: number };
+    return format === 'table'
+      ? `Spend in ${body.period} by ${by}\n\n${out}\n\nTotal: ${usd(total.costUsd)} over ${total.requests} requests`
+      : out;
+  }
 
   if (group === 'usage') {
     const by = values.by ?? 'costCenter';

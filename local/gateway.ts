@@ -12,6 +12,7 @@ import {
   INVOKE_PATH,
 } from '../lib/api/gateway-responses.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
+import { reportHtml, type SpendReport } from '../lib/report/html.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
 import { renderTemplate } from './vtl.ts';
 import type { LocalWorkflow } from './workflow.ts';
@@ -82,6 +83,21 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const adminRoute = ADMIN_ROUTES.find((route) => route.pattern.test(path));
+    if (path === DASHBOARD_PATH) {
+      req.resume();
+      if (req.method !== 'GET') {
+        gatewayError(GATEWAY_ERRORS.methodNotAllowed, { allow: 'GET' });
+        return;
+      }
+      if (options.adminToken && !bearerMatches(req.headers.authorization, options.adminToken)) {
+        gatewayError(GATEWAY_ERRORS.unauthorized);
+        return;
+      }
+      dashboard(options.admin, requestId, Object.fromEntries(url.searchParams)).then(send, () =>
+        gatewayError(GATEWAY_ERRORS.internal),
+      );
+      return;
+    }
     if (path !== INVOKE_PATH && !adminRoute) {
       req.resume();
       gatewayError(GATEWAY_ERRORS.notFound);
@@ -183,4 +199,28 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
       .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
       .map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
   );
+}
+
+/** What finance sees, without AWS: the spend report page for a period (this month by default). */
+export const DASHBOARD_PATH = '/dashboard';
+
+async function dashboard(
+  admin: (event: ProxyEvent) => Promise<ProxyResult>,
+  requestId: string,
+  query: Record<string, string>,
+): Promise<RouteResponse> {
+  const result = await admin({
+    httpMethod: 'GET',
+    path: '/v1/report',
+    body: null,
+    queryStringParameters: query,
+    requestContext: { requestId, identity: { userArn: null } },
+  });
+  if (result.statusCode !== 200)
+    return { status: result.statusCode, headers: result.headers, body: result.body };
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'x-request-id': requestId },
+    body: reportHtml(JSON.parse(result.body) as SpendReport),
+  };
 }

@@ -41,6 +41,7 @@ export const ADMIN_ROUTES = [
   { pattern: /^\/v1\/budgets\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
   { pattern: /^\/v1\/budgets\/([^/]+)\/applications\/([^/]+)$/, methods: ['GET', 'PUT', 'DELETE'] },
   { pattern: /^\/v1\/usage$/, methods: ['GET'] },
+  { pattern: /^\/v1\/report$/, methods: ['GET'] },
   { pattern: /^\/v1\/keys$/, methods: ['GET', 'POST'] },
   { pattern: /^\/v1\/keys\/([^/]+)$/, methods: ['DELETE'] },
 ] as const;
@@ -261,15 +262,68 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
     .map(({ key, totals: { costPico, ...counts } }) => ({ ...key, ...counts, costUsd: picoToUsd(costPico) }));
 }
 
+/** The usage aggregates of a period, for one cost center or all that have budgets. */
+async function usageRows(
+  deps: AdminDeps,
+  period: string,
+  costCenter: string | undefined,
+): Promise<UsageAggregate[]> {
+  const costCenters = costCenter
+    ? [costCenter]
+    : [...new Set((await deps.store.listBudgets()).map((b) => b.costCenter))].sort();
+  return (await Promise.all(costCenters.map((cc) => deps.store.queryUsage(cc, period)))).flat();
+}
+
+/**
+ * Finance's report of a period, from the aggregates: totals, spend by each dimension, spend per
+ * day per cost center, and each cost center's budget use now.
+ */
+async function report(query: AdminRequest['query'], deps: AdminDeps): Promise<AdminResponse> {
+  const parsed = usageQuerySchema.omit({ by: true }).safeParse(query);
+  if (!parsed.success)
+    throw new InvalidRequestError('The query does not match the schema.', detailsOf(parsed.error));
+  const period = parsed.data.period ?? periodKey('monthly', deps.now());
+  const rows = await usageRows(deps, period, parsed.data.costCenter);
+  const daily = new Map<string, bigint>();
+  for (const row of rows) {
+    const key = `${row.day}|${row.costCenter}`;
+    daily.set(key, (daily.get(key) ?? 0n) + row.costPico);
+  }
+  const budgets = (await deps.store.listBudgets()).filter(
+    (b) => !b.applicationId && (!parsed.data.costCenter || b.costCenter === parsed.data.costCenter),
+  );
+  return {
+    status: 200,
+    body: {
+      period,
+      generatedAt: deps.now().toISOString(),
+      total: {
+        requests: rows.reduce((sum, r) => sum + r.requests, 0),
+        costUsd: picoToUsd(rows.reduce((sum, r) => sum + r.costPico, 0n)),
+      },
+      byCostCenter: summarise(rows, 'costCenter'),
+      byApplication: summarise(rows, 'application'),
+      byEnvironment: summarise(rows, 'environment'),
+      byModel: summarise(rows, 'model'),
+      daily: [...daily.entries()]
+        .map(([key, pico]) => {
+          const [day = '', costCenter = ''] = key.split('|');
+          return { day, costCenter, costUsd: picoToUsd(pico) };
+        })
+        .sort((a, b) => a.day.localeCompare(b.day) || a.costCenter.localeCompare(b.costCenter)),
+      budgets: (await Promise.all(budgets.map((b) => view(b, deps)))).sort((a, b) =>
+        String(a.costCenter).localeCompare(String(b.costCenter)),
+      ),
+    },
+  };
+}
+
 async function usage(query: AdminRequest['query'], deps: AdminDeps): Promise<AdminResponse> {
   const parsed = usageQuerySchema.safeParse(query);
   if (!parsed.success)
     throw new InvalidRequestError('The query does not match the schema.', detailsOf(parsed.error));
   const period = parsed.data.period ?? periodKey('monthly', deps.now());
-  const costCenters = parsed.data.costCenter
-    ? [parsed.data.costCenter]
-    : [...new Set((await deps.store.listBudgets()).map((b) => b.costCenter))].sort();
-  const rows = (await Promise.all(costCenters.map((cc) => deps.store.queryUsage(cc, period)))).flat();
+  const rows = await usageRows(deps, period, parsed.data.costCenter);
   const totalPico = rows.reduce((sum, r) => sum + r.costPico, 0n);
   return {
     status: 200,
@@ -292,6 +346,7 @@ export async function handleAdmin(request: AdminRequest, deps: AdminDeps): Promi
   const [, rawCostCenter, rawApplication] = route.pattern.exec(request.path) ?? [];
 
   if (request.path === '/v1/usage') return usage(request.query, deps);
+  if (request.path === '/v1/report') return report(request.query, deps);
   if (request.path.startsWith('/v1/keys')) return keysRoute(request, rawCostCenter, deps);
   if (rawCostCenter === undefined) {
     const budgets = (await deps.store.listBudgets()).sort(

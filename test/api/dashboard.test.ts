@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usdToPico } from '../../lambdas/shared/money.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { BROWSER_REQUIRED, CHROMIUM_ARGS, findChromium } from '../helpers/browser.ts';
+import { invokeBody } from '../helpers/fixtures.ts';
+import { post, startTestStack } from '../helpers/local-stack.ts';
+
+/** What finance sees: the report in CSV, JSON and HTML, and /dashboard in a real headless browser. */
+const CLI = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
+let stack: LocalStack;
+let reportedPico = 0n;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  await post(stack, { period: 'monthly', limitUsd: 0.01 }, { method: 'PUT', path: '/v1/budgets/finance' });
+  const calls = [
+    invokeBody({ costCenter: 'support', applicationId: 'docs-helper', model: 'nova-lite' }),
+    invokeBody({
+      costCenter: 'support',
+      applicationId: 'docs-helper',
+      model: 'claude-3-5-haiku',
+      content: 'Hi [[sim:output_tokens=60]]',
+    }),
+    invokeBody({ costCenter: 'sales', applicationId: 'crm', environment: 'dev', model: 'nova-micro' }),
+    invokeBody({
+      costCenter: 'finance',
+      applicationId: 'ledger',
+      model: 'claude-3-5-sonnet',
+      content: 'Sum it [[sim:output_tokens=100]]',
+      maxTokens: 200,
+    }),
+  ];
+  for (const body of calls) {
+    const { json } = await post(stack, body);
+    reportedPico += usdToPico(json.cost.usd);
+  }
+});
+afterAll(() => stack?.close());
+
+function cli(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args, '--endpoint', stack.url], (error, stdout, stderr) =>
+      error ? reject(new Error(stderr)) : resolve(stdout),
+    );
+  });
+}
+
+describe('cost-sentry report', () => {
+  it('totals, in CSV, exactly the costs the responses reported', async () => {
+    for (const by of ['costCenter', 'application', 'environment', 'model']) {
+      const lines = (await cli('report', '--by', by, '--format', 'csv')).trim().split('\n');
+      const costColumn = lines[0]?.split(',').indexOf('costUsd') ?? -1;
+      const total = lines
+        .slice(1)
+        .reduce((sum, line) => sum + usdToPico(line.split(',')[costColumn] ?? '0'), 0n);
+      expect(total).toBe(reportedPico);
+    }
+  });
+
+  it('writes one self-contained HTML file with the charts and the data', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cost-sentry-report-')), 'report.html');
+    await cli('report', '--format', 'html', '--output', file);
+    const html = readFileSync(file, 'utf8');
+    expect(html.match(/<canvas /g)).toHaveLength(3);
+    expect(html).toContain('id="report-data"');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+  });
+});
+
+const executablePath = findChromium();
+
+describe.runIf(executablePath || BROWSER_REQUIRED)('/dashboard in a real headless browser', () => {
+  it('renders its three charts, and shows the figures of the JSON report', async () => {
+    expect(executablePath, "no Chromium: install Debian's chromium or set CHROMIUM_PATH").toBeDefined();
+    const report = (await post(stack, {}, { method: 'GET', path: '/v1/report' })).json;
+    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+      const response = await page.goto(`${stack.url}/dashboard`);
+      expect(response?.status()).toBe(200);
+      await page.waitForSelector('body[data-charts-ready="true"]', { timeout: 10_000 });
+
+      const charts = await page.evaluate(() => {
+        const { Chart } = globalThis as unknown as {
+          Chart: {
+            instances: Record<
+              string,
+              {
+                config: { type: string };
+                data: { datasets: Array<{ data: number[] }> };
+                canvas: { width: number };
+              }
+            >;
+          };
+        };
+        const instances = Object.values(Chart.instances);
+        return instances.map((c) => ({
+          type: c.config.type,
+          points: c.data.datasets.reduce((n, d) => n + d.data.length, 0),
+          width: c.canvas.width,
+        }));
+      });
+      expect(charts.map((c) => c.type).sort()).toEqual(['bar', 'bar', 'doughnut']);
+      for (const chart of charts) {
+        expect(chart.points).toBeGreaterThan(0);
+        expect(chart.width).toBeGreaterThan(0);
+      }
+
+      const shown = await page.$$eval('table[data-testid="by-costCenter"] tbody tr', (rows) =>
+        rows.map((row) => ({
+          costCenter: row.querySelector('[data-key="costCenter"]')?.textContent,
+          cost: row.querySelector('[data-key="costUsd"]')?.textContent,
+        })),
+      );
+      expect(shown).toEqual(
+        report.byCostCenter.map((r: { costCenter: string; costUsd: number }) => ({
+          costCenter: r.costCenter,
+          cost: `$${r.costUsd}`,
+        })),
+      );
+      expect(await page.textContent('[data-testid="total-cost"]')).toBe(`$${report.total.costUsd}`);
+      expect(usdToPico(report.total.costUsd)).toBe(reportedPico);
+      await page.screenshot({ path: join(tmpdir(), 'cost-sentry-dashboard.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
