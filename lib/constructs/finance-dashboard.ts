@@ -115,6 +115,16 @@ export class FinanceDashboard extends Construct {
       graph('Spend by model (USD per hour)', [search(['ModelId'], 'CostUSD', 'Sum', HOUR, '')], 'USD'),
     );
     this.dashboard.addWidgets(
+      graph('Tokens by application and environment (per hour)', [
+        search(['CostCenter', 'ApplicationId', 'Environment'], 'InputTokens', 'Sum', HOUR, ''),
+        search(['CostCenter', 'ApplicationId', 'Environment'], 'OutputTokens', 'Sum', HOUR, ''),
+      ]),
+      graph('Tokens by model (per hour)', [
+        search(['ModelId'], 'InputTokens', 'Sum', HOUR, ''),
+        search(['ModelId'], 'OutputTokens', 'Sum', HOUR, ''),
+      ]),
+    );
+    this.dashboard.addWidgets(
       graph(
         'Budget utilisation by cost center (%)',
         [search(['CostCenter'], 'BudgetUtilization', 'Maximum', FIVE_MINUTES, '')],
