@@ -6,6 +6,18 @@ import type { LocalWorkflow, SyncExecutionResult } from './workflow.ts';
 /** The state machine ARN the local request template names (the local runner has only one). */
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:cost-sentry';
 
+const built = new Map<number, { request: string; response: string }>();
+
+/** The deployed templates, built once per body limit. */
+function templates(maxBodyBytes: number): { request: string; response: string } {
+  let pair = built.get(maxBodyBytes);
+  if (!pair) {
+    pair = { request: requestTemplate(LOCAL_STATE_MACHINE_ARN, maxBodyBytes), response: responseTemplate() };
+    built.set(maxBodyBytes, pair);
+  }
+  return pair;
+}
+
 export interface InvokeRouteRequest {
   body: string;
   requestId: string;
@@ -35,7 +47,7 @@ export async function invokeRoute(
   const headers = { 'content-type': 'application/json', 'x-request-id': request.requestId };
   let result: SyncExecutionResult;
   try {
-    const integration = renderTemplate(requestTemplate(LOCAL_STATE_MACHINE_ARN, maxBodyBytes), request);
+    const integration = renderTemplate(templates(maxBodyBytes).request, request);
     const start = JSON.parse(integration.body) as { input: string };
     result = await workflow.run(JSON.parse(start.input));
   } catch {
@@ -46,7 +58,10 @@ export async function invokeRoute(
     ).body;
     return { status: ERRORS.InternalError.status, headers, body };
   }
-  const response = renderTemplate(responseTemplate(), { ...request, body: JSON.stringify(result) });
+  const response = renderTemplate(templates(maxBodyBytes).response, {
+    ...request,
+    body: JSON.stringify(result),
+  });
   return {
     status: response.status ?? 200,
     headers: { ...headers, ...response.headers },

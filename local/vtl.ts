@@ -1,4 +1,4 @@
-import { render } from 'velocityjs';
+import { Compile, parse } from 'velocityjs';
 
 /**
  * A Java String as API Gateway's VTL engine sees it: `replaceAll` takes a regular expression and
@@ -72,8 +72,20 @@ export interface VtlResult {
  * Render an API Gateway mapping template with the `$input`, `$util` and `$context` that API
  * Gateway provides (the parts our templates use), including `$context.responseOverride`.
  */
+const asts = new Map<string, ReturnType<typeof parse>>();
+
+/** A template's syntax tree, parsed (and checked) once: the gateway renders the same few templates. */
+function parsed(template: string): ReturnType<typeof parse> {
+  let ast = asts.get(template);
+  if (!ast) {
+    assertVelocityCompatible(template);
+    ast = parse(template);
+    asts.set(template, ast);
+  }
+  return ast;
+}
+
 export function renderTemplate(template: string, request: VtlRequest): VtlResult {
-  assertVelocityCompatible(template);
   const responseOverride: { status?: number; header: Record<string, string> } = { header: {} };
   const parsedBody = () => {
     try {
@@ -111,7 +123,7 @@ export function renderTemplate(template: string, request: VtlRequest): VtlResult
       responseOverride,
     },
   };
-  const body = render(template, context, undefined, { escape: false });
+  const body = new Compile(parsed(template), { escape: false }).render(context);
   return {
     body,
     status: responseOverride.status === undefined ? undefined : Number(responseOverride.status),

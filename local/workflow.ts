@@ -26,6 +26,8 @@ export interface SyncExecutionResult {
 export interface LocalWorkflowOptions {
   /** Milliseconds to pause before each retry, by state name, instead of the definition's backoff. */
   retryIntervalOverrides?: Record<string, number>;
+  /** Told how long each function invocation took (the benchmark and the cost model read it). */
+  onInvoke?: (functionName: FunctionName, milliseconds: number) => void;
 }
 
 interface TaskState {
@@ -50,14 +52,27 @@ export class LocalWorkflow {
       validationOptions: { checkArn: true, checkPaths: true },
     });
     this.#options = options;
-    const byArn = new Map(Object.entries(handlers).map(([name, handler]) => [localArn(name), handler]));
+    const byArn = new Map(
+      (Object.entries(handlers) as Array<[FunctionName, LambdaHandler]>).map(([name, handler]) => [
+        localArn(name),
+        { name, handler },
+      ]),
+    );
     this.#overrides = {};
     const states = (definition.States ?? {}) as Record<string, TaskState>;
     for (const [stateName, state] of Object.entries(states)) {
       if (state.Type !== 'Task') continue;
-      const handler = byArn.get(state.Parameters?.FunctionName ?? '');
-      if (!handler) throw new Error(`state ${stateName} names a function with no local handler`);
-      this.#overrides[stateName] = (input) => invokeLikeLambda(handler, input);
+      const target = byArn.get(state.Parameters?.FunctionName ?? '');
+      if (!target) throw new Error(`state ${stateName} names a function with no local handler`);
+      const { name: functionName, handler } = target;
+      this.#overrides[stateName] = async (input) => {
+        const started = performance.now();
+        try {
+          return await invokeLikeLambda(handler, input);
+        } finally {
+          options.onInvoke?.(functionName, performance.now() - started);
+        }
+      };
     }
   }
 

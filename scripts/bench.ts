@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { validateRequest } from '../lambdas/validate-request/core.ts';
 import { catalogOf, loadConfig } from '../lib/config/schema.ts';
+import { type ColdStart, measureColdStarts, measureRequestPaths, type RequestPaths } from './measure.ts';
 
 const CONCURRENCY = [1, 10, 50];
 const WARMUP = 30;
@@ -228,13 +229,17 @@ async function main(): Promise<void> {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     };
-    const result = { date: new Date().toISOString(), machine, levels, hardCap };
+    // The local stack is done; the rest is measured in this process, one runtime at a time.
+    child.kill('SIGTERM');
+    sdk.destroy();
+    const paths = await measureRequestPaths(config);
+    const coldStarts = await measureColdStarts(config);
+    const result = { date: new Date().toISOString(), machine, levels, hardCap, paths, coldStarts };
     print(result);
     mkdirSync('bench-results', { recursive: true });
     const file = join('bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`\nFigures written to ${file}\n`);
-    sdk.destroy();
   } finally {
     child.kill('SIGTERM');
   }
@@ -243,8 +248,14 @@ async function main(): Promise<void> {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
-function print(result: { machine: Record<string, unknown>; levels: Level[]; hardCap: HardCap }): void {
-  const { machine, levels, hardCap } = result;
+function print(result: {
+  machine: Record<string, unknown>;
+  levels: Level[];
+  hardCap: HardCap;
+  paths: RequestPaths;
+  coldStarts: ColdStart[];
+}): void {
+  const { machine, levels, hardCap, paths, coldStarts } = result;
   const lines = [
     `Cost Sentry benchmark on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
     '',
@@ -271,6 +282,31 @@ function print(result: { machine: Record<string, unknown>; levels: Level[]; hard
     `Hard cap: ${hardCap.requests} concurrent requests against a $${hardCap.limitUsd} budget (${CAP_FITS} worst cases of $${hardCap.worstCaseUsd})`,
     `  accepted ${hardCap.accepted}, rejected ${hardCap.rejected} (BUDGET_EXCEEDED), other ${hardCap.otherStatuses}`,
     `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilisation at the first rejection ${hardCap.utilisationAtFirstRejection}, at the end ${hardCap.finalUtilisation}`,
+  );
+  const calls = (p: RequestPaths['success']) =>
+    `${Object.entries(p.dynamoCalls)
+      .map(([op, n]) => `${n} ${op}`)
+      .join(', ')} = ${p.readUnits} read + ${p.writeUnits} write units`;
+  lines.push(
+    '',
+    'DynamoDB work per request (items under 1 KB):',
+    `  success:          ${calls(paths.success)}`,
+    `  budget refused:   ${calls(paths.budgetRefused)}`,
+    `  model error:      ${calls(paths.modelError)}`,
+    '',
+    `Function time per successful request, in process (mean of ${paths.requests}): ` +
+      Object.entries(paths.functionMs)
+        .map(([f, ms]) => `${f} ${ms} ms`)
+        .join(', '),
+    `Metric and audit log bytes per request: ${paths.logBytesPerRequest}`,
+    '',
+    'Cold start: bundle size, and a fresh process importing the bundle vs the unbundled handler (median ms):',
+    ...coldStarts.map(
+      (c) =>
+        `  ${c.function.padEnd(22)} ${String(Math.round(c.bundleBytes / 1024)).padStart(5)} KiB  ${c.bundledInitMs
+          .toFixed(1)
+          .padStart(7)} ms vs ${c.unbundledInitMs.toFixed(1).padStart(7)} ms unbundled (${c.ratio}x)`,
+    ),
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

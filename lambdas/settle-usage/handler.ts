@@ -1,5 +1,6 @@
+import { alertSinkFromEnv } from '../shared/alert-sink.ts';
 import { sendAlerts } from '../shared/alerts.ts';
-import { alertSinkFromEnv, budgetStoreFromEnv, idempotencyStoreFromEnv } from '../shared/clients.ts';
+import { budgetStoreFromEnv, idempotencyStoreFromEnv } from '../shared/clients.ts';
 import { catalogFromEnv } from '../shared/env.ts';
 import { idempotencyScope } from '../shared/idempotency.ts';
 import { meter } from '../shared/metering.ts';

@@ -1,11 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type AlertSink, LogAlertSink } from './alerts.ts';
 import { DynamoBudgetStore } from './budget-store.ts';
-import { alertTopicArnFromEnv, tableNameFromEnv } from './env.ts';
+import { tableNameFromEnv } from './env.ts';
 import { DynamoIdempotencyStore } from './idempotency-store.ts';
 import { DynamoKeyStore } from './key-store.ts';
-import { logger } from './powertools.ts';
-import { SnsAlertSink } from './sns-alert-sink.ts';
 
 let client: DynamoDBClient | undefined;
 const dynamo = () => {
@@ -26,10 +23,4 @@ export function idempotencyStoreFromEnv(): DynamoIdempotencyStore {
 /** The API key store, in the same table. */
 export function keyStoreFromEnv(): DynamoKeyStore {
   return new DynamoKeyStore(dynamo(), tableNameFromEnv());
-}
-
-/** SNS when the stack gave a topic, else the log. */
-export function alertSinkFromEnv(): AlertSink {
-  const topicArn = alertTopicArnFromEnv();
-  return topicArn ? new SnsAlertSink(topicArn, logger) : new LogAlertSink(logger);
 }

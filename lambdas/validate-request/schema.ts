@@ -26,7 +26,20 @@ export const parametersSchema = z
   .strict();
 
 /** The invoke request (seed 001 format). Unknown fields are refused at every level. */
+const schemas = new Map<string, ReturnType<typeof buildSchema>>();
+
+/** The invoke request schema for these limits, built once (schemas are not cheap to build). */
 export function invokeRequestSchema(maxMessages: number, maxContentChars: number) {
+  const key = `${maxMessages}/${maxContentChars}`;
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = buildSchema(maxMessages, maxContentChars);
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+
+function buildSchema(maxMessages: number, maxContentChars: number) {
   const messageSchema = z
     .object({ role: z.enum(['user', 'assistant']), content: text(maxContentChars) })
     .strict();

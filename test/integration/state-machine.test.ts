@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/money.ts';
+import { type FaultProxy, startFaultProxy, whileFailing } from '../../local/dynamo-proxy.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { type FaultProxy, startFaultProxy, whileFailing } from '../helpers/fault-proxy.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
 

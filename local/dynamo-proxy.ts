@@ -2,19 +2,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * An HTTP proxy in front of the embedded DynamoDB that can be told to fail: while `failing`
- * matches a call's operation (e.g. `UpdateItem`), it answers DynamoDB's InternalServerError.
+ * An HTTP proxy in front of the embedded DynamoDB that counts the calls by operation, and can
+ * be told to fail: while `failing` matches a call's operation (e.g. `UpdateItem`), it answers
+ * DynamoDB's InternalServerError. Tests inject faults with it; the benchmark counts with it.
  */
 export interface FaultProxy {
   endpoint: string;
   /** Operations to fail, or 'all'; empty to pass everything through. */
   failing: Set<string> | 'all';
   failures: number;
+  /** Calls passed through, by operation (`UpdateItem`: 3). */
+  calls: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const proxy: FaultProxy = { endpoint: '', failing: new Set(), failures: 0, close: async () => {} };
+  const proxy: FaultProxy = {
+    endpoint: '',
+    failing: new Set(),
+    failures: 0,
+    calls: new Map(),
+    close: async () => {},
+  };
   const server = http.createServer((req, res) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     const chunks: Buffer[] = [];
@@ -31,6 +40,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         );
         return;
       }
+      proxy.calls.set(operation, (proxy.calls.get(operation) ?? 0) + 1);
       const upstream = http.request(
         `${target}${req.url ?? '/'}`,
         { method: req.method, headers: req.headers },
