@@ -1,21 +1,13 @@
-import { alertSinkFromEnv } from '../shared/alert-sink.ts';
 import { sendAlerts } from '../shared/alerts.ts';
-import { budgetStoreFromEnv, idempotencyStoreFromEnv } from '../shared/clients.ts';
-import { catalogFromEnv } from '../shared/env.ts';
 import { idempotencyScope } from '../shared/idempotency.ts';
 import { meter } from '../shared/metering.ts';
 import { logger, metrics } from '../shared/powertools.ts';
+import { settlementDepsFromEnv } from '../shared/settlement-deps.ts';
 import type { Invocation, Reservation, WorkflowState } from '../shared/types.ts';
 import { type InvokeResponse, settleUsage } from './core.ts';
 
-const deps = {
-  store: budgetStoreFromEnv(),
-  catalog: catalogFromEnv(),
-  now: () => Date.now(),
-  onError: (what: string, error: unknown) => logger.error(what, { error }),
-};
-const alerts = alertSinkFromEnv();
-const idempotency = idempotencyStoreFromEnv();
+const deps = settlementDepsFromEnv();
+const { alerts, idempotency } = deps;
 
 /** SettleUsage: charge the real usage, meter it, send any budget alert, and return the response body. */
 export const handler = async (

@@ -6,8 +6,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
-  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -23,6 +21,7 @@ import {
   type UsageAggregate,
   ZERO_FIGURES,
 } from './budget.ts';
+import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
 import { BudgetStoreError } from './errors.ts';
 import type { Period } from './period.ts';
 
@@ -30,8 +29,6 @@ import type { Period } from './period.ts';
 export const RESERVATION_PREFIX = 'r#';
 /** The attribute that records a sent alert on a counter item. */
 export const ALERT_PREFIX = 'a#';
-
-type Item = Record<string, AttributeValue>;
 
 const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
 const bigOf = (item: Item | undefined, name: string): bigint => BigInt(item?.[name]?.N ?? '0');
@@ -85,7 +82,7 @@ export class DynamoBudgetStore implements BudgetStore {
   ): Promise<{ costCenter?: BudgetDefinition; application?: BudgetDefinition }> {
     const wanted = [keys.budget({ costCenter: scope.costCenter })];
     if (scope.applicationId) wanted.push(keys.budget(scope));
-    const result = await this.#guard(
+    const result = await failClosed(
       this.#client.send(
         new BatchGetItemCommand({
           RequestItems: { [this.#table]: { Keys: wanted.map(keyOf), ConsistentRead: true } },
@@ -103,7 +100,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async putBudget(budget: BudgetDefinition): Promise<void> {
-    await this.#guard(
+    await failClosed(
       this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
@@ -123,7 +120,7 @@ export class DynamoBudgetStore implements BudgetStore {
     }
     let deleted = false;
     for (const key of targets) {
-      const result = await this.#guard(
+      const result = await failClosed(
         this.#client.send(
           new DeleteItemCommand({ TableName: this.#table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }),
         ),
@@ -134,30 +131,12 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async listBudgets(): Promise<BudgetDefinition[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#guard(
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#table,
-            IndexName: BUDGET_INDEX.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': BUDGET_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':p': { S: BUDGET_INDEX.value } },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items.map(definitionOf);
+    return (await registryItems(this.#client, this.#table, BUDGET_INDEX.value)).map(definitionOf);
   }
 
   async markAlert(key: CounterKey, threshold: number): Promise<boolean> {
     try {
-      await this.#guard(
+      await failClosed(
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
@@ -177,7 +156,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async addUsage(usage: UsageAggregate): Promise<void> {
-    await this.#guard(
+    await failClosed(
       this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
@@ -207,57 +186,39 @@ export class DynamoBudgetStore implements BudgetStore {
 
   async findStaleReservations(heldBefore: Date): Promise<StaleReservation[]> {
     const stale: StaleReservation[] = [];
-    let start: Item | undefined;
-    do {
-      // Only counters holding something; usage aggregates and definitions never have reservedPico.
-      const page = await this.#guard(
-        this.#client.send(
-          new ScanCommand({
-            TableName: this.#table,
-            FilterExpression: 'reservedPico > :zero',
-            ExpressionAttributeValues: { ':zero': n(0) },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        for (const [name, value] of Object.entries(item)) {
-          if (!name.startsWith(RESERVATION_PREFIX) || !value.M) continue;
-          const heldSince = new Date(Number(value.M.at?.N ?? 0));
-          if (heldSince >= heldBefore) continue;
-          stale.push({
-            key: { pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' },
-            requestId: name.slice(RESERVATION_PREFIX.length),
-            amount: { pico: BigInt(value.M.p?.N ?? '0'), tokens: Number(value.M.t?.N ?? '0') },
-            heldSince,
-          });
-        }
+    // Only counters holding something; usage aggregates and definitions never have reservedPico.
+    const holding = await allItems(this.#client, {
+      kind: 'scan',
+      TableName: this.#table,
+      FilterExpression: 'reservedPico > :zero',
+      ExpressionAttributeValues: { ':zero': n(0) },
+    });
+    for (const item of holding) {
+      for (const [name, value] of Object.entries(item)) {
+        if (!name.startsWith(RESERVATION_PREFIX) || !value.M) continue;
+        const heldSince = new Date(Number(value.M.at?.N ?? 0));
+        if (heldSince >= heldBefore) continue;
+        stale.push({
+          key: { pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' },
+          requestId: name.slice(RESERVATION_PREFIX.length),
+          amount: { pico: BigInt(value.M.p?.N ?? '0'), tokens: Number(value.M.t?.N ?? '0') },
+          heldSince,
+        });
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return stale;
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#guard(
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': { S: keys.budget({ costCenter }).pk },
-              ':prefix': { S: keys.usagePrefix(period) },
-            },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await allItems(this.#client, {
+      kind: 'query',
+      TableName: this.#table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': { S: keys.budget({ costCenter }).pk },
+        ':prefix': { S: keys.usagePrefix(period) },
+      },
+    });
     return items.map((item) => ({
       day: item.day?.S ?? '',
       costCenter: item.costCenter?.S ?? costCenter,
@@ -340,7 +301,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async #get(key: CounterKey): Promise<Item | undefined> {
-    const result = await this.#guard(
+    const result = await failClosed(
       this.#client.send(
         new GetItemCommand({ TableName: this.#table, Key: keyOf(key), ConsistentRead: true }),
       ),
@@ -358,7 +319,7 @@ export class DynamoBudgetStore implements BudgetStore {
     expression: { update: string; condition: string; values: Item },
   ): Promise<{ applied: boolean; item: Item | undefined }> {
     try {
-      const result = await this.#guard(
+      const result = await failClosed(
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
@@ -375,16 +336,6 @@ export class DynamoBudgetStore implements BudgetStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { applied: false, item: await this.#get(key) };
-    }
-  }
-
-  /** Await a store call; a failed condition passes through, any other failure fails closed. */
-  async #guard<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      throw new BudgetStoreError({ cause: error });
     }
   }
 }

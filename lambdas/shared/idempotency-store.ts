@@ -1,5 +1,4 @@
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -7,10 +6,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { BudgetStoreError } from './errors.ts';
+import { failClosed, type Item } from './dynamo.ts';
 import type { IdempotencyRecord, IdempotencyStore } from './idempotency.ts';
-
-type Item = Record<string, AttributeValue>;
 
 const keyOf = (scope: string, key: string): Item => ({
   pk: { S: `IDEM#${scope}#${key}` },
@@ -49,7 +46,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     staleBefore: number,
   ): Promise<IdempotencyRecord | undefined> {
     try {
-      await this.#guard(
+      await failClosed(
         this.#client.send(
           new PutItemCommand({
             TableName: this.#table,
@@ -77,7 +74,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = await this.#guard(
+      const existing = await failClosed(
         this.#client.send(
           new GetItemCommand({ TableName: this.#table, Key: keyOf(scope, key), ConsistentRead: true }),
         ),
@@ -123,18 +120,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   /** A write that only the claim's owner may make; someone else's claim is left alone. */
   async #ownerOnly(call: Promise<unknown>): Promise<void> {
     try {
-      await this.#guard(call);
+      await failClosed(call);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
-
-  async #guard<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      throw new BudgetStoreError({ cause: error });
     }
   }
 }

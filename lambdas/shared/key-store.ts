@@ -4,13 +4,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { ApiKeyRecord, KeyStore } from './api-keys.ts';
 import { BUDGET_INDEX } from './budget.ts';
-import { BudgetStoreError } from './errors.ts';
-
-type Item = Record<string, AttributeValue>;
+import { failClosed, type Item, registryItems } from './dynamo.ts';
 
 const keyOf = (keyId: string): Item => ({ pk: { S: `KEY#${keyId}` }, sk: { S: 'KEY' } });
 const strings = (values: string[]): AttributeValue => ({ L: values.map((v) => ({ S: v })) });
@@ -39,7 +36,7 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {
-    await this.#guard(
+    await failClosed(
       this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
@@ -62,7 +59,7 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async getKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const result = await this.#guard(
+    const result = await failClosed(
       this.#client.send(
         new GetItemCommand({ TableName: this.#table, Key: keyOf(keyId), ConsistentRead: true }),
       ),
@@ -71,41 +68,15 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#guard(
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#table,
-            IndexName: BUDGET_INDEX.name,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': BUDGET_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':p': { S: BUDGET_INDEX.keysValue } },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items.map(recordOf);
+    return (await registryItems(this.#client, this.#table, BUDGET_INDEX.keysValue)).map(recordOf);
   }
 
   async deleteKey(keyId: string): Promise<boolean> {
-    const result = await this.#guard(
+    const result = await failClosed(
       this.#client.send(
         new DeleteItemCommand({ TableName: this.#table, Key: keyOf(keyId), ReturnValues: 'ALL_OLD' }),
       ),
     );
     return result.Attributes !== undefined;
-  }
-
-  async #guard<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (error) {
-      throw new BudgetStoreError({ cause: error });
-    }
   }
 }

@@ -1,0 +1,60 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { BUDGET_INDEX } from './budget.ts';
+import { BudgetStoreError } from './errors.ts';
+
+export type Item = Record<string, AttributeValue>;
+
+/**
+ * Await a store call. A failed condition passes through (the caller decides what it means);
+ * any other failure becomes a BudgetStoreError, so the request is refused: fail closed.
+ */
+export async function failClosed<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw error;
+    throw new BudgetStoreError({ cause: error });
+  }
+}
+
+/** Every item of a query or scan, page after page. */
+export async function allItems(
+  client: DynamoDBClient,
+  input: (QueryCommandInput & { kind: 'query' }) | (ScanCommandInput & { kind: 'scan' }),
+): Promise<Item[]> {
+  const { kind, ...params } = input;
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const page = await failClosed(
+      client.send(
+        kind === 'query'
+          ? new QueryCommand({ ...(params as QueryCommandInput), ExclusiveStartKey: start })
+          : new ScanCommand({ ...(params as ScanCommandInput), ExclusiveStartKey: start }),
+      ),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** The items the registry index lists under one value: budget definitions, or API keys. */
+export function registryItems(client: DynamoDBClient, table: string, value: string): Promise<Item[]> {
+  return allItems(client, {
+    kind: 'query',
+    TableName: table,
+    IndexName: BUDGET_INDEX.name,
+    KeyConditionExpression: '#p = :p',
+    ExpressionAttributeNames: { '#p': BUDGET_INDEX.partitionKey },
+    ExpressionAttributeValues: { ':p': { S: value } },
+  });
+}
