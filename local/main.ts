@@ -101,6 +101,7 @@ async function main(): Promise<void> {
         ? 'Admin API (/v1/budgets, /v1/usage, /v1/keys): needs the bearer token in COST_SENTRY_ADMIN_TOKEN.'
         : 'Admin API (/v1/budgets, /v1/usage, /v1/keys): open; set COST_SENTRY_ADMIN_TOKEN to require a bearer token.',
       `Metric and audit lines: ${values.quiet ? '' : 'this terminal and '}${stack.logFile}`,
+      `Finance dashboard (spend report with charts): ${stack.url}/dashboard`,
       '',
       'Models:',
       models,
