@@ -143,6 +143,7 @@ export class CostSentryStack extends Stack {
             api.api.arnForExecuteApi('GET', '/v1/budgets', stage),
             api.api.arnForExecuteApi('*', '/v1/budgets/*', stage),
             api.api.arnForExecuteApi('GET', '/v1/usage', stage),
+            api.api.arnForExecuteApi('GET', '/v1/report', stage),
             api.api.arnForExecuteApi('GET', '/v1/keys', stage),
             api.api.arnForExecuteApi('POST', '/v1/keys', stage),
             api.api.arnForExecuteApi('DELETE', '/v1/keys/*', stage),

@@ -114,60 +114,75 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       gatewayError(GATEWAY_ERRORS.unauthorized);
       return;
     }
-    const contentType = req.headers['content-type'] ?? 'application/json';
-    // Only the invoke route has a mapping template per media type; the admin routes are proxied as-is.
-    if (!adminRoute && !JSON_MEDIA_TYPE.test(contentType)) {
-      req.resume();
-      gatewayError(GATEWAY_ERRORS.unsupportedMediaType);
-      return;
-    }
-    if (Number(req.headers['content-length'] ?? 0) > GATEWAY_MAX_REQUEST_BYTES) {
-      req.resume();
-      gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
-      return;
-    }
+    // API Gateway runs the authorizer before it looks at the body, as here.
+    const proceed = (authorizer: Record<string, string> | undefined) => {
+      const contentType = req.headers['content-type'] ?? 'application/json';
+      // Only the invoke route has a mapping template per media type; the admin routes are proxied as-is.
+      if (!adminRoute && !JSON_MEDIA_TYPE.test(contentType)) {
+        req.resume();
+        gatewayError(GATEWAY_ERRORS.unsupportedMediaType);
+        return;
+      }
+      if (Number(req.headers['content-length'] ?? 0) > GATEWAY_MAX_REQUEST_BYTES) {
+        req.resume();
+        gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > GATEWAY_MAX_REQUEST_BYTES) {
+          if (!refused) gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
+          refused = true;
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (refused) return;
+        const body = Buffer.concat(chunks).toString('utf8');
+        // API Gateway's request validator, with the model the stack deploys.
+        if (!adminRoute && !matchesInvokeModel(body)) {
+          gatewayError(GATEWAY_ERRORS.invalidBody);
+          return;
+        }
+        const answer = adminRoute
+          ? options
+              .admin({
+                httpMethod: req.method ?? 'GET',
+                path,
+                body: body === '' ? null : body,
+                queryStringParameters: Object.fromEntries(url.searchParams),
+                requestContext: { requestId, identity: { userArn: null } },
+              })
+              .then((result) => ({ status: result.statusCode, headers: result.headers, body: result.body }))
+          : invokeRoute(
+              options.workflow,
+              { body, requestId, requestTimeEpoch, authorizer, headers: flatHeaders(req.headers) },
+              options.maxBodyBytes,
+            );
+        answer.then(send, () => gatewayError(GATEWAY_ERRORS.internal));
+      });
+    };
 
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > GATEWAY_MAX_REQUEST_BYTES) {
-        if (!refused) gatewayError(GATEWAY_ERRORS.payloadTooLarge, { connection: 'close' });
-        refused = true;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (refused) return;
-      const body = Buffer.concat(chunks).toString('utf8');
-      // API Gateway's request validator, with the model the stack deploys.
-      if (!adminRoute && !matchesInvokeModel(body)) {
-        gatewayError(GATEWAY_ERRORS.invalidBody);
-        return;
-      }
-      const answer = adminRoute
-        ? options
-            .admin({
-              httpMethod: req.method ?? 'GET',
-              path,
-              body: body === '' ? null : body,
-              queryStringParameters: Object.fromEntries(url.searchParams),
-              requestContext: { requestId, identity: { userArn: null } },
-            })
-            .then((result) => ({ status: result.statusCode, headers: result.headers, body: result.body }))
-        : authorize(req.headers).then((authorizer) =>
-            authorizer === 'unauthorized'
-              ? gatewayResponse(GATEWAY_ERRORS.unauthorized)
-              : invokeRoute(
-                  options.workflow,
-                  { body, requestId, requestTimeEpoch, authorizer, headers: flatHeaders(req.headers) },
-                  options.maxBodyBytes,
-                ),
-          );
-      answer.then(send, () => gatewayError(GATEWAY_ERRORS.internal));
-    });
+    if (adminRoute || !options.authorizer) {
+      proceed(undefined);
+      return;
+    }
+    authorize(req.headers).then(
+      (context) => {
+        if (context === 'unauthorized') {
+          req.resume();
+          gatewayError(GATEWAY_ERRORS.unauthorized);
+        } else proceed(context);
+      },
+      () => {
+        req.resume();
+        gatewayError(GATEWAY_ERRORS.internal);
+      },
+    );
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

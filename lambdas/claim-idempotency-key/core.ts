@@ -1,10 +1,5 @@
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../shared/errors.ts';
-import {
-  IDEMPOTENCY_STALE_SECONDS,
-  IDEMPOTENCY_TTL_SECONDS,
-  type IdempotencyStore,
-  idempotencyScope,
-} from '../shared/idempotency.ts';
+import { IDEMPOTENCY_TTL_SECONDS, type IdempotencyStore, idempotencyScope } from '../shared/idempotency.ts';
 import type { ValidatedRequest } from '../shared/types.ts';
 
 export interface ClaimDeps {
@@ -26,19 +21,15 @@ export async function claimIdempotencyKey(request: ValidatedRequest, deps: Claim
   if (!request.idempotency) return { replay: null };
   const { key, bodyHash } = request.idempotency;
   const now = deps.now();
-  const held = await deps.store.claim(
-    idempotencyScope(request.callerId),
-    key,
-    {
-      requestId: request.requestId,
-      bodyHash,
-      status: 'IN_PROGRESS',
-      createdAt: now,
-      expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
-    },
-    now - IDEMPOTENCY_STALE_SECONDS * 1000,
-  );
-  if (!held) return { replay: null };
+  const held = await deps.store.claim(idempotencyScope(request.callerId), key, {
+    requestId: request.requestId,
+    bodyHash,
+    status: 'IN_PROGRESS',
+    createdAt: now,
+    expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
+  });
+  // Free, or already ours (Step Functions retried this step after the claim went through).
+  if (!held || held.requestId === request.requestId) return { replay: null };
   if (held.bodyHash !== bodyHash) throw new IdempotencyKeyReusedError();
   if (held.status === 'COMPLETED' && held.response !== undefined) return { replay: held.response };
   throw new IdempotencyInProgressError();

@@ -4,7 +4,8 @@ import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../s
 import type { MeterRecord } from '../shared/metering.ts';
 import { usageCost, usageTokens } from '../shared/pricing.ts';
 import { type BudgetAlert, reservedAmount, settleRequest } from '../shared/settlement.ts';
-import type { WorkflowState } from '../shared/types.ts';
+import type { ExecutionInput, WorkflowState } from '../shared/types.ts';
+import { callerIdOf } from '../validate-request/core.ts';
 
 /** What Step Functions puts at `$.error` when a Catch fires. */
 export interface CaughtError {
@@ -70,8 +71,7 @@ function failureOf(state: FailedState): ReturnType<typeof publicFailure> {
 
 /** Who called, from the raw execution input, when the failure came before validation. */
 function callerOf(state: FailedState): string | undefined {
-  const caller = (state as { caller?: { keyId?: string; principal?: string } }).caller;
-  return caller?.keyId ? `key:${caller.keyId}` : caller?.principal || undefined;
+  return callerIdOf((state as { caller?: ExecutionInput['caller'] }).caller);
 }
 
 /**
@@ -85,6 +85,7 @@ export async function releaseReservation(
   const { code, fields } = failureOf(state);
   const charge = chargeOf(state, deps.catalog);
   let alerts: BudgetAlert[] = [];
+  let charged = false;
   if (state.reservation && state.tags && state.model) {
     try {
       const detail = {
@@ -93,7 +94,9 @@ export async function releaseReservation(
         usage: state.invocation?.usage,
         at: new Date(state.receivedAt),
       };
-      ({ alerts } = await settleRequest(deps.store, state.reservation, charge, detail, deps.onError));
+      const settled = await settleRequest(deps.store, state.reservation, charge, detail, deps.onError);
+      alerts = settled.alerts;
+      charged = settled.settled;
     } catch (error) {
       deps.onError('release failed; the reservation stays held until the sweeper returns it', error);
     }
@@ -111,7 +114,8 @@ export async function releaseReservation(
       decision: statusOf(code) < 500 ? 'rejected' : 'failed',
       errorCode: code,
       usage: state.invocation?.usage,
-      costPico: state.reservation ? charge.pico : undefined,
+      // Only the call that settled the reservation reports its cost, so nothing is counted twice.
+      costPico: charged ? charge.pico : undefined,
       priceVersion: state.estimate?.priceVersion,
       latencyMs: { model: state.invocation?.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) },
     },

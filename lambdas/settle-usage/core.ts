@@ -35,11 +35,11 @@ export interface InvokeResponse {
 export async function settleUsage(
   state: WorkflowState & { reservation: Reservation; invocation: Invocation },
   deps: SettleDeps,
-): Promise<{ response: InvokeResponse; record: MeterRecord; alerts: BudgetAlert[] }> {
+): Promise<{ response: InvokeResponse; record: MeterRecord; alerts: BudgetAlert[]; settled: boolean }> {
   const { reservation, invocation, estimate, model, tags, requestId } = state;
   const receivedAt = new Date(state.receivedAt);
   const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
-  const { figures, alerts } = await settleRequest(
+  const { figures, alerts, settled } = await settleRequest(
     deps.store,
     reservation,
     { pico: costPico, tokens: usageTokens(invocation.usage) },
@@ -83,5 +83,6 @@ export async function settleUsage(
       budgetUtilisation: utilisation(budgetOfScope(costCenterScope), costCenterFigures),
     },
     alerts,
+    settled,
   };
 }

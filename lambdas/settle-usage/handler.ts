@@ -14,7 +14,8 @@ export const handler = async (
   event: WorkflowState & { reservation: Reservation; invocation: Invocation },
 ): Promise<InvokeResponse> => {
   const result = await settleUsage(event, deps);
-  meter(result.record, metrics, logger);
+  // A retried settle (its first answer lost) charged nothing more, so it meters nothing more.
+  if (result.settled) meter(result.record, metrics, logger);
   await sendAlerts(alerts, result.alerts, logger);
   if (event.idempotency) {
     try {

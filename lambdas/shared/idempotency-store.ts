@@ -39,12 +39,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     this.#table = table;
   }
 
-  async claim(
-    scope: string,
-    key: string,
-    record: IdempotencyRecord,
-    staleBefore: number,
-  ): Promise<IdempotencyRecord | undefined> {
+  async claim(scope: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord | undefined> {
     try {
       await failClosed(
         this.#client.send(
@@ -58,16 +53,10 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
               createdAt: { N: String(record.createdAt) },
               expiresAt: { N: String(record.expiresAt) },
             },
-            // Free, expired, or a claim whose execution died (same body only).
-            ConditionExpression:
-              'attribute_not_exists(pk) OR expiresAt < :now OR (#status = :progress AND createdAt < :stale AND bodyHash = :hash)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':now': { N: String(Math.floor(record.createdAt / 1000)) },
-              ':progress': { S: 'IN_PROGRESS' },
-              ':stale': { N: String(staleBefore) },
-              ':hash': { S: record.bodyHash },
-            },
+            // Free or expired only. A claim whose request died is never taken over: it may have
+            // been charged, and a takeover would charge the retry again.
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+            ExpressionAttributeValues: { ':now': { N: String(Math.floor(record.createdAt / 1000)) } },
           }),
         ),
       );

@@ -1,10 +1,5 @@
 /** How long a key's first response is kept and replayed. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-/**
- * A claim older than this belongs to an execution that cannot be running any more (see the
- * sweeper's margin); another request with the key may take it over.
- */
-export const IDEMPOTENCY_STALE_SECONDS = 120;
 
 /** One Idempotency-Key, as stored. */
 export interface IdempotencyRecord {
@@ -20,12 +15,7 @@ export interface IdempotencyRecord {
 /** Where Idempotency-Key records live. Keys are scoped to the caller that sent them. */
 export interface IdempotencyStore {
   /** Claim the key for this request unless a live record holds it; returns that record when one does. */
-  claim(
-    scope: string,
-    key: string,
-    record: IdempotencyRecord,
-    staleBefore: number,
-  ): Promise<IdempotencyRecord | undefined>;
+  claim(scope: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord | undefined>;
   /** Record the response of the request that holds the claim. */
   complete(scope: string, key: string, requestId: string, response: string): Promise<void>;
   /** Drop the claim of a request that failed, so a retry can run. */

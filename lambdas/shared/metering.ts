@@ -58,6 +58,7 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
   if (record.decision === 'allowed') metrics.addMetric('Invocations', MetricUnit.Count, 1);
   if (record.errorCode === 'BUDGET_EXCEEDED') metrics.addMetric('BudgetRejections', MetricUnit.Count, 1);
   if (record.errorCode) metrics.addMetric('Errors', MetricUnit.Count, 1);
+  if (record.decision === 'failed') metrics.addMetric('Failures', MetricUnit.Count, 1);
   if (record.usage) {
     metrics.addMetric('InputTokens', MetricUnit.Count, record.usage.inputTokens);
     metrics.addMetric('OutputTokens', MetricUnit.Count, record.usage.outputTokens);

@@ -61,6 +61,8 @@ export interface BudgetAlert {
 }
 
 export interface SettledRequest {
+  /** Whether this call settled the request; false when an earlier attempt already had. */
+  settled: boolean;
   figures: CounterFigures[];
   alerts: BudgetAlert[];
 }
@@ -128,7 +130,7 @@ export async function settleRequest(
       }
     }
   }
-  return { figures: results.map((r) => r.figures), alerts };
+  return { settled: results[0]?.settled ?? false, figures: results.map((r) => r.figures), alerts };
 }
 
 function alertOf(

@@ -13,35 +13,36 @@ export interface SweepDeps {
 
 export interface SweepResult {
   found: number;
-  released: number;
-  releasedPico: bigint;
-  /** Reservations whose release failed; the next run tries them again. */
+  /** Stale reservations closed by this run. */
+  closed: number;
+  /** What they were charged, in pico-USD. */
+  chargedPico: bigint;
+  /** Reservations whose close failed; the next run tries them again. */
   failed: number;
 }
 
 /**
- * Hand back reservations whose execution died (a crashed or timed-out step) without settling
- * or releasing. Each release is the same conditional write a settle uses, so a reservation is
- * returned at most once, even when the sweeper races a late settle or another sweeper.
+ * Close reservations whose execution died (a crashed or timed-out step) without settling or
+ * releasing. The request may have reached Bedrock and been billed, so each is charged in full:
+ * counters err only on the conservative side. Each close is the same conditional write a settle
+ * uses, so a reservation is closed at most once, even when the sweeper races a late settle or
+ * another sweeper.
  */
 export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
   const heldBefore = new Date(deps.now().getTime() - STALE_AFTER_SECONDS * 1000);
   const stale = await deps.store.findStaleReservations(heldBefore);
-  const result: SweepResult = { found: stale.length, released: 0, releasedPico: 0n, failed: 0 };
+  const result: SweepResult = { found: stale.length, closed: 0, chargedPico: 0n, failed: 0 };
   for (const reservation of stale) {
     try {
       const { settled } = await deps.store.settle(
         reservation.key,
         reservation.requestId,
         reservation.amount,
-        {
-          pico: 0n,
-          tokens: 0,
-        },
+        reservation.amount,
       );
       if (settled) {
-        result.released++;
-        result.releasedPico += reservation.amount.pico;
+        result.closed++;
+        result.chargedPico += reservation.amount.pico;
       }
     } catch {
       result.failed++;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { authorizeTags } from '../shared/callers.ts';
+import { authorizeTags, roleOfSession } from '../shared/callers.ts';
 import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
 import {
   type ErrorDetail,
@@ -12,6 +12,16 @@ import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
 import { jsonShapeProblem } from './json-shape.ts';
 import { invokeRequestSchema } from './schema.ts';
+
+/**
+ * Who called, as one stable ID: the API key, or the IAM role (not the session: a retry from
+ * another session of the same role is the same caller).
+ */
+export function callerIdOf(caller: ExecutionInput['caller']): string | undefined {
+  if (caller?.keyId) return `key:${caller.keyId}`;
+  if (!caller?.principal) return undefined;
+  return roleOfSession(caller.principal) ?? caller.principal;
+}
 
 /** What an Idempotency-Key may be. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -115,7 +125,7 @@ export function validateRequest(
       },
     },
     tags: request.tags,
-    callerId: input.caller?.keyId ? `key:${input.caller.keyId}` : input.caller?.principal || undefined,
+    callerId: callerIdOf(input.caller),
     ...(input.idempotencyKey !== undefined
       ? {
           idempotency: {

@@ -132,6 +132,21 @@ export function parseConfig(raw: unknown, source = 'config'): CostSentryConfig {
       ]);
     }
   }
+  // Application inference profile names: `cost-sentry-<costCenter>-<alias>`, as CloudFormation accepts them.
+  for (const [costCenter, budget] of Object.entries(parsed.data.budgets)) {
+    if (!budget.inferenceProfiles) continue;
+    for (const alias of Object.keys(parsed.data.models)) {
+      const name = `cost-sentry-${costCenter}-${alias}`;
+      if (name.length > 64 || !/^([0-9a-zA-Z:.][ _-]?)+$/.test(name)) {
+        throw new ConfigError(source, [
+          {
+            path: ['budgets', costCenter, 'inferenceProfiles'],
+            message: `the profile name ${name} is not one Bedrock accepts (at most 64 characters, no doubled separators)`,
+          },
+        ]);
+      }
+    }
+  }
   return parsed.data;
 }
 

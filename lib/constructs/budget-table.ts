@@ -92,7 +92,8 @@ export class BudgetTable extends Construct {
   grantSweep(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+        // GetItem: a settle that lost its race with a late settle reads the counter back.
+        actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [this.table.tableArn],
       }),
     );

@@ -179,7 +179,7 @@ export class FinanceDashboard extends Construct {
     }
 
     const errorRate = new Alarm(this, 'ErrorRate', {
-      alarmDescription: 'Cost Sentry: more than the allowed share of requests failed for 15 minutes',
+      alarmDescription: 'Cost Sentry: more than the allowed share of requests failed (5xx) for 15 minutes',
       metric: this.errorRate(),
       threshold: (props.errorRateThreshold ?? 0.05) * 100,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -217,12 +217,19 @@ export class FinanceDashboard extends Construct {
     this.alarms.push(anomaly);
   }
 
-  /** Errors as a share of all requests, in percent. */
+  /**
+   * Failures (5xx: our faults and Bedrock's) as a share of all requests, in percent. Refusals a
+   * client must act on (4xx, a spent budget) are not failures.
+   */
   private errorRate(): IMetric {
     return new MathExpression({
-      expression: '100 * errors / MAX([errors + invocations, 1])',
-      usingMetrics: { errors: total('Errors', 'Sum'), invocations: total('Invocations', 'Sum') },
-      label: 'Error rate',
+      expression: '100 * FILL(failures, 0) / MAX([FILL(errors, 0) + FILL(invocations, 0), 1])',
+      usingMetrics: {
+        failures: total('Failures', 'Sum'),
+        errors: total('Errors', 'Sum'),
+        invocations: total('Invocations', 'Sum'),
+      },
+      label: 'Error rate (5xx)',
       period: FIVE_MINUTES,
     });
   }

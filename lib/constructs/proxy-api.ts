@@ -194,6 +194,7 @@ export class ProxyApi extends Construct {
     applications.addMethod('ANY', notFound.integration, notFound.options);
     adminMethod(applications.addResource('{applicationId}'), ['GET', 'PUT', 'DELETE']);
     adminMethod(v1.addResource('usage'), ['GET']);
+    adminMethod(v1.addResource('report'), ['GET']);
     const keys = v1.addResource('keys');
     adminMethod(keys, ['GET', 'POST']);
     adminMethod(keys.addResource('{keyId}'), ['DELETE']);

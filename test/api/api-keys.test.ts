@@ -50,6 +50,11 @@ describe('API-key authentication of POST /v1/invoke', () => {
     expect([status, json.error.code]).toEqual([401, 'UNAUTHORIZED']);
   });
 
+  it('checks the key before the body, as API Gateway does', async () => {
+    const { status, json } = await post(stack, 'not json', { headers: { 'content-type': 'text/plain' } });
+    expect([status, json.error.code]).toEqual([401, 'UNAUTHORIZED']);
+  });
+
   it('answers 401 for the right key ID with a wrong secret', async () => {
     const forged = `${apiKey.slice(0, -1)}${apiKey.endsWith('A') ? 'B' : 'A'}`;
     expect((await call(invokeBody(), forged)).status).toBe(401);

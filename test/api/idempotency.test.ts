@@ -84,7 +84,7 @@ describe('Idempotency-Key', () => {
       createdAt: long,
       expiresAt: Math.floor(long / 1000) + 86_400,
     };
-    expect(await store.claim('tests', 'expiring', old, 0)).toBeUndefined();
+    expect(await store.claim('tests', 'expiring', old)).toBeUndefined();
     const now = Date.now();
     const fresh = {
       requestId: 'new',
@@ -93,7 +93,7 @@ describe('Idempotency-Key', () => {
       createdAt: now,
       expiresAt: Math.floor(now / 1000) + 86_400,
     };
-    expect(await store.claim('tests', 'expiring', fresh, 0)).toBeUndefined();
+    expect(await store.claim('tests', 'expiring', fresh)).toBeUndefined();
     client.destroy();
   });
 });

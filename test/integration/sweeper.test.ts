@@ -22,21 +22,22 @@ describe('the reservation sweeper', () => {
     expect(STALE_AFTER_SECONDS).toBeGreaterThan(asl.TimeoutSeconds);
   });
 
-  it('returns reservations older than that, once, and leaves younger ones', async () => {
+  it('closes reservations older than that, charged in full, once, and leaves younger ones', async () => {
     const before = await runtime.store.getCounter(key);
     await runtime.store.reserve(key, 'crashed-1', { pico: 1000n, tokens: 10 }, {}, minutesAgo(10));
     await runtime.store.reserve(key, 'crashed-2', { pico: 500n, tokens: 5 }, {}, minutesAgo(3));
     await runtime.store.reserve(key, 'running', { pico: 700n, tokens: 7 }, {}, new Date());
 
     const first = await sweepReservations({ store: runtime.store, now: () => new Date() });
-    expect(first).toEqual({ found: 2, released: 2, releasedPico: 1500n, failed: 0 });
+    expect(first).toEqual({ found: 2, closed: 2, chargedPico: 1500n, failed: 0 });
     const after = await runtime.store.getCounter(key);
     expect(after.reservedPico - before.reservedPico).toBe(700n);
-    expect(after.spentPico).toBe(before.spentPico);
+    // The requests may have reached Bedrock: charged, conservatively, never refunded.
+    expect(after.spentPico - before.spentPico).toBe(1500n);
 
     // Again, and a late settle of a swept request: neither returns anything twice.
     expect(await sweepReservations({ store: runtime.store, now: () => new Date() })).toMatchObject({
-      released: 0,
+      closed: 0,
     });
     const late = await runtime.store.settle(
       key,
@@ -52,6 +53,6 @@ describe('the reservation sweeper', () => {
 
   it('runs through its handler as the schedule runs it', async () => {
     await runtime.store.reserve(key, 'crashed-3', { pico: 42n, tokens: 1 }, {}, minutesAgo(60));
-    await expect(runtime.sweep()).resolves.toMatchObject({ released: 1, releasedUsd: 4.2e-11 });
+    await expect(runtime.sweep()).resolves.toMatchObject({ closed: 1, chargedUsd: 4.2e-11 });
   });
 });
