@@ -105,6 +105,9 @@ async function main(): Promise<void> {
     };
     const sentry = Object.values(components).reduce((a, b) => a + b, 0);
     const bedrock = million * bedrockPerRequest;
+    // What-if: InvokeModel mostly waits for Bedrock, so its memory is the one worth tuning.
+    const invokeMs = Math.ceil((paths.functionMs['invoke-model'] ?? 0) + scenario.modelLatencyMs);
+    const invokeAt = (mb: number) => million * (mb / 1024) * (invokeMs / 1000) * PRICES.lambdaArmPerGbSecond;
     results.push({
       scenario: scenario.label,
       components,
@@ -121,6 +124,8 @@ async function main(): Promise<void> {
       `  ${'sentry total'.padEnd(40)} $${sentry.toFixed(2).padStart(9)}`,
       `  ${'Bedrock for the same requests'.padEnd(40)} $${bedrock.toFixed(2).padStart(9)}`,
       `  overhead: ${((100 * sentry) / bedrock).toFixed(1)}% of the Bedrock bill`,
+      `  InvokeModel's Lambda duration: $${invokeAt(memoryOf('InvokeModel')).toFixed(2)} at ${memoryOf('InvokeModel')} MB, ` +
+        `$${invokeAt(128).toFixed(2)} at 128 MB (Lambda CPU scales with memory: a cold start's init takes twice as long)`,
       '',
     );
   }
