@@ -38,9 +38,16 @@ describe('Idempotency-Key', () => {
   });
 
   it('answers 409 IDEMPOTENCY_IN_PROGRESS while the first request still runs', async () => {
-    const body = invokeBody({ content: 'slow [[sim:latency_ms=600]]' });
+    const body = invokeBody({ content: 'slow [[sim:latency_ms=2000]]' });
     const first = withKey('order-3', body);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Wait until the first request holds its reservation (so it has claimed the key), on any machine load.
+    for (
+      let waited = 0;
+      (await counters(stack.runtime, 'support')).reservedPico === 0n && waited < 1500;
+      waited += 20
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const second = await withKey('order-3', body);
     expect([second.status, second.json.error.code]).toEqual([409, 'IDEMPOTENCY_IN_PROGRESS']);
     expect((await first).status).toBe(200);
