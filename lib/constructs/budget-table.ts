@@ -63,56 +63,48 @@ export class BudgetTable extends Construct {
 
   /** Read budgets and conditionally update counters: what the request path does. */
   grantRequestPath(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
-        resources: [this.table.tableArn],
-      }),
-    );
+    this.#allow(grantee, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
   }
 
   /** Claim, complete and release Idempotency-Key records. */
   grantIdempotency(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [this.table.tableArn],
-      }),
-    );
+    this.#allow(grantee, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]);
   }
 
   /** Read API key records: what the authorizer does. */
   grantKeyReads(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }),
-    );
+    this.#allow(grantee, ['dynamodb:GetItem']);
   }
 
-  /** Find and release stale reservations: what the sweeper does. */
+  /** Find and close stale reservations: what the sweeper does. */
   grantSweep(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        // GetItem: a settle that lost its race with a late settle reads the counter back.
-        actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        resources: [this.table.tableArn],
-      }),
-    );
+    // GetItem: a settle that lost its race with a late settle reads the counter back.
+    this.#allow(grantee, ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
   }
 
   /** Manage budget definitions and read counters and usage: what the admin API does. */
   grantAdmin(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:BatchGetItem',
-          'dynamodb:PutItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:Query',
-        ],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/${BUDGET_INDEX.name}`],
-      }),
+    this.#allow(
+      grantee,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+      ],
+      [this.table.tableArn, `${this.table.tableArn}/index/${BUDGET_INDEX.name}`],
     );
+  }
+
+  /** Let a function's role take these table actions, on the table (or the given resources) only. */
+  #allow(grantee: IGrantable, actions: string[], resources: string[] = [this.table.tableArn]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
   }
 }
 
