@@ -14,7 +14,7 @@ import { TAG_VALUE } from '../shared/catalog.ts';
 import { InvalidRequestError, SentryError } from '../shared/errors.ts';
 import { picoToUsd, usdToPico } from '../shared/money.ts';
 import { periodKey } from '../shared/period.ts';
-import { detailsOf } from '../validate-request/core.ts';
+import { detailsOf, parseJsonBody } from '../validate-request/json-body.ts';
 
 /** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
 export interface AdminRequest {
@@ -89,17 +89,9 @@ async function keysRoute(
       throw new NotFound('There is no such key.');
     return { status: 204 };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(request.body ?? '');
-  } catch {
-    throw new InvalidRequestError('The request body is not valid JSON.');
-  }
-  const parsed = keyBodySchema.safeParse(json);
-  if (!parsed.success)
-    throw new InvalidRequestError('The key does not match the schema.', detailsOf(parsed.error));
+  const input = parseJsonBody(request.body, keyBodySchema, 'The key');
   const { keyId: id, apiKey, secretHash } = newApiKey();
-  const record: ApiKeyRecord = { keyId: id, secretHash, ...parsed.data, createdAt: deps.now().toISOString() };
+  const record: ApiKeyRecord = { keyId: id, secretHash, ...input, createdAt: deps.now().toISOString() };
   await deps.keys.putKey(record);
   return {
     status: 201,
@@ -183,21 +175,8 @@ async function find(scope: BudgetScope, deps: AdminDeps): Promise<BudgetDefiniti
   return budget;
 }
 
-function parseBody(body: string | null): z.infer<typeof budgetBodySchema> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body ?? '');
-  } catch {
-    throw new InvalidRequestError('The request body is not valid JSON.');
-  }
-  const parsed = budgetBodySchema.safeParse(json);
-  if (!parsed.success)
-    throw new InvalidRequestError('The budget does not match the schema.', detailsOf(parsed.error));
-  return parsed.data;
-}
-
 async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Promise<AdminResponse> {
-  const input = parseBody(body);
+  const input = parseJsonBody(body, budgetBodySchema, 'The budget');
   const existing = await deps.store.getBudgets(scope);
   if (scope.applicationId && !existing.costCenter) {
     throw new NotFound(

@@ -123,9 +123,34 @@ export class SentryError extends Error {
   }
 }
 
+/** At most this many details in an error body, each path and message cut to the lengths below. */
+export const MAX_DETAILS = 20;
+const MAX_DETAIL_PATH_CHARS = 100;
+const MAX_DETAIL_MESSAGE_CHARS = 200;
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
+/**
+ * Keep an error body small whatever the input (14,000 unknown keys must not give a 157 KB body):
+ * the first {@link MAX_DETAILS} details, each cut short, and a message that says how many
+ * problems there were when some are left out.
+ */
+export function capDetails(
+  message: string,
+  details: ErrorDetail[],
+): { message: string; details: ErrorDetail[] } {
+  const kept = details.slice(0, MAX_DETAILS).map((detail) => ({
+    path: cut(detail.path, MAX_DETAIL_PATH_CHARS),
+    message: cut(detail.message, MAX_DETAIL_MESSAGE_CHARS),
+  }));
+  const more =
+    details.length > MAX_DETAILS ? ` ${MAX_DETAILS} of ${details.length} problems are listed.` : '';
+  return { message: `${message}${more}`, details: kept };
+}
+
 export class InvalidRequestError extends SentryError {
   constructor(message: string, details?: ErrorDetail[], options?: ErrorOptions) {
-    super('InvalidRequestError', { message, ...(details ? { details } : {}) }, options);
+    super('InvalidRequestError', details ? capDetails(message, details) : { message }, options);
   }
 }
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { z } from 'zod';
 import { authorizeTags, roleOfSession } from '../shared/callers.ts';
 import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
 import {
@@ -10,7 +9,7 @@ import {
 } from '../shared/errors.ts';
 import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
 import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
-import { jsonShapeProblem } from './json-shape.ts';
+import { parseJsonBody } from './json-body.ts';
 import { invokeRequestSchema } from './schema.ts';
 
 /**
@@ -26,18 +25,6 @@ export function callerIdOf(caller: ExecutionInput['caller']): string | undefined
 /** What an Idempotency-Key may be. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** Turn zod issues into details: a path and a message each, never the input values. */
-export function detailsOf(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    '',
-  );
-}
-
 /**
  * Validate an invoke request: body, schema, model, environment and output cap; then price its
  * worst case. Throws a SentryError for anything a client must fix.
@@ -49,10 +36,6 @@ export function validateRequest(
 ): ValidatedRequest {
   const { maxBodyBytes, maxMessages } = catalog.limits;
   if (input.bodyTooLarge) throw new PayloadTooLargeError(maxBodyBytes);
-  if (input.body === undefined || input.body.trim() === '') {
-    throw new InvalidRequestError('The request body is empty.');
-  }
-
   if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
     throw new InvalidRequestError('The Idempotency-Key header is invalid.', [
       {
@@ -61,20 +44,12 @@ export function validateRequest(
       },
     ]);
   }
-  const shape = jsonShapeProblem(input.body);
-  if (shape) throw new InvalidRequestError(`The request body is refused: ${shape}.`);
-  let json: unknown;
-  try {
-    json = JSON.parse(input.body);
-  } catch {
-    throw new InvalidRequestError('The request body is not valid JSON.');
-  }
-
-  const parsed = invokeRequestSchema(maxMessages, catalog.limits.maxContentChars).safeParse(json);
-  if (!parsed.success) {
-    throw new InvalidRequestError('The request does not match the schema.', detailsOf(parsed.error));
-  }
-  const request = parsed.data;
+  const body = input.body ?? '';
+  const request = parseJsonBody(
+    body,
+    invokeRequestSchema(maxMessages, catalog.limits.maxContentChars),
+    'The request',
+  );
   authorizeTags(input.caller, request.tags, catalog.callers, options.openCallers ?? false);
 
   const resolved = resolveModel(catalog, request.model);
@@ -130,7 +105,7 @@ export function validateRequest(
       ? {
           idempotency: {
             key: input.idempotencyKey,
-            bodyHash: createHash('sha256').update(input.body).digest('hex'),
+            bodyHash: createHash('sha256').update(body).digest('hex'),
           },
         }
       : {}),

@@ -24,7 +24,8 @@ export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH): strin
         } catch {
           return undefined;
         }
-        if (top.has(key)) return `the key "${key.slice(0, 64)}" appears twice in one object`;
+        // Never quote the key: it may be anything a client sent.
+        if (top.has(key)) return `a key appears twice in one object (at character ${i})`;
         top.add(key);
         expectKey = false;
       }

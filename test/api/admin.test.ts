@@ -97,6 +97,64 @@ describe('PUT, GET and DELETE /v1/budgets/{costCenter}', () => {
   });
 });
 
+describe('admin bodies get the same checks as the invoke route', () => {
+  it.each([
+    ['a duplicated limit', 'dupe-limit', '{"period":"monthly","limitUsd":1,"limitUsd":100000}'],
+    ['a duplicated period', 'dupe-period', '{"period":"daily","limitUsd":1,"period":"monthly"}'],
+    [
+      'nesting 40 levels deep',
+      'deep',
+      `{"period":"monthly","limitUsd":1,"x":${'['.repeat(40)}${']'.repeat(40)}}`,
+    ],
+  ])('refuses %s and stores nothing', async (_name, costCenter, body) => {
+    const path = `/v1/budgets/${costCenter}`;
+    const { status, json } = await post(stack, body, { method: 'PUT', path });
+    expect([status, json.error?.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect((await admin('GET', path)).status).toBe(404);
+  });
+
+  it('refuses a duplicated key in a new API key body', async () => {
+    const body = '{"costCenters":["support"],"costCenters":["support","sales"]}';
+    const { status, json } = await post(stack, body, { method: 'POST', path: '/v1/keys' });
+    expect([status, json.error?.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
+  it('refuses a description that is not well-formed Unicode', async () => {
+    const body = '{"costCenters":["support"],"description":"\\ud800"}';
+    const { status, json } = await post(stack, body, { method: 'POST', path: '/v1/keys' });
+    expect([status, json.error?.details]).toEqual([
+      400,
+      [{ path: 'description', message: 'must be well-formed Unicode text' }],
+    ]);
+  });
+});
+
+describe('admin error bodies never echo client text and stay small', () => {
+  it('an unknown key named after a card number, or duplicated', async () => {
+    for (const body of [
+      '{"period":"monthly","limitUsd":1,"4111111111111111":1}',
+      '{"period":"monthly","limitUsd":1,"4111111111111111":1,"4111111111111111":2}',
+    ]) {
+      const response = await post(stack, body, { method: 'PUT', path: '/v1/budgets/research' });
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(response.json)).not.toContain('4111111111111111');
+    }
+  });
+
+  it('14,000 unknown keys give a body under 8 KB', async () => {
+    const extra = Object.fromEntries(Array.from({ length: 14_000 }, (_, i) => [`k${i}`, 1]));
+    const response = await fetch(`${stack.url}/v1/budgets/research`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ period: 'monthly', limitUsd: 1, ...extra }),
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect(Buffer.byteLength(text)).toBeLessThan(8 * 1024);
+    expect(JSON.parse(text).error.details.length).toBeLessThanOrEqual(20);
+  });
+});
+
 describe('limits take effect on the next request', () => {
   it('a raised limit lets the next request through; one lowered below spent refuses it', async () => {
     await admin('PUT', '/v1/budgets/ops', { period: 'monthly', limitUsd: 0.000001 });

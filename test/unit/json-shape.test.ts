@@ -3,9 +3,9 @@ import { jsonShapeProblem } from '../../lambdas/validate-request/json-shape.ts';
 
 describe('jsonShapeProblem', () => {
   it.each([
-    ['{"a":1,"a":2}', 'the key "a" appears twice in one object'],
-    ['{"tags":{"costCenter":"a","costCenter":"b"}}', 'the key "costCenter" appears twice in one object'],
-    ['{"a\\u0062":1,"ab":2}', 'the key "ab" appears twice in one object'],
+    ['{"a":1,"a":2}', 'a key appears twice in one object (at character 7)'],
+    ['{"tags":{"costCenter":"a","costCenter":"b"}}', 'a key appears twice in one object (at character 26)'],
+    ['{"a\\u0062":1,"ab":2}', 'a key appears twice in one object (at character 13)'],
     [`${'['.repeat(33)}${']'.repeat(33)}`, 'the body nests deeper than 32 levels'],
   ])('finds the problem in %s', (text, problem) => {
     expect(jsonShapeProblem(text)).toBe(problem);

@@ -156,6 +156,85 @@ describe('validateRequest refuses', () => {
   });
 });
 
+/** The error a client would see, as text. */
+const errorText = (error: SentryError) => JSON.stringify(error.fields);
+
+describe('validateRequest never echoes client text in details', () => {
+  it('an unknown key named after a card number', () => {
+    const error = failure({ ...invokeBody(), '4111111111111111': 1 });
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.fields.details?.map((d) => d.path)).toEqual(['']);
+    expect(errorText(error)).not.toContain('4111111111111111');
+  });
+
+  it('a duplicated key', () => {
+    const body = JSON.stringify(invokeBody()).replace('{', '{"4111111111111111":1,"4111111111111111":2,');
+    const error = failure(body);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(errorText(error)).not.toContain('4111111111111111');
+  });
+
+  it('an enum value or a wrong type', () => {
+    const body = invokeBody();
+    (body.prompt as { messages: unknown[] }).messages = [{ role: 'secret-role-value', content: 42 }];
+    expect(errorText(failure(body))).not.toContain('secret-role-value');
+  });
+});
+
+describe('validateRequest keeps error bodies small', () => {
+  it('14,000 unknown keys give one short detail, not a list of the keys', () => {
+    const extra = Object.fromEntries(Array.from({ length: 14_000 }, (_, i) => [`k${i}`, 1]));
+    const error = failure({ ...invokeBody(), ...extra });
+    expect(errorText(error).length).toBeLessThan(8 * 1024);
+    expect(error.fields.details?.[0]?.message).toMatch(/14000 unknown fields/);
+  });
+
+  it('200 problems give at most 20 details, and the message says how many there were', () => {
+    const body = invokeBody();
+    (body.prompt as { messages: unknown[] }).messages = Array.from({ length: 100 }, () => ({
+      role: 'user',
+      content: 1,
+      x: 1,
+    }));
+    const error = failure(body);
+    expect(error.fields.details).toHaveLength(20);
+    expect(error.fields.message).toMatch(/20 of \d+ problems/);
+    expect(errorText(error).length).toBeLessThan(8 * 1024);
+  });
+});
+
+describe('validateRequest refuses text that is not well-formed Unicode', () => {
+  const raw = (text: string) => JSON.stringify(invokeBody()).replace('"Hello"', `"${text}"`);
+
+  it.each([
+    ['a lone high surrogate escape in content', raw('Hi \\ud800 there'), 'prompt.messages[0].content'],
+    ['a lone low surrogate escape in content', raw('\\udc00'), 'prompt.messages[0].content'],
+    ['surrogates in the wrong order', raw('\\udc00\\ud800'), 'prompt.messages[0].content'],
+    ['a raw lone surrogate', raw('Hi \ud800'), 'prompt.messages[0].content'],
+    [
+      'a lone surrogate in the system prompt',
+      JSON.stringify(invokeBody({ system: 'x' })).replace('"system":"x"', '"system":"\\ud83d"'),
+      'prompt.system',
+    ],
+    [
+      'a lone surrogate in a stop sequence',
+      JSON.stringify({
+        ...invokeBody(),
+        prompt: { ...(invokeBody().prompt as object), parameters: { stop_sequences: ['STOP'] } },
+      }).replace('"STOP"', '"\\ud800"'),
+      'prompt.parameters.stop_sequences[0]',
+    ],
+  ])('%s', (_name, body, path) => {
+    const error = failure(body);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.fields.details).toEqual([{ path, message: 'must be well-formed Unicode text' }]);
+  });
+
+  it('but accepts a surrogate pair, escaped or not', () => {
+    expect(run(raw('\\ud83d\\ude00 \u{1F600}')).prompt.messages[0]?.content).toBe('\u{1F600} \u{1F600}');
+  });
+});
+
 describe('validateRequest and the caller', () => {
   it('refuses an anonymous caller outside the open local stack, before anything else', () => {
     expect(() =>
