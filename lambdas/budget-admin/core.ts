@@ -85,7 +85,7 @@ async function keysRoute(
     return { status: 200, body: { keys: keys.map(keyView) } };
   }
   if (request.method === 'DELETE') {
-    if (!keyId || !(await deps.keys.deleteKey(decodeURIComponent(keyId))))
+    if (!keyId || !(await deps.keys.deleteKey(decodePathSegment(keyId, 'keyId'))))
       throw new NotFound('There is no such key.');
     return { status: 204 };
   }
@@ -99,10 +99,26 @@ async function keysRoute(
   };
 }
 
+/** Money is counted in pico-USD: a finer amount cannot be stored, so it is refused. */
+function isWholePico(usd: number): boolean {
+  try {
+    usdToPico(usd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const budgetBodySchema = z
   .object({
     period: z.enum(['monthly', 'daily']),
-    limitUsd: z.number().finite().positive().max(1e9).optional(),
+    limitUsd: z
+      .number()
+      .finite()
+      .positive()
+      .max(1e9)
+      .refine(isWholePico, 'must be a whole number of pico-dollars (at most 12 decimal places)')
+      .optional(),
     limitTokens: z.number().int().positive().optional(),
     alertThresholds: z.array(z.number().gt(0).max(10)).max(10).optional(),
   })
@@ -138,6 +154,17 @@ const describe = (scope: BudgetScope) =>
   scope.applicationId
     ? `application '${scope.applicationId}' in cost center '${scope.costCenter}'`
     : `cost center '${scope.costCenter}'`;
+
+/** A path segment, percent-decoded; malformed encoding (`%ZZ`, a cut UTF-8 sequence) is the client's mistake. */
+function decodePathSegment(raw: string, name: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidRequestError('The path is not valid percent-encoded UTF-8.', [
+      { path: name, message: 'must be valid percent-encoded UTF-8' },
+    ]);
+  }
+}
 
 function pathScope(costCenter: string, applicationId?: string): BudgetScope {
   const details = [
@@ -336,8 +363,8 @@ export async function handleAdmin(request: AdminRequest, deps: AdminDeps): Promi
     return { status: 200, body: { budgets: await Promise.all(budgets.map((b) => view(b, deps))) } };
   }
   const scope = pathScope(
-    decodeURIComponent(rawCostCenter),
-    rawApplication && decodeURIComponent(rawApplication),
+    decodePathSegment(rawCostCenter, 'costCenter'),
+    rawApplication && decodePathSegment(rawApplication, 'applicationId'),
   );
   switch (request.method) {
     case 'GET':

@@ -97,6 +97,35 @@ describe('PUT, GET and DELETE /v1/budgets/{costCenter}', () => {
   });
 });
 
+describe('the admin API refuses client mistakes with 400, never 500', () => {
+  it.each([
+    ['a limit finer than a pico-dollar', 1e-13],
+    ['a limit with 13 decimal places', 0.1234567890123],
+  ])('%s', async (_name, limitUsd) => {
+    const { status, json } = await admin('PUT', '/v1/budgets/research', { period: 'monthly', limitUsd });
+    expect([status, json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(json.error.details).toEqual([
+      { path: 'limitUsd', message: 'must be a whole number of pico-dollars (at most 12 decimal places)' },
+    ]);
+  });
+
+  it('accepts a limit of exactly one pico-dollar', async () => {
+    const { status, json } = await admin('PUT', '/v1/budgets/pico', { period: 'monthly', limitUsd: 1e-12 });
+    expect([status, json.limitUsd]).toEqual([201, 1e-12]);
+  });
+
+  it.each([
+    ['GET', '/v1/budgets/%E0%A4%A'],
+    ['PUT', '/v1/budgets/%ZZ'],
+    ['GET', '/v1/budgets/support/applications/%E0%A4%A'],
+    ['DELETE', '/v1/keys/%ZZ'],
+  ])('malformed percent-encoding in %s %s', async (method, path) => {
+    const { status, json } = await admin(method, path, { period: 'monthly', limitUsd: 1 });
+    expect([status, json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(json.error.message).toBe('The path is not valid percent-encoded UTF-8.');
+  });
+});
+
 describe('admin bodies get the same checks as the invoke route', () => {
   it.each([
     ['a duplicated limit', 'dupe-limit', '{"period":"monthly","limitUsd":1,"limitUsd":100000}'],
