@@ -1,9 +1,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
+import { ERRORS } from '../lambdas/shared/errors.ts';
 import {
   GATEWAY_ERRORS,
   GATEWAY_MAX_REQUEST_BYTES,
@@ -39,6 +41,21 @@ export interface LocalGateway {
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
+/** Bodies are decoded strictly: invalid bytes are refused, never silently replaced and then charged. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const INVALID_UTF8 = { ...ERRORS.InvalidRequestError, message: 'The request body is not valid UTF-8.' };
+/** What node's HTTP parser refuses (a bad Content-Length, Content-Length with Transfer-Encoding, a CR in a header). */
+const MALFORMED_HTTP = { ...ERRORS.InvalidRequestError, message: 'The request is not well-formed HTTP/1.1.' };
+
+/** The body of a gateway error, rendered from the template the stack deploys. */
+function gatewayErrorBody(
+  error: { code: string; message: string },
+  requestId: string,
+  requestTimeEpoch: number,
+): string {
+  return renderTemplate(gatewayErrorTemplate(error), { body: '', requestId, requestTimeEpoch }).body;
+}
+
 /**
  * The local stand-in for the deployed API Gateway: the same route, the same mapping templates,
  * the same gateway errors (404, 405, 413, 415), `x-request-id` on every response.
@@ -57,7 +74,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     ): RouteResponse => ({
       status: error.status,
       headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
-      body: renderTemplate(gatewayErrorTemplate(error), { body: '', requestId, requestTimeEpoch }).body,
+      body: gatewayErrorBody(error, requestId, requestTimeEpoch),
     });
     const gatewayError = (
       error: { code: string; status: number; message: string },
@@ -142,7 +159,13 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       });
       req.on('end', () => {
         if (refused) return;
-        const body = Buffer.concat(chunks).toString('utf8');
+        let body: string;
+        try {
+          body = STRICT_UTF8.decode(Buffer.concat(chunks));
+        } catch {
+          gatewayError(INVALID_UTF8);
+          return;
+        }
         // API Gateway's request validator, with the model the stack deploys.
         if (!adminRoute && !matchesInvokeModel(body)) {
           gatewayError(GATEWAY_ERRORS.invalidBody);
@@ -182,6 +205,27 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         req.resume();
         gatewayError(GATEWAY_ERRORS.internal);
       },
+    );
+  });
+  // Node answers a request its parser refuses with a bare 400; answer with our error body and an
+  // x-request-id instead, written straight to the socket (there is no response object), then close.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const requestId = randomUUID();
+    const body = gatewayErrorBody(MALFORMED_HTTP, requestId, Date.now());
+    socket.end(
+      [
+        `HTTP/1.1 ${MALFORMED_HTTP.status} Bad Request`,
+        'content-type: application/json',
+        `content-length: ${Buffer.byteLength(body)}`,
+        `x-request-id: ${requestId}`,
+        'connection: close',
+        '',
+        body,
+      ].join('\r\n'),
     );
   });
   server.keepAliveTimeout = 65_000;
