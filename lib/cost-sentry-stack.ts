@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { foundationModelOf, isSystemProfileId } from '../lambdas/shared/catalog.ts';
 import { ENV } from '../lambdas/shared/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/shared/powertools.ts';
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from './config/schema.ts';
@@ -86,6 +87,8 @@ export class CostSentryStack extends Stack {
     if (keyAuthorizer) budgets.grantKeyReads(keyAuthorizer.role);
     const sweeper = fn('SweepReservations', 'sweep-reservations');
     budgets.grantSweep(sweeper.role);
+    // A swept reservation is charged, and may cross an alert threshold.
+    alerts.topic.grantPublish(sweeper.role);
     new Rule(this, 'SweepSchedule', {
       description: 'Cost Sentry: return reservations whose execution died',
       schedule: Schedule.rate(Duration.minutes(SWEEP_EVERY_MINUTES)),
@@ -101,6 +104,7 @@ export class CostSentryStack extends Stack {
         resources: [...bedrockResources(this, config), ...profiles.arns],
       }),
     );
+    for (const statement of marketplaceStatements(config)) invoke.role.addToPrincipalPolicy(statement);
 
     const machine = new ProxyStateMachine(this, 'Workflow', {
       functions: {
@@ -154,6 +158,8 @@ export class CostSentryStack extends Stack {
 
     const finance = new FinanceDashboard(this, 'Finance', {
       topic: alerts.topic,
+      stateMachine: machine.stateMachine,
+      api: api.api,
       budgets: budgetDefinitions(config).filter((b) => !b.applicationId),
     });
 
@@ -169,33 +175,64 @@ export class CostSentryStack extends Stack {
 }
 
 /**
- * Foundation-model ARNs of the configured models in the stack's region, plus each inference
- * profile ARN and, for a model behind a profile, its foundation model in every region (a
- * cross-region profile routes the call to another region's copy of the model).
+ * What InvokeModel may call, exactly: each configured model in the stack's region; for a model
+ * behind a system-defined inference profile (a `us.`/`global.` model ID, or `inferenceProfileArn`)
+ * the profile and its foundation model in each region the profile routes to (`profileRegions`;
+ * a global profile's destinations are the region-less foundation-model ARN, as AWS documents).
  */
 export function bedrockResources(stack: Stack, config: CostSentryConfig): string[] {
   const arns = new Set<string>();
+  const foundationModel = (region: string, modelId: string) =>
+    stack.formatArn({
+      service: 'bedrock',
+      region: region === 'global' ? '' : region,
+      account: '',
+      resource: 'foundation-model',
+      resourceName: modelId,
+    });
   for (const model of Object.values(config.models)) {
-    arns.add(
-      stack.formatArn({
-        service: 'bedrock',
-        account: '',
-        resource: 'foundation-model',
-        resourceName: model.modelId,
-      }),
-    );
-    if (model.inferenceProfileArn) {
-      arns.add(model.inferenceProfileArn);
-      arns.add(
-        stack.formatArn({
-          service: 'bedrock',
-          region: '*',
-          account: '',
-          resource: 'foundation-model',
-          resourceName: model.modelId,
-        }),
-      );
+    const base = foundationModelOf(model.modelId);
+    arns.add(foundationModel(stack.region, base));
+    const profile =
+      model.inferenceProfileArn ??
+      (isSystemProfileId(model.modelId)
+        ? stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model.modelId })
+        : undefined);
+    if (!profile) continue;
+    arns.add(profile);
+    const global = model.modelId.startsWith('global.') || profile.includes('/global.');
+    for (const region of model.profileRegions ?? (global ? ['global'] : [])) {
+      arns.add(foundationModel(region, base));
     }
   }
   return [...arns];
+}
+
+/**
+ * The one-time AWS Marketplace subscription Bedrock makes on an account's first call to a
+ * third-party model, on behalf of the caller: only through Bedrock, and only for the configured
+ * products (AWS documents ProductId for Subscribe alone).
+ */
+export function marketplaceStatements(config: CostSentryConfig): PolicyStatement[] {
+  const products = [
+    ...new Set(
+      Object.values(config.models)
+        .map((m) => m.marketplaceProductId)
+        .filter((id): id is string => id !== undefined),
+    ),
+  ];
+  if (products.length === 0) return [];
+  const viaBedrock = { StringEquals: { 'aws:CalledViaLast': 'bedrock.amazonaws.com' } };
+  return [
+    new PolicyStatement({
+      actions: ['aws-marketplace:Subscribe'],
+      resources: ['*'],
+      conditions: { ...viaBedrock, 'ForAnyValue:StringEquals': { 'aws-marketplace:ProductId': products } },
+    }),
+    new PolicyStatement({
+      actions: ['aws-marketplace:ViewSubscriptions'],
+      resources: ['*'],
+      conditions: viaBedrock,
+    }),
+  ];
 }

@@ -18,11 +18,27 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:
       'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and Step Functions log delivery ' +
-      '(logs:CreateLogDelivery and friends) do not support resource-level permissions; every other ' +
-      'statement names exact ARNs.',
+      '(logs:CreateLogDelivery and friends) do not support resource-level permissions, and neither do the ' +
+      "AWS Marketplace actions of InvokeModel's first call to a third-party model, which are scoped by conditions " +
+      'instead (only via Bedrock, aws:CalledViaLast; Subscribe only for the configured product IDs). Every ' +
+      'other statement names exact ARNs.',
     paths:
       /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
+  {
+    id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    reason:
+      'Publishing to the encrypted alert topic needs kms:GenerateDataKey* (the action family, whose ' +
+      'variants SNS chooses) on the topic key only: the statement names that one key ARN.',
+    paths: /^(SettleUsage|ReleaseReservation|SweepReservations)\/Role\/DefaultPolicy\/Resource$/,
+  },
+  ...['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy'].map((id) => ({
+    id,
+    reason:
+      'This queue is itself the dead-letter queue of the alert email subscriptions (their RedrivePolicy ' +
+      'names it); a dead-letter queue of a dead-letter queue would hold nothing new.',
+    paths: /^Alerts\/DeadLetters\/Resource$/,
+  })),
   {
     id: 'Serverless-LambdaDLQ',
     reason:

@@ -13,6 +13,12 @@ export interface FaultProxy {
   failures: number;
   /** Calls passed through, by operation (`UpdateItem`: 3). */
   calls: Map<string, number>;
+  /**
+   * A finer fault: given a call's operation and JSON body, `fail` answers InternalServerError
+   * without applying it; `lost` applies it, then answers InternalServerError (a write whose
+   * answer never came back).
+   */
+  fault?: ((operation: string, body: string) => 'fail' | 'lost' | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -29,7 +35,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (proxy.failing === 'all' || proxy.failing.has(operation)) {
+      const body = Buffer.concat(chunks);
+      const fail = () => {
         proxy.failures++;
         res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(
@@ -38,6 +45,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
             message: 'injected',
           }),
         );
+      };
+      const verdict =
+        proxy.failing === 'all' || proxy.failing.has(operation)
+          ? 'fail'
+          : proxy.fault?.(operation, body.toString('utf8'));
+      if (verdict === 'fail') {
+        fail();
         return;
       }
       proxy.calls.set(operation, (proxy.calls.get(operation) ?? 0) + 1);
@@ -45,6 +59,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         `${target}${req.url ?? '/'}`,
         { method: req.method, headers: req.headers },
         (up) => {
+          if (verdict === 'lost') {
+            up.resume();
+            up.on('end', fail);
+            return;
+          }
           res.writeHead(up.statusCode ?? 500, up.headers);
           up.pipe(res);
         },
@@ -53,7 +72,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.writeHead(502);
         res.end();
       });
-      upstream.end(Buffer.concat(chunks));
+      upstream.end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

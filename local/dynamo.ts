@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { BUDGET_INDEX, TABLE_KEYS } from '../lambdas/shared/budget.ts';
+import { TABLE_INDEXES, TABLE_KEYS } from '../lambdas/shared/budget.ts';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -37,22 +37,22 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
+        // The same keys and indexes as the deployed table (lib/constructs/budget-table.ts).
         AttributeDefinitions: [
-          { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
-          { AttributeName: BUDGET_INDEX.partitionKey, AttributeType: 'S' },
-          { AttributeName: BUDGET_INDEX.sortKey, AttributeType: 'S' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: BUDGET_INDEX.name,
-            KeySchema: [
-              { AttributeName: BUDGET_INDEX.partitionKey, KeyType: 'HASH' },
-              { AttributeName: BUDGET_INDEX.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+          TABLE_KEYS.partitionKey,
+          TABLE_KEYS.sortKey,
+          ...TABLE_INDEXES.flatMap((index) =>
+            'sortKey' in index ? [index.partitionKey, index.sortKey] : [index.partitionKey],
+          ),
+        ].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            ...('sortKey' in index ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
+          ],
+          Projection: { ProjectionType: index.projection },
+        })),
         KeySchema: [
           { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },

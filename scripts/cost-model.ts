@@ -35,7 +35,7 @@ const DYNAMO_ROUND_TRIP_MS = 8;
 /** Two typical requests: 500 input and 300 output tokens, and how long the model takes to answer. */
 const SCENARIOS = [
   { model: 'amazon.nova-micro-v1:0', label: 'Nova Micro', modelLatencyMs: 700 },
-  { model: 'anthropic.claude-3-5-sonnet-20240620-v1:0', label: 'Claude 3.5 Sonnet', modelLatencyMs: 6000 },
+  { model: 'global.anthropic.claude-sonnet-4-6', label: 'Claude Sonnet 4.6', modelLatencyMs: 6000 },
 ];
 const INPUT_TOKENS = 500;
 const OUTPUT_TOKENS = 300;

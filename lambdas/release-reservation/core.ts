@@ -3,7 +3,13 @@ import { type Catalog, priceOf } from '../shared/catalog.ts';
 import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
 import type { MeterRecord } from '../shared/metering.ts';
 import { usageCost, usageTokens } from '../shared/pricing.ts';
-import { type BudgetAlert, reservedAmount, settleRequest } from '../shared/settlement.ts';
+import {
+  type BudgetAlert,
+  releaseHolds,
+  reservedAmount,
+  scopeOf,
+  settleRequest,
+} from '../shared/settlement.ts';
 import type { ExecutionInput, WorkflowState } from '../shared/types.ts';
 import { callerIdOf } from '../validate-request/core.ts';
 
@@ -56,6 +62,29 @@ export function chargeOf(state: FailedState, catalog: Catalog): Amount {
   return NOT_BILLED.has(state.error.Error) ? { pico: 0n, tokens: 0 } : reservedAmount(state.reservation);
 }
 
+/** Failures after validation that hold nothing: refusals that returned their own holds, or came before any. */
+const HOLDS_NOTHING = new Set([
+  'BudgetExceededError',
+  'UnknownCostCenterError',
+  'IdempotencyKeyReusedError',
+  'IdempotencyInProgressError',
+]);
+
+/**
+ * A request that failed after validation but before ReserveBudget answered (a store failure
+ * whose clean-up failed too, a Lambda timeout after its write) may hold counters nobody knows
+ * of. Find them from the tags and `receivedAt`, as ReserveBudget chose them, and give them back:
+ * Bedrock was never called, so nothing is charged.
+ */
+async function releaseUnknownHolds(state: FailedState, store: BudgetStore): Promise<number> {
+  if (state.reservation || !state.tags || !state.estimate || HOLDS_NOTHING.has(state.error.Error)) return 0;
+  const { costCenter, applicationId } = state.tags;
+  const budgets = await store.getBudgets({ costCenter, applicationId });
+  const at = new Date(state.receivedAt);
+  const counters = [budgets.costCenter, budgets.application].flatMap((b) => (b ? [scopeOf(b, at)] : []));
+  return releaseHolds(store, state.requestId, counters);
+}
+
 /**
  * A state's own timeout (`States.Timeout`) means the model did not answer only when it struck
  * while the model was being called; anywhere else it is an internal failure.
@@ -99,6 +128,12 @@ export async function releaseReservation(
       charged = settled.settled;
     } catch (error) {
       deps.onError('release failed; the reservation stays held until the sweeper returns it', error);
+    }
+  } else {
+    try {
+      await releaseUnknownHolds(state, deps.store);
+    } catch (error) {
+      deps.onError('holds of a failed reservation not released; the sweeper charges them', error);
     }
   }
   // Tags are metric dimensions only once validated and known to name a registered cost center.

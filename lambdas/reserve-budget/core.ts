@@ -1,28 +1,12 @@
-import { type BudgetDefinition, type BudgetStore, budgetView, keys } from '../shared/budget.ts';
+import { type BudgetStore, budgetView } from '../shared/budget.ts';
 import { BudgetExceededError, UnknownCostCenterError } from '../shared/errors.ts';
 import { formatUsd } from '../shared/money.ts';
-import { periodKey, secondsUntilReset } from '../shared/period.ts';
-import { reservedAmount, settleScopes } from '../shared/settlement.ts';
+import { secondsUntilReset } from '../shared/period.ts';
+import { releaseHolds, reservedAmount, scopeOf } from '../shared/settlement.ts';
 import type { Reservation, ReservedScope, ValidatedRequest } from '../shared/types.ts';
 
 export interface ReserveDeps {
   store: BudgetStore;
-}
-
-/** The counter a budget holds reservations on for the period that contains `at`. */
-export function scopeOf(budget: BudgetDefinition, at: Date): ReservedScope {
-  const key = periodKey(budget.period, at);
-  return {
-    scope: budget.applicationId ? 'application' : 'costCenter',
-    costCenter: budget.costCenter,
-    ...(budget.applicationId ? { applicationId: budget.applicationId } : {}),
-    ...keys.counter(budget, key),
-    period: budget.period,
-    periodKey: key,
-    limitPico: budget.limitPico?.toString(),
-    limitTokens: budget.limitTokens,
-    alertThresholds: budget.alertThresholds,
-  };
 }
 
 /**
@@ -43,29 +27,46 @@ export async function reserveBudget(request: ValidatedRequest, deps: ReserveDeps
     tokens: request.estimate.tokens,
   };
   const amount = reservedAmount(reservation);
-  for (const budget of [budgets.costCenter, budgets.application]) {
-    if (!budget) continue;
-    const scope = scopeOf(budget, at);
-    const { reserved, figures } = await deps.store.reserve(
-      scope,
-      request.requestId,
-      amount,
-      { pico: budget.limitPico, tokens: budget.limitTokens },
-      at,
-    );
-    if (!reserved) {
-      await settleScopes(deps.store, reservation, { pico: 0n, tokens: 0 });
-      const which = budget.applicationId
-        ? `application '${budget.applicationId}' in cost center '${costCenter}'`
-        : `cost center '${costCenter}'`;
-      throw new BudgetExceededError(
-        `The request's worst-case cost of $${formatUsd(amount.pico)} (${amount.tokens} tokens) does not fit ` +
-          `the ${budget.period} budget of ${which}.`,
-        { scope: scope.scope, ...budgetView(budget, scope.periodKey, figures, at) },
-        secondsUntilReset(budget.period, at),
+  const detail = {
+    applicationId,
+    environment: request.tags.environment,
+    modelId: request.model.modelId,
+    outputTokens: request.estimate.outputTokens,
+  };
+  // Counters a write went to whose outcome is not a refusal: held, or unknown (a lost answer).
+  const attempted: ReservedScope[] = [];
+  try {
+    for (const budget of [budgets.costCenter, budgets.application]) {
+      if (!budget) continue;
+      const scope = scopeOf(budget, at);
+      attempted.push(scope);
+      const { reserved, figures } = await deps.store.reserve(
+        scope,
+        request.requestId,
+        amount,
+        { pico: budget.limitPico, tokens: budget.limitTokens },
+        at,
+        detail,
       );
+      if (!reserved) {
+        attempted.pop();
+        const which = budget.applicationId
+          ? `application '${budget.applicationId}' in cost center '${costCenter}'`
+          : `cost center '${costCenter}'`;
+        throw new BudgetExceededError(
+          `The request's worst-case cost of $${formatUsd(amount.pico)} (${amount.tokens} tokens) does not fit ` +
+            `the ${budget.period} budget of ${which}.`,
+          { scope: scope.scope, ...budgetView(budget, scope.periodKey, figures, at) },
+          secondsUntilReset(budget.period, at),
+        );
+      }
+      reservation.scopes.push(scope);
     }
-    reservation.scopes.push(scope);
+  } catch (error) {
+    // Nothing reached Bedrock: give back every hold before failing, so none waits for the sweeper.
+    // If this fails too, the failure handler tries again from the request's tags.
+    await releaseHolds(deps.store, request.requestId, attempted).catch(() => undefined);
+    throw error;
   }
   return reservation;
 }

@@ -26,6 +26,8 @@ export interface InvokeResponse {
   applicationBudget?: Record<string, unknown>;
   tags: Tags & { requestId: string; timestamp: string };
   latencyMs: { model: number; total: number };
+  /** What the client should know but that did not stop the request (a Legacy model's end of life). */
+  warnings?: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export async function settleUsage(
       ...(views[1] ? { applicationBudget: views[1] } : {}),
       tags: { ...tags, requestId, timestamp },
       latencyMs,
+      ...(model.warning ? { warnings: [model.warning] } : {}),
     },
     record: {
       requestId,

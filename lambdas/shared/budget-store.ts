@@ -16,7 +16,9 @@ import {
   type BudgetStore,
   type CounterFigures,
   type CounterKey,
+  type HoldDetail,
   keys,
+  OPEN_INDEX,
   type StaleReservation,
   type UsageAggregate,
   ZERO_FIGURES,
@@ -184,29 +186,46 @@ export class DynamoBudgetStore implements BudgetStore {
     );
   }
 
-  async findStaleReservations(heldBefore: Date): Promise<StaleReservation[]> {
-    const stale: StaleReservation[] = [];
-    // Only counters holding something; usage aggregates and definitions never have reservedPico.
-    const holding = await allItems(this.#client, {
-      kind: 'scan',
+  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+    const open = await allItems(this.#client, {
+      kind: 'query',
       TableName: this.#table,
-      FilterExpression: 'reservedPico > :zero',
-      ExpressionAttributeValues: { ':zero': n(0) },
+      IndexName: OPEN_INDEX.name,
+      KeyConditionExpression: '#o = :o',
+      ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
+      ExpressionAttributeValues: { ':o': { S: OPEN_INDEX.value } },
     });
-    for (const item of holding) {
-      for (const [name, value] of Object.entries(item)) {
-        if (!name.startsWith(RESERVATION_PREFIX) || !value.M) continue;
-        const heldSince = new Date(Number(value.M.at?.N ?? 0));
-        if (heldSince >= heldBefore) continue;
-        stale.push({
-          key: { pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' },
-          requestId: name.slice(RESERVATION_PREFIX.length),
-          amount: { pico: BigInt(value.M.p?.N ?? '0'), tokens: Number(value.M.t?.N ?? '0') },
-          heldSince,
-        });
-      }
+    const stale: StaleReservation[] = [];
+    const idle: CounterKey[] = [];
+    for (const entry of open) {
+      const key = { pk: entry.pk?.S ?? '', sk: entry.sk?.S ?? '' };
+      const item = await this.#get(key);
+      if (!item) continue;
+      const markers = reservationsOf(item);
+      if (markers.length === 0) idle.push(key);
+      for (const marker of markers) if (marker.heldSince < heldBefore) stale.push({ key, ...marker });
     }
-    return stale;
+    return { stale, idle };
+  }
+
+  async forgetIdleCounter(key: CounterKey): Promise<void> {
+    try {
+      await failClosed(
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyOf(key),
+            UpdateExpression: 'REMOVE #o',
+            ConditionExpression: 'reservedPico = :zero AND reservedTokens = :zero',
+            ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':zero': n(0) },
+          }),
+        ),
+      );
+    } catch (error) {
+      // A reservation came in since the read: the counter stays on the index.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
@@ -240,6 +259,7 @@ export class DynamoBudgetStore implements BudgetStore {
     amount: Amount,
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
+    detail?: HoldDetail,
   ): Promise<{ reserved: boolean; figures: CounterFigures }> {
     const maxPico = max.pico === undefined ? undefined : max.pico - amount.pico;
     const maxTokens = max.tokens === undefined ? undefined : max.tokens - amount.tokens;
@@ -248,9 +268,10 @@ export class DynamoBudgetStore implements BudgetStore {
     }
     const conditions = ['attribute_not_exists(#r)'];
     const values: Item = {
-      ':r': { M: { p: n(amount.pico), t: n(amount.tokens), at: n(at.getTime()) } },
+      ':r': { M: markerOf(amount, at, detail) },
       ':p': n(amount.pico),
       ':t': n(amount.tokens),
+      ':open': { S: OPEN_INDEX.value },
     };
     if (maxPico !== undefined) {
       conditions.push('(attribute_not_exists(allocatedPico) OR allocatedPico <= :maxP)');
@@ -261,7 +282,9 @@ export class DynamoBudgetStore implements BudgetStore {
       values[':maxT'] = n(maxTokens);
     }
     const { applied, item } = await this.#updateReservation(key, requestId, {
-      update: 'SET #r = :r ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
+      update:
+        `SET #r = :r, ${OPEN_INDEX.partitionKey} = :open ` +
+        'ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
       condition: conditions.join(' AND '),
       values,
     });
@@ -294,6 +317,16 @@ export class DynamoBudgetStore implements BudgetStore {
       },
     });
     return { settled: applied, figures: figuresOf(item) };
+  }
+
+  async release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }> {
+    const item = await this.#get(key);
+    const marker = item?.[RESERVATION_PREFIX + requestId]?.M;
+    if (!marker) return { released: false, figures: figuresOf(item) };
+    // A marker never changes once written, so what was read is what the conditional write removes.
+    const held = { pico: BigInt(marker.p?.N ?? '0'), tokens: Number(marker.t?.N ?? '0') };
+    const { settled, figures } = await this.settle(key, requestId, held, { pico: 0n, tokens: 0 });
+    return { released: settled, figures };
   }
 
   async getCounter(key: CounterKey): Promise<CounterFigures> {
@@ -341,6 +374,47 @@ export class DynamoBudgetStore implements BudgetStore {
 }
 
 const keyOf = (key: CounterKey): Item => ({ pk: { S: key.pk }, sk: { S: key.sk } });
+
+/** A reservation marker: amount, when, and what the sweeper needs to account for it. */
+function markerOf(amount: Amount, at: Date, detail: HoldDetail | undefined): Item {
+  return {
+    p: n(amount.pico),
+    t: n(amount.tokens),
+    at: n(at.getTime()),
+    ...(detail
+      ? {
+          a: { S: detail.applicationId },
+          e: { S: detail.environment },
+          m: { S: detail.modelId },
+          o: n(detail.outputTokens),
+        }
+      : {}),
+  };
+}
+
+/** The reservation markers a counter item holds. */
+function reservationsOf(item: Item): Array<Omit<StaleReservation, 'key'>> {
+  return Object.entries(item).flatMap(([name, value]) => {
+    const m = value.M;
+    if (!name.startsWith(RESERVATION_PREFIX) || !m) return [];
+    return [
+      {
+        requestId: name.slice(RESERVATION_PREFIX.length),
+        amount: { pico: BigInt(m.p?.N ?? '0'), tokens: Number(m.t?.N ?? '0') },
+        heldSince: new Date(Number(m.at?.N ?? 0)),
+        detail:
+          m.a?.S && m.e?.S && m.m?.S
+            ? {
+                applicationId: m.a.S,
+                environment: m.e.S,
+                modelId: m.m.S,
+                outputTokens: Number(m.o?.N ?? '0'),
+              }
+            : undefined,
+      },
+    ];
+  });
+}
 
 /** A budget definition as a DynamoDB item (also what the deploy-time seed writes). */
 export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {

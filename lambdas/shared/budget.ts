@@ -66,12 +66,23 @@ export interface UsageAggregate {
   costPico: bigint;
 }
 
+/** What a reservation marker records besides its amount, so a sweeper can account for it. */
+export interface HoldDetail {
+  applicationId: string;
+  environment: string;
+  modelId: string;
+  /** The output tokens of the worst case (the rest of `amount.tokens` is input). */
+  outputTokens: number;
+}
+
 /** A reservation whose execution should long be over. */
 export interface StaleReservation {
   key: CounterKey;
   requestId: string;
   amount: Amount;
   heldSince: Date;
+  /** Absent on markers written before markers kept it. */
+  detail?: HoldDetail | undefined;
 }
 
 /** The single table's key attributes: the same in the CDK stack and the local stack. */
@@ -88,6 +99,29 @@ export const BUDGET_INDEX = {
   value: 'BUDGET',
   keysValue: 'KEY',
 } as const;
+
+/**
+ * A sparse index of the counters that may hold reservations. A reservation marks its counter;
+ * the sweeper reads only this index and unmarks a counter it finds holding nothing, so a sweep
+ * costs the same however large the table grows.
+ */
+export const OPEN_INDEX = { name: 'open-counters', partitionKey: 'openCounter', value: 'OPEN' } as const;
+
+/** The table's secondary indexes: the CDK stack and the local stack both create exactly these. */
+export const TABLE_INDEXES = [
+  {
+    name: BUDGET_INDEX.name,
+    partitionKey: BUDGET_INDEX.partitionKey,
+    sortKey: BUDGET_INDEX.sortKey,
+    projection: 'ALL',
+  },
+  { name: OPEN_INDEX.name, partitionKey: OPEN_INDEX.partitionKey, projection: 'KEYS_ONLY' },
+] as const satisfies ReadonlyArray<{
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+  projection: 'ALL' | 'KEYS_ONLY';
+}>;
 
 const app = (scope: BudgetScope) => (scope.applicationId ? `APP#${scope.applicationId}#` : '');
 
@@ -109,6 +143,13 @@ export const keys = {
     pk: `CC#${u.costCenter}`,
     sk: `USAGE#${u.day}#${u.applicationId}#${u.environment}#${u.modelId}`,
   }),
+  /** Whose counter a key is, and for which period: the inverse of `counter`. */
+  scopeOfCounter: (key: CounterKey): (BudgetScope & { periodKey: string }) | undefined => {
+    const cc = /^CC#(.+)$/.exec(key.pk);
+    const sk = /^(?:APP#(.+)#)?PERIOD#(.+)$/.exec(key.sk);
+    if (!cc?.[1] || !sk?.[2]) return undefined;
+    return { costCenter: cc[1], ...(sk[1] ? { applicationId: sk[1] } : {}), periodKey: sk[2] };
+  },
   /** The sort key prefix of a period's usage (`2026-11` or `2026-11-23`). */
   usagePrefix: (period: string) => `USAGE#${period}`,
 };
@@ -131,7 +172,13 @@ export interface BudgetStore {
     amount: Amount,
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
+    detail?: HoldDetail,
   ): Promise<{ reserved: boolean; figures: CounterFigures }>;
+  /**
+   * Return whatever the request holds on this counter, charging nothing, from the marker itself
+   * (so a caller that never learnt what was reserved can still release it). Idempotent.
+   */
+  release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }>;
   /**
    * Release the request's reservation and add what it really used. Idempotent per requestId:
    * only the first call for a reservation changes the counters.
@@ -146,8 +193,13 @@ export interface BudgetStore {
   /** Record that a threshold's alert is sent for this period; true for the one caller that records it. */
   markAlert(key: CounterKey, threshold: number): Promise<boolean>;
   addUsage(usage: UsageAggregate): Promise<void>;
-  /** Reservations held since before `heldBefore`, on any counter. */
-  findStaleReservations(heldBefore: Date): Promise<StaleReservation[]>;
+  /**
+   * Reservations held since before `heldBefore`, on the counters the open index lists; and
+   * those counters that hold nothing any more (`idle`).
+   */
+  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }>;
+  /** Take an idle counter off the open index, unless a reservation came in meanwhile. */
+  forgetIdleCounter(key: CounterKey): Promise<void>;
   /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */
   queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]>;
 }

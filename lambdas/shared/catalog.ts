@@ -28,12 +28,54 @@ export const priceVersionSchema = z
 /** How a model takes top_k: Converse has no field for it, so it goes in additionalModelRequestFields. */
 export const topKStyleSchema = z.enum(['none', 'anthropic', 'nova']);
 
+/**
+ * A model's Bedrock lifecycle. A Legacy model still answers, with a warning that names its end
+ * of life; a retired one is no model at all (see `retiredModels`).
+ */
+export const lifecycleSchema = z
+  .object({
+    status: z.enum(['active', 'legacy']),
+    /** Legacy models: the date Bedrock stops serving it. */
+    endOfLife: z.iso.date().optional(),
+    /** Legacy models: the alias to move to. */
+    replacement: z.string().optional(),
+  })
+  .strict()
+  .refine((l) => l.status === 'active' || l.endOfLife !== undefined, {
+    message: 'a Legacy model needs its endOfLife date',
+  });
+
+/** What a system-defined cross-region inference profile ID starts with: `us.`, `eu.`, `global.` ... */
+export const PROFILE_PREFIX = /^(us|us-gov|eu|apac|au|jp|ca|global)\./;
+
+/** Whether a model ID is a system-defined (geographic or global) inference profile ID. */
+export function isSystemProfileId(modelId: string): boolean {
+  return PROFILE_PREFIX.test(modelId);
+}
+
+/** The foundation model behind a model ID or a system-defined inference profile ID. */
+export function foundationModelOf(modelId: string): string {
+  return modelId.replace(PROFILE_PREFIX, '');
+}
+
 export const modelSchema = z
   .object({
+    /** The ID Converse is called with: a foundation model ID, or a `us.`/`eu.`/`global.` profile ID. */
     modelId: z.string().min(1),
     maxOutputTokens: z.number().int().positive(),
     inferenceProfileArn: z.string().startsWith('arn:').optional(),
     topK: topKStyleSchema.default('none'),
+    lifecycle: lifecycleSchema.default({ status: 'active' }),
+  })
+  .strict();
+
+/** An alias whose model Bedrock has retired: requests naming it are refused with its replacement. */
+export const retiredModelSchema = z
+  .object({
+    modelId: z.string().min(1),
+    replacement: z.string().min(1),
+    /** When Bedrock retired it (end of life), where known. */
+    retiredOn: z.iso.date().optional(),
   })
   .strict();
 
@@ -55,6 +97,8 @@ export const limitsSchema = z
 export const catalogSchema = z
   .object({
     models: z.record(z.string().regex(TAG_VALUE, 'model aliases follow the tag value rule'), modelSchema),
+    /** Aliases of retired models, kept so that their callers learn the replacement. @default none */
+    retiredModels: z.record(z.string(), retiredModelSchema).default({}),
     prices: z.array(priceVersionSchema).min(1),
     environments: z
       .array(z.string().regex(TAG_VALUE))
@@ -75,6 +119,32 @@ export const catalogSchema = z
             message: `price version ${version.version} has no price for ${model.modelId} (alias ${alias})`,
           });
         }
+      }
+    }
+    for (const [alias, retired] of Object.entries(catalog.retiredModels)) {
+      if (Object.hasOwn(catalog.models, alias)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['retiredModels', alias],
+          message: 'is also a live model alias',
+        });
+      }
+      if (!Object.hasOwn(catalog.models, retired.replacement)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['retiredModels', alias, 'replacement'],
+          message: `names no model alias (${retired.replacement})`,
+        });
+      }
+    }
+    for (const [alias, model] of Object.entries(catalog.models)) {
+      const replacement = model.lifecycle.replacement;
+      if (replacement !== undefined && !Object.hasOwn(catalog.models, replacement)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', alias, 'lifecycle', 'replacement'],
+          message: `names no model alias (${replacement})`,
+        });
       }
     }
     const versions = catalog.prices.map((p) => p.version);
@@ -102,6 +172,8 @@ export interface ResolvedModel {
   invokeModelId: string;
   maxOutputTokens: number;
   topK: TopKStyle;
+  /** For a Legacy model: the end-of-life warning the answer carries. */
+  warning?: string;
 }
 
 /** Resolve an alias, or a raw model ID that the catalog lists, to its model. */
@@ -112,13 +184,33 @@ export function resolveModel(catalog: Catalog, name: string): ResolvedModel | un
     : Object.entries(catalog.models).find(([, model]) => model.modelId === name);
   if (!entry) return undefined;
   const [alias, model] = entry;
+  const { lifecycle } = model;
   return {
     alias,
     modelId: model.modelId,
     invokeModelId: model.inferenceProfileArn ?? model.modelId,
     maxOutputTokens: model.maxOutputTokens,
     topK: model.topK,
+    ...(lifecycle.status === 'legacy'
+      ? {
+          warning:
+            `${alias} is a Legacy model on Amazon Bedrock and reaches its end of life on ${lifecycle.endOfLife}` +
+            (lifecycle.replacement ? `; move to ${lifecycle.replacement}.` : '.'),
+        }
+      : {}),
   };
+}
+
+/** The retired model an alias (or a retired model ID) names, with its replacement; undefined otherwise. */
+export function retiredModel(
+  catalog: Catalog,
+  name: string,
+): { alias: string; replacement: string; retiredOn?: string | undefined } | undefined {
+  const entry = Object.hasOwn(catalog.retiredModels, name)
+    ? ([name, catalog.retiredModels[name]] as const)
+    : Object.entries(catalog.retiredModels).find(([, retired]) => retired.modelId === name);
+  if (!entry?.[1]) return undefined;
+  return { alias: entry[0], replacement: entry[1].replacement, retiredOn: entry[1].retiredOn };
 }
 
 /** The price version in force at `at`: the latest whose effective date has come. */

@@ -5,6 +5,11 @@
 export const ERRORS = {
   InvalidRequestError: { code: 'INVALID_REQUEST', status: 400, message: 'The request is invalid.' },
   UnknownModelError: { code: 'UNKNOWN_MODEL', status: 400, message: 'The model is not in the catalog.' },
+  ModelRetiredError: {
+    code: 'MODEL_RETIRED',
+    status: 400,
+    message: 'The model is retired on Amazon Bedrock.',
+  },
   UnauthorizedError: { code: 'UNAUTHORIZED', status: 401, message: 'Missing or invalid credentials.' },
   ForbiddenError: { code: 'FORBIDDEN', status: 403, message: 'The caller may not use these tags.' },
   UnknownCostCenterError: {
@@ -42,6 +47,11 @@ export const ERRORS = {
     code: 'BUDGET_EXCEEDED',
     status: 429,
     message: 'The request would exceed the budget.',
+  },
+  RateLimitedError: {
+    code: 'RATE_LIMITED',
+    status: 429,
+    message: 'Too many requests; retry later.',
   },
   InternalError: { code: 'INTERNAL_ERROR', status: 500, message: 'Internal error.' },
   ModelError: { code: 'MODEL_ERROR', status: 502, message: 'The model failed to answer.' },
@@ -157,6 +167,17 @@ export class InvalidRequestError extends SentryError {
 export class UnknownModelError extends SentryError {
   constructor(message: string) {
     super('UnknownModelError', { message });
+  }
+}
+
+/** The alias names a model Bedrock has retired; the details name its replacement. */
+export class ModelRetiredError extends SentryError {
+  constructor(alias: string, retiredOn: string | undefined, replacement: string) {
+    const when = retiredOn ? ` on ${retiredOn}` : '';
+    super('ModelRetiredError', {
+      message: `The model '${alias}' was retired on Amazon Bedrock${when}; use '${replacement}' instead.`,
+      details: [{ path: 'model', message: `retired${when}; replacement: ${replacement}` }],
+    });
   }
 }
 

@@ -3,16 +3,58 @@ import {
   type BudgetDefinition,
   type BudgetStore,
   type CounterFigures,
+  type CounterKey,
+  keys,
   thresholdsToAlert,
   utilisation,
 } from './budget.ts';
 import { picoToUsd } from './money.ts';
+import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { Reservation, ReservedScope, Tags } from './types.ts';
 
 /** The amount a reservation holds. */
 export function reservedAmount(reservation: Reservation): Amount {
   return { pico: BigInt(reservation.costPico), tokens: reservation.tokens };
+}
+
+/** The counter a budget holds reservations on for the period that contains `at`. */
+export function scopeOf(budget: BudgetDefinition, at: Date): ReservedScope {
+  const key = periodKey(budget.period, at);
+  return {
+    scope: budget.applicationId ? 'application' : 'costCenter',
+    costCenter: budget.costCenter,
+    ...(budget.applicationId ? { applicationId: budget.applicationId } : {}),
+    ...keys.counter(budget, key),
+    period: budget.period,
+    periodKey: key,
+    limitPico: budget.limitPico?.toString(),
+    limitTokens: budget.limitTokens,
+    alertThresholds: budget.alertThresholds,
+  };
+}
+
+/**
+ * Return whatever a request holds on these counters, charging nothing. Each release reads the
+ * request's own marker, so it works when the caller never learnt what was reserved (a write
+ * whose answer was lost). Tries every counter; the first failure is thrown after the rest ran.
+ */
+export async function releaseHolds(
+  store: BudgetStore,
+  requestId: string,
+  counters: CounterKey[],
+): Promise<number> {
+  let released = 0;
+  let failure: unknown;
+  for (const key of counters) {
+    try {
+      if ((await store.release(key, requestId)).released) released++;
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return released;
 }
 
 /** The budget a reserved scope was held against. */
@@ -97,40 +139,61 @@ export async function settleRequest(
       reserved: reservation.costPico,
     });
   }
+  if (results[0]?.settled && used.pico > 0n) await recordUsage(store, detail, used, onError);
   const alerts: BudgetAlert[] = [];
-  if (results[0]?.settled && used.pico > 0n) {
-    try {
-      await store.addUsage({
-        day: detail.at.toISOString().slice(0, 10),
-        costCenter: detail.tags.costCenter,
-        applicationId: detail.tags.applicationId,
-        environment: detail.tags.environment,
-        modelId: detail.modelId,
-        requests: 1,
-        inputTokens: detail.usage?.inputTokens ?? 0,
-        outputTokens: detail.usage?.outputTokens ?? 0,
-        cacheReadInputTokens: detail.usage?.cacheReadInputTokens ?? 0,
-        cacheWriteInputTokens: detail.usage?.cacheWriteInputTokens ?? 0,
-        costPico: used.pico,
-      });
-    } catch (error) {
-      onError('usage aggregate not recorded', error);
-    }
-  }
   for (const [index, scope] of reservation.scopes.entries()) {
     const result = results[index];
-    if (!result?.settled) continue;
-    const budget = budgetOfScope(scope);
-    for (const threshold of thresholdsToAlert(budget, result.figures)) {
-      try {
-        if (await store.markAlert(scope, threshold))
-          alerts.push(alertOf(scope, budget, result.figures, threshold));
-      } catch (error) {
-        onError('alert threshold not recorded', error);
-      }
-    }
+    if (result?.settled) alerts.push(...(await claimAlerts(store, scope, result.figures, onError)));
   }
   return { settled: results[0]?.settled ?? false, figures: results.map((r) => r.figures), alerts };
+}
+
+/** Add a charged request to its day's usage aggregate; a failure is reported, never thrown. */
+export async function recordUsage(
+  store: BudgetStore,
+  detail: ChargeDetail,
+  used: Amount,
+  onError: (what: string, error: unknown) => void,
+): Promise<void> {
+  try {
+    await store.addUsage({
+      day: detail.at.toISOString().slice(0, 10),
+      costCenter: detail.tags.costCenter,
+      applicationId: detail.tags.applicationId,
+      environment: detail.tags.environment,
+      modelId: detail.modelId,
+      requests: 1,
+      inputTokens: detail.usage?.inputTokens ?? 0,
+      outputTokens: detail.usage?.outputTokens ?? 0,
+      cacheReadInputTokens: detail.usage?.cacheReadInputTokens ?? 0,
+      cacheWriteInputTokens: detail.usage?.cacheWriteInputTokens ?? 0,
+      costPico: used.pico,
+    });
+  } catch (error) {
+    onError('usage aggregate not recorded', error);
+  }
+}
+
+/**
+ * Claim each alert threshold a settled counter crossed: each is claimed once per period,
+ * whatever the concurrency, so only one caller sends it. A failure is reported, never thrown.
+ */
+export async function claimAlerts(
+  store: BudgetStore,
+  scope: ReservedScope,
+  figures: CounterFigures,
+  onError: (what: string, error: unknown) => void,
+): Promise<BudgetAlert[]> {
+  const budget = budgetOfScope(scope);
+  const alerts: BudgetAlert[] = [];
+  for (const threshold of thresholdsToAlert(budget, figures)) {
+    try {
+      if (await store.markAlert(scope, threshold)) alerts.push(alertOf(scope, budget, figures, threshold));
+    } catch (error) {
+      onError('alert threshold not recorded', error);
+    }
+  }
+  return alerts;
 }
 
 function alertOf(

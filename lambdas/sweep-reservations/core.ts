@@ -1,4 +1,6 @@
-import type { BudgetStore } from '../shared/budget.ts';
+import { type BudgetStore, keys, type StaleReservation, utilisation } from '../shared/budget.ts';
+import type { MeterRecord } from '../shared/metering.ts';
+import { type BudgetAlert, claimAlerts, recordUsage, scopeOf } from '../shared/settlement.ts';
 
 /**
  * A reservation older than this belongs to an execution that cannot be running any more: the
@@ -9,6 +11,8 @@ export const STALE_AFTER_SECONDS = 120;
 export interface SweepDeps {
   store: BudgetStore;
   now: () => Date;
+  /** Told of accounting that failed after a close (the close itself stands). */
+  onError?: (what: string, error: unknown) => void;
 }
 
 export interface SweepResult {
@@ -19,6 +23,12 @@ export interface SweepResult {
   chargedPico: bigint;
   /** Reservations whose close failed; the next run tries them again. */
   failed: number;
+  /** Counters that held nothing any more, taken off the open index. */
+  forgotten: number;
+  /** One record per closed request, for metrics and the audit log, as any other charge. */
+  records: MeterRecord[];
+  /** Alert thresholds the charges crossed, each claimed once per period. */
+  alerts: BudgetAlert[];
 }
 
 /**
@@ -26,27 +36,104 @@ export interface SweepResult {
  * releasing. The request may have reached Bedrock and been billed, so each is charged in full:
  * counters err only on the conservative side. Each close is the same conditional write a settle
  * uses, so a reservation is closed at most once, even when the sweeper races a late settle or
- * another sweeper.
+ * another sweeper. A closed charge is accounted like any other: the day's usage aggregate, the
+ * metrics and the alert thresholds. The sweep reads only the counters the open index lists.
  */
 export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
+  const onError = deps.onError ?? (() => undefined);
   const heldBefore = new Date(deps.now().getTime() - STALE_AFTER_SECONDS * 1000);
-  const stale = await deps.store.findStaleReservations(heldBefore);
-  const result: SweepResult = { found: stale.length, closed: 0, chargedPico: 0n, failed: 0 };
-  for (const reservation of stale) {
+  const { stale, idle } = await deps.store.findStaleReservations(heldBefore);
+  const result: SweepResult = {
+    found: stale.length,
+    closed: 0,
+    chargedPico: 0n,
+    failed: 0,
+    forgotten: 0,
+    records: [],
+    alerts: [],
+  };
+  for (const key of idle) {
     try {
-      const { settled } = await deps.store.settle(
+      await deps.store.forgetIdleCounter(key);
+      result.forgotten++;
+    } catch (error) {
+      onError('idle counter left on the open index', error);
+    }
+  }
+  for (const reservation of stale) {
+    let settled: Awaited<ReturnType<BudgetStore['settle']>>;
+    try {
+      settled = await deps.store.settle(
         reservation.key,
         reservation.requestId,
         reservation.amount,
         reservation.amount,
       );
-      if (settled) {
-        result.closed++;
-        result.chargedPico += reservation.amount.pico;
-      }
     } catch {
       result.failed++;
+      continue;
     }
+    if (!settled.settled) continue;
+    result.closed++;
+    result.chargedPico += reservation.amount.pico;
+    await account(deps.store, reservation, settled.figures, result, onError);
   }
   return result;
+}
+
+/** Aggregate, meter and alert one closed reservation, as a settle would have. */
+async function account(
+  store: BudgetStore,
+  reservation: StaleReservation,
+  figures: Awaited<ReturnType<BudgetStore['settle']>>['figures'],
+  result: SweepResult,
+  onError: (what: string, error: unknown) => void,
+): Promise<void> {
+  const counter = keys.scopeOfCounter(reservation.key);
+  if (!counter) return;
+  let budget: Awaited<ReturnType<BudgetStore['getBudgets']>>;
+  try {
+    budget = await store.getBudgets(counter);
+  } catch (error) {
+    onError('budget of a swept reservation not read; no alert for it', error);
+    budget = {};
+  }
+  const definition = counter.applicationId ? budget.application : budget.costCenter;
+  if (definition) {
+    result.alerts.push(
+      ...(await claimAlerts(store, scopeOf(definition, reservation.heldSince), figures, onError)),
+    );
+  }
+  // One request holds one marker per budget scope: count it once, on its cost center's counter.
+  const { detail } = reservation;
+  if (counter.applicationId || !detail) return;
+  const tags = {
+    costCenter: counter.costCenter,
+    applicationId: detail.applicationId,
+    environment: detail.environment,
+  };
+  const usage = {
+    inputTokens: reservation.amount.tokens - detail.outputTokens,
+    outputTokens: detail.outputTokens,
+    totalTokens: reservation.amount.tokens,
+    cacheReadInputTokens: 0,
+    cacheWriteInputTokens: 0,
+  };
+  await recordUsage(
+    store,
+    { tags, modelId: detail.modelId, usage, at: reservation.heldSince },
+    reservation.amount,
+    onError,
+  );
+  result.records.push({
+    requestId: reservation.requestId,
+    timestamp: reservation.heldSince.toISOString(),
+    tags,
+    modelId: detail.modelId,
+    decision: 'failed',
+    usage,
+    costPico: reservation.amount.pico,
+    latencyMs: { total: 0 },
+    ...(definition ? { budgetUtilisation: utilisation(definition, figures) } : {}),
+  });
 }

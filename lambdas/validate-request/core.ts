@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { authorizeTags, roleOfSession } from '../shared/callers.ts';
-import { type Catalog, priceOf, priceVersionAt, resolveModel } from '../shared/catalog.ts';
+import { type Catalog, priceOf, priceVersionAt, resolveModel, retiredModel } from '../shared/catalog.ts';
 import {
   type ErrorDetail,
   InvalidRequestError,
+  ModelRetiredError,
   PayloadTooLargeError,
   UnknownModelError,
 } from '../shared/errors.ts';
@@ -52,6 +53,8 @@ export function validateRequest(
   );
   authorizeTags(input.caller, request.tags, catalog.callers, options.openCallers ?? false);
 
+  const retired = retiredModel(catalog, request.model);
+  if (retired) throw new ModelRetiredError(retired.alias, retired.retiredOn, retired.replacement);
   const resolved = resolveModel(catalog, request.model);
   // A cost center with its own application inference profile is billed through it.
   const profile = resolved && options.profiles?.[request.tags.costCenter]?.[resolved.alias];

@@ -18,6 +18,73 @@ export const GATEWAY_ERRORS = {
   internal: ERRORS.InternalError,
 } as const;
 
+/** One of API Gateway's own responses, in our error shape. */
+export interface GatewayResponseSpec {
+  /** API Gateway's response type (see "Gateway response types" in the API Gateway guide). */
+  type: string;
+  error: { code: string; status: number; message: string };
+  /** The HTTP status; absent on the DEFAULT_ types, which keep the status of the response they stand for. */
+  status?: number;
+  /** Seconds a client should wait, where waiting helps. */
+  retryAfterSeconds?: number;
+}
+
+const RATE_LIMITED = ERRORS.RateLimitedError;
+
+/**
+ * Every response API Gateway can give without our integration answering, each with our body,
+ * our code and, where waiting helps, `Retry-After`. The stack deploys each as a gateway response.
+ */
+export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
+  { type: 'UNSUPPORTED_MEDIA_TYPE', error: ERRORS.UnsupportedMediaTypeError },
+  // Unknown routes have their own 404 (mock integrations), so this is only ever an unsigned call.
+  { type: 'MISSING_AUTHENTICATION_TOKEN', error: ERRORS.UnauthorizedError },
+  { type: 'ACCESS_DENIED', error: ERRORS.ForbiddenError },
+  { type: 'UNAUTHORIZED', error: ERRORS.UnauthorizedError },
+  { type: 'EXPIRED_TOKEN', error: ERRORS.UnauthorizedError },
+  { type: 'INVALID_SIGNATURE', error: ERRORS.UnauthorizedError },
+  { type: 'INVALID_API_KEY', error: ERRORS.UnauthorizedError },
+  { type: 'REQUEST_TOO_LARGE', error: ERRORS.PayloadTooLargeError },
+  { type: 'BAD_REQUEST_BODY', error: GATEWAY_ERRORS.invalidBody },
+  { type: 'BAD_REQUEST_PARAMETERS', error: ERRORS.InvalidRequestError },
+  { type: 'RESOURCE_NOT_FOUND', error: ERRORS.NotFoundError },
+  {
+    type: 'THROTTLED',
+    error: {
+      ...RATE_LIMITED,
+      message: 'The API is over its request rate; retry after the Retry-After seconds.',
+    },
+    retryAfterSeconds: 1,
+  },
+  {
+    type: 'QUOTA_EXCEEDED',
+    error: { ...RATE_LIMITED, message: "The caller's usage plan quota is spent for its period." },
+  },
+  {
+    // The web ACL's only rule is the per-IP rate rule (deployment.waf), so a block is a rate limit.
+    type: 'WAF_FILTERED',
+    error: {
+      ...RATE_LIMITED,
+      message: 'This address is over the firewall rate limit; retry after the Retry-After seconds.',
+    },
+    retryAfterSeconds: 60,
+  },
+  {
+    type: 'INTEGRATION_TIMEOUT',
+    error: {
+      ...ERRORS.ModelTimeoutError,
+      message:
+        'The request did not complete in time and may still be charged; retry with the same Idempotency-Key.',
+    },
+  },
+  { type: 'INTEGRATION_FAILURE', error: ERRORS.InternalError },
+  { type: 'API_CONFIGURATION_ERROR', error: ERRORS.InternalError },
+  { type: 'AUTHORIZER_FAILURE', error: ERRORS.InternalError },
+  { type: 'AUTHORIZER_CONFIGURATION_ERROR', error: ERRORS.InternalError },
+  { type: 'DEFAULT_4XX', error: ERRORS.InvalidRequestError },
+  { type: 'DEFAULT_5XX', error: ERRORS.InternalError },
+].map((spec) => (spec.type.startsWith('DEFAULT_') ? spec : { ...spec, status: spec.error.status }));
+
 /** The body template of a gateway error (API Gateway fills in `$context.requestId`). */
 export function gatewayErrorTemplate(error: { code: string; message: string }): string {
   return fixedBody(error.code, error.message);

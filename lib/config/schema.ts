@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { BudgetDefinition } from '../../lambdas/shared/budget.ts';
 import { callerSchema } from '../../lambdas/shared/callers.ts';
-import { type Catalog, catalogSchema, TAG_VALUE } from '../../lambdas/shared/catalog.ts';
+import {
+  type Catalog,
+  catalogSchema,
+  isSystemProfileId,
+  modelSchema,
+  TAG_VALUE,
+} from '../../lambdas/shared/catalog.ts';
 import { usdToPico } from '../../lambdas/shared/money.ts';
 
 const limitsShape = {
@@ -53,11 +59,55 @@ export const deploymentSchema = z
   })
   .strict();
 
+/** A model as the config gives it: what the Lambdas need, plus what only deployment needs. */
+export const deployedModelSchema = modelSchema
+  .extend({
+    /**
+     * Where a geographic inference profile (a `us.`/`eu.`... model ID or `inferenceProfileArn`)
+     * routes calls: IAM allows the foundation model in exactly these regions. `global` stands for
+     * a global profile's destinations. Global profile IDs need none.
+     */
+    profileRegions: z
+      .array(z.union([z.literal('global'), z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region')]))
+      .min(1)
+      .optional(),
+    /** The AWS Marketplace product of a third-party model, for its one-time subscription on first use. */
+    marketplaceProductId: z
+      .string()
+      .regex(/^prod-[a-z0-9]+$/)
+      .optional(),
+    /** Where the model's ID, lifecycle and prices were read. */
+    source: z.string().optional(),
+  })
+  .strict()
+  .superRefine((model, ctx) => {
+    const geographic =
+      (isSystemProfileId(model.modelId) && !model.modelId.startsWith('global.')) ||
+      (model.inferenceProfileArn !== undefined && !model.inferenceProfileArn.includes('/global.'));
+    if (geographic && !model.profileRegions) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profileRegions'],
+        message:
+          'a geographic inference profile needs the regions it routes to (the model card\'s "Geo inference details"), so IAM allows exactly those',
+      });
+    }
+  });
+
 /** The whole Cost Sentry configuration: the run-time catalog plus what only deployment needs. */
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
-    models: catalogSchema.shape.models,
+    /** Where and when the catalog's facts were read. */
+    catalogSources: z
+      .object({ readOn: z.iso.date(), pages: z.array(z.string()) })
+      .strict()
+      .optional(),
+    models: z.record(
+      z.string().regex(TAG_VALUE, 'model aliases follow the tag value rule'),
+      deployedModelSchema,
+    ),
+    retiredModels: catalogSchema.shape.retiredModels,
     prices: catalogSchema.shape.prices,
     environments: catalogSchema.shape.environments,
     limits: catalogSchema.shape.limits,
@@ -132,21 +182,6 @@ export function parseConfig(raw: unknown, source = 'config'): CostSentryConfig {
       ]);
     }
   }
-  // Application inference profile names: `cost-sentry-<costCenter>-<alias>`, as CloudFormation accepts them.
-  for (const [costCenter, budget] of Object.entries(parsed.data.budgets)) {
-    if (!budget.inferenceProfiles) continue;
-    for (const alias of Object.keys(parsed.data.models)) {
-      const name = `cost-sentry-${costCenter}-${alias}`;
-      if (name.length > 64 || !/^([0-9a-zA-Z:.][ _-]?)+$/.test(name)) {
-        throw new ConfigError(source, [
-          {
-            path: ['budgets', costCenter, 'inferenceProfiles'],
-            message: `the profile name ${name} is not one Bedrock accepts (at most 64 characters, no doubled separators)`,
-          },
-        ]);
-      }
-    }
-  }
   return parsed.data;
 }
 
@@ -164,7 +199,19 @@ export function loadConfig(path: string): CostSentryConfig {
 /** The part of the config the Lambdas need at run time. */
 export function catalogOf(config: CostSentryConfig): Catalog {
   return {
-    models: config.models,
+    models: Object.fromEntries(
+      Object.entries(config.models).map(([alias, m]) => [
+        alias,
+        {
+          modelId: m.modelId,
+          maxOutputTokens: m.maxOutputTokens,
+          topK: m.topK,
+          lifecycle: m.lifecycle,
+          ...(m.inferenceProfileArn ? { inferenceProfileArn: m.inferenceProfileArn } : {}),
+        },
+      ]),
+    ),
+    retiredModels: config.retiredModels,
     prices: config.prices,
     environments: config.environments,
     limits: config.limits,

@@ -1,10 +1,16 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { BUDGET_INDEX, type BudgetDefinition, TABLE_KEYS } from '../../lambdas/shared/budget.ts';
+import {
+  BUDGET_INDEX,
+  type BudgetDefinition,
+  OPEN_INDEX,
+  TABLE_INDEXES,
+  TABLE_KEYS,
+} from '../../lambdas/shared/budget.ts';
 import { budgetItem } from '../../lambdas/shared/budget-store.ts';
 
 /** Props of the budget table. */
@@ -32,13 +38,12 @@ export class BudgetTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       // Idempotency records expire after 24 h (checked on read as well; TTL only tidies up).
       timeToLiveAttribute: 'expiresAt',
-      globalSecondaryIndexes: [
-        {
-          indexName: BUDGET_INDEX.name,
-          partitionKey: { name: BUDGET_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: BUDGET_INDEX.sortKey, type: AttributeType.STRING },
-        },
-      ],
+      globalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        ...('sortKey' in index ? { sortKey: { name: index.sortKey, type: AttributeType.STRING } } : {}),
+        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+      })),
     });
 
     for (const budget of props.budgets) {
@@ -81,10 +86,13 @@ export class BudgetTable extends Construct {
     this.#allow(grantee, ['dynamodb:GetItem']);
   }
 
-  /** Find and close stale reservations: what the sweeper does. */
+  /**
+   * Find and close stale reservations, account for them, and claim alert thresholds: what the
+   * sweeper does. It reads the open-counters index, never the whole table.
+   */
   grantSweep(grantee: IGrantable): void {
-    // GetItem: a settle that lost its race with a late settle reads the counter back.
-    this.#allow(grantee, ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.#allow(grantee, ['dynamodb:Query'], [`${this.table.tableArn}/index/${OPEN_INDEX.name}`]);
+    this.#allow(grantee, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
   }
 
   /** Manage budget definitions and read counters and usage: what the admin API does. */

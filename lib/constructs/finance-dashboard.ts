@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   CfnAlarm,
@@ -13,6 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/powertools.ts';
 
@@ -24,6 +26,10 @@ export interface FinanceDashboardProps {
   budgets: Array<{ costCenter: string; alertThresholds: number[] }>;
   /** Alarm when more than this share of requests fail, over 15 minutes. @default 0.05 */
   errorRateThreshold?: number;
+  /** The workflow: its timed-out executions, and failed ones the sentry did not meter, alarm. */
+  stateMachine: IStateMachine;
+  /** The API: its 5xx rate alarms, whoever answered (our templates, Step Functions or the gateway). */
+  api: IRestApi & { restApiName: string };
 }
 
 const HOUR = Duration.hours(1);
@@ -171,12 +177,69 @@ export class FinanceDashboard extends Construct {
           threshold: percent,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+          // The metric comes only with settled requests: when traffic stops (or every request is
+          // refused), the alarm keeps its state instead of going back to OK.
+          treatMissingData: TreatMissingData.IGNORE,
         });
         alarm.addAlarmAction(action);
         this.alarms.push(alarm);
       }
     }
+
+    const platform = (id: string, description: string, metric: IMetric, threshold: number, periods = 1) => {
+      const alarm = new Alarm(this, id, {
+        alarmDescription: `Cost Sentry: ${description}`,
+        metric,
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: periods,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+    };
+    platform(
+      'ExecutionsTimedOut',
+      'workflow executions ran out of time (AWS/States ExecutionsTimedOut); their reservations wait for the sweeper',
+      props.stateMachine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      1,
+    );
+    // Every refusal ends in a Fail state too, so failed executions alarm only beyond what the
+    // sentry metered as errors: a failure path that itself failed (FailInternal), a crash.
+    platform(
+      'UnmeteredFailures',
+      'workflow executions failed without the sentry metering an error (AWS/States ExecutionsFailed minus Errors)',
+      new MathExpression({
+        expression: 'FILL(failed, 0) - FILL(metered, 0)',
+        usingMetrics: {
+          failed: props.stateMachine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          metered: total('Errors', 'Sum'),
+        },
+        label: 'Unmetered failed executions',
+        period: FIVE_MINUTES,
+      }),
+      1,
+    );
+    platform(
+      'Api5xxRate',
+      'more than 5% of API requests answered 5xx for 15 minutes (AWS/ApiGateway 5XXError)',
+      new MathExpression({
+        expression: '100 * FILL(errors, 0)',
+        usingMetrics: {
+          errors: new Metric({
+            namespace: 'AWS/ApiGateway',
+            metricName: '5XXError',
+            dimensionsMap: { ApiName: props.api.restApiName },
+            statistic: 'Average',
+            period: FIVE_MINUTES,
+          }),
+        },
+        label: 'API 5xx (%)',
+        period: FIVE_MINUTES,
+      }),
+      (props.errorRateThreshold ?? 0.05) * 100,
+      3,
+    );
 
     const errorRate = new Alarm(this, 'ErrorRate', {
       alarmDescription: 'Cost Sentry: more than the allowed share of requests failed (5xx) for 15 minutes',

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { Stack, Tags } from 'aws-cdk-lib';
 import { CfnApplicationInferenceProfile } from 'aws-cdk-lib/aws-bedrock';
 import { Construct } from 'constructs';
-import type { ModelConfig } from '../../lambdas/shared/catalog.ts';
+import { isSystemProfileId, type ModelConfig } from '../../lambdas/shared/catalog.ts';
 
 /** Props of the per-cost-center application inference profiles. */
 export interface InferenceProfilesProps {
@@ -30,16 +31,9 @@ export class InferenceProfiles extends Construct {
     for (const costCenter of props.costCenters) {
       this.ids[costCenter] = {};
       for (const [alias, model] of Object.entries(props.models)) {
-        const source =
-          model.inferenceProfileArn ??
-          stack.formatArn({
-            service: 'bedrock',
-            account: '',
-            resource: 'foundation-model',
-            resourceName: model.modelId,
-          });
+        const source = model.inferenceProfileArn ?? modelSourceArn(stack, model.modelId);
         const profile = new CfnApplicationInferenceProfile(this, `${costCenter}-${alias}`, {
-          inferenceProfileName: `cost-sentry-${costCenter}-${alias}`,
+          inferenceProfileName: profileName(costCenter, alias),
           description: `Cost Sentry: ${alias} for cost center ${costCenter}`,
           modelSource: { copyFrom: source },
         });
@@ -50,4 +44,41 @@ export class InferenceProfiles extends Construct {
       }
     }
   }
+}
+
+/** What CloudFormation accepts as an InferenceProfileName: 1 to 64 characters, single separators. */
+export const PROFILE_NAME = /^([0-9a-zA-Z][ _-]?)+$/;
+const MAX_PROFILE_NAME = 64;
+
+/**
+ * The application inference profile name of a cost center's model: `cost-sentry-<costCenter>-<alias>`
+ * when that is a valid name; otherwise dots become hyphens, separator runs fold into one, and a
+ * short hash of the original pair keeps two cost centers that fold alike (`eng.platform`,
+ * `eng-platform`) apart, within 64 characters.
+ */
+export function profileName(costCenter: string, alias: string): string {
+  const plain = `cost-sentry-${costCenter}-${alias}`;
+  if (plain.length <= MAX_PROFILE_NAME && PROFILE_NAME.test(plain)) return plain;
+  const hash = createHash('sha256').update(`${costCenter}\n${alias}`).digest('hex').slice(0, 8);
+  const folded = plain
+    .replace(/[^0-9a-zA-Z _-]/g, '-')
+    .replace(/[ _-]{2,}/g, (run) => run[0] ?? '-')
+    .slice(0, MAX_PROFILE_NAME - hash.length - 1)
+    .replace(/[ _-]+$/, '');
+  return `${folded}-${hash}`;
+}
+
+/**
+ * What an application inference profile copies from: a system-defined (geographic or global)
+ * inference profile when the catalog invokes one, otherwise the foundation model in this region.
+ */
+export function modelSourceArn(stack: Stack, modelId: string): string {
+  return isSystemProfileId(modelId)
+    ? stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: modelId })
+    : stack.formatArn({
+        service: 'bedrock',
+        account: '',
+        resource: 'foundation-model',
+        resourceName: modelId,
+      });
 }

@@ -23,7 +23,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/errors.ts';
-import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+import { GATEWAY_ERRORS, GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
 import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
 import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';
 
@@ -44,21 +44,6 @@ export interface ProxyApiProps {
 }
 
 const REQUEST_ID_HEADER = 'method.response.header.x-request-id';
-
-/** API Gateway's own responses (auth, routing, media type) in our error body shape. */
-const GATEWAY_RESPONSES = [
-  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, error: ERRORS.UnsupportedMediaTypeError },
-  // Unknown routes have their own 404 (below), so this is only ever an unsigned call.
-  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, error: ERRORS.UnauthorizedError },
-  { type: ResponseType.ACCESS_DENIED, error: ERRORS.ForbiddenError },
-  { type: ResponseType.UNAUTHORIZED, error: ERRORS.UnauthorizedError },
-  { type: ResponseType.EXPIRED_TOKEN, error: ERRORS.UnauthorizedError },
-  { type: ResponseType.INVALID_SIGNATURE, error: ERRORS.UnauthorizedError },
-  { type: ResponseType.REQUEST_TOO_LARGE, error: ERRORS.PayloadTooLargeError },
-  { type: ResponseType.BAD_REQUEST_BODY, error: GATEWAY_ERRORS.invalidBody },
-  { type: ResponseType.DEFAULT_4XX, error: ERRORS.InvalidRequestError },
-  { type: ResponseType.DEFAULT_5XX, error: ERRORS.InternalError },
-] as const;
 
 /**
  * The regional REST API: `POST /v1/invoke`, IAM-authorized, integrated directly with
@@ -228,15 +213,15 @@ export class ProxyApi extends Construct {
       });
     }
 
-    for (const { type, error } of GATEWAY_RESPONSES) {
-      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
-        type,
-        statusCode:
-          type === ResponseType.DEFAULT_4XX || type === ResponseType.DEFAULT_5XX
-            ? undefined
-            : String(error.status),
-        responseHeaders: { 'x-request-id': 'context.requestId' },
-        templates: { 'application/json': fixedBody(error.code, error.message) },
+    for (const { type, error, status, retryAfterSeconds } of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(`Gateway${type}`, {
+        type: ResponseType.of(type),
+        statusCode: status === undefined ? undefined : String(status),
+        responseHeaders: {
+          'x-request-id': 'context.requestId',
+          ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${retryAfterSeconds}'` }),
+        },
+        templates: { 'application/json': gatewayErrorTemplate(error) },
       });
     }
   }

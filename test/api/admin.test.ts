@@ -271,7 +271,7 @@ describe('GET /v1/usage', () => {
         costCenter: 'finance',
         applicationId: 'ledger',
         environment: 'dev',
-        model: 'claude-3-5-haiku',
+        model: 'claude-haiku',
       }),
       invokeBody({
         costCenter: 'finance',

@@ -24,14 +24,14 @@ beforeAll(async () => {
     invokeBody({
       costCenter: 'support',
       applicationId: 'docs-helper',
-      model: 'claude-3-5-haiku',
+      model: 'claude-haiku',
       content: 'Hi [[sim:output_tokens=60]]',
     }),
     invokeBody({ costCenter: 'sales', applicationId: 'crm', environment: 'dev', model: 'nova-micro' }),
     invokeBody({
       costCenter: 'finance',
       applicationId: 'ledger',
-      model: 'claude-3-5-sonnet',
+      model: 'claude-sonnet',
       content: 'Sum it [[sim:output_tokens=100]]',
       maxTokens: 200,
     }),

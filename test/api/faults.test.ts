@@ -34,6 +34,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   proxy.failing = new Set();
+  proxy.fault = undefined;
   // Sweep as a later scheduled run would, long after every execution ended.
   await sweepReservations({ store: stack.runtime.store, now: () => new Date(Date.now() + 10 * 60_000) });
   const figures = await counters(stack.runtime, COST_CENTER);
@@ -129,5 +130,51 @@ describe('budget store faults', () => {
     noInternals(json);
     // The failure path could not reach the store either: the reservation is still held, conservatively.
     expect((await counters(stack.runtime, COST_CENTER)).reservedPico).toBe(held);
+  });
+
+  it('failing on the application counter after the cost center was held: 500, Bedrock never called, nothing left held or charged', async () => {
+    await stack.runtime.store.putBudget({
+      costCenter: COST_CENTER,
+      applicationId: 'docs-helper',
+      period: 'monthly',
+      limitPico: 10n ** 15n,
+      alertThresholds: [],
+    });
+    const before = await counters(stack.runtime, COST_CENTER);
+    const bedrockCalls = calls();
+    proxy.fault = (operation, request) =>
+      operation === 'UpdateItem' && request.includes('APP#docs-helper#PERIOD#') ? 'fail' : undefined;
+    const { status, json } = await post(stack, body('partial'));
+    proxy.fault = undefined;
+    await stack.runtime.store.deleteBudget({ costCenter: COST_CENTER, applicationId: 'docs-helper' });
+
+    expect([status, json.error.code]).toEqual([500, 'INTERNAL_ERROR']);
+    expect(calls()).toBe(bedrockCalls);
+    // Returned at once by ReserveBudget itself, not left for the sweeper to charge.
+    const after = await counters(stack.runtime, COST_CENTER);
+    expect(after.reservedPico).toBe(before.reservedPico);
+    expect(after.spentPico).toBe(before.spentPico);
+  });
+
+  it('a reservation whose answer was lost, and whose clean-up failed: the failure handler finds and returns it', async () => {
+    const before = await counters(stack.runtime, COST_CENTER);
+    const bedrockCalls = calls();
+    // Until the failure handler runs (the second budget read), every write of the cost
+    // center's counter is applied but answered with an error, and every read fails.
+    let budgetReads = 0;
+    proxy.fault = (operation, request) => {
+      if (operation === 'BatchGetItem') budgetReads++;
+      if (budgetReads >= 2) return undefined;
+      if (operation === 'GetItem') return 'fail';
+      return operation === 'UpdateItem' && request.includes(`"CC#${COST_CENTER}"`) ? 'lost' : undefined;
+    };
+    const { status, json } = await post(stack, body('lost answer'));
+    proxy.fault = undefined;
+
+    expect([status, json.error.code]).toEqual([500, 'INTERNAL_ERROR']);
+    expect(calls()).toBe(bedrockCalls);
+    const after = await counters(stack.runtime, COST_CENTER);
+    expect(after.reservedPico).toBe(before.reservedPico);
+    expect(after.spentPico).toBe(before.spentPico);
   });
 });

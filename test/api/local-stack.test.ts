@@ -46,7 +46,7 @@ describe('POST /v1/invoke', () => {
       cacheWriteInputTokens: 0,
     });
     // 2 input tokens at $0.00006/1K and 32 output tokens at $0.00024/1K.
-    expect(json.cost).toEqual({ usd: 0.0000078, priceVersion: '2026-11-01' });
+    expect(json.cost).toEqual({ usd: 0.0000078, priceVersion: '2026-12-01' });
     expect(Object.keys(json.budget).sort()).toEqual(
       [
         'costCenter',

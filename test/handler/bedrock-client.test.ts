@@ -19,7 +19,7 @@ beforeEach(() => bedrock.reset());
 
 const input = (overrides: Partial<ConverseInput> = {}): ConverseInput => ({
   model: {
-    alias: 'claude-3-5-haiku',
+    alias: 'claude-haiku',
     modelId: 'm',
     invokeModelId: 'arn:profile',
     maxOutputTokens: 100,

@@ -33,7 +33,7 @@ const state = {
     outputTokens: 100,
     tokens: 161,
     costPico: '27660000',
-    priceVersion: '2026-11-01',
+    priceVersion: '2026-12-01',
   },
   reservation: {
     requestId: 'req-1',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { keys } from '../../lambdas/shared/budget.ts';
 import { periodKey } from '../../lambdas/shared/period.ts';
 import { validateRequest } from '../../lambdas/validate-request/core.ts';
+import { type FaultProxy, startFaultProxy } from '../../local/dynamo-proxy.ts';
 import { teeJsonLines } from '../../local/log-sink.ts';
 import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
 import type { SyncExecutionResult } from '../../local/workflow.ts';
@@ -33,6 +34,35 @@ export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {
       await runtime.close();
       sink.restore();
     },
+  };
+}
+
+/**
+ * The test runtime with a fault proxy in front of its DynamoDB: the handlers' calls go through
+ * it (counted, or failed on demand); `close` stops both.
+ */
+export async function startProxiedRuntime(
+  options: Partial<LocalRuntimeOptions> = {},
+): Promise<{ runtime: LocalRuntime; proxy: FaultProxy }> {
+  let proxy: FaultProxy | undefined;
+  const runtime = await startTestRuntime({
+    ...options,
+    interposeDynamo: async (endpoint) => {
+      proxy = await startFaultProxy(endpoint);
+      return proxy.endpoint;
+    },
+  });
+  if (!proxy) throw new Error('the runtime did not interpose the proxy');
+  const started = proxy;
+  return {
+    runtime: {
+      ...runtime,
+      close: async () => {
+        await runtime.close();
+        await started.close();
+      },
+    },
+    proxy: started,
   };
 }
 

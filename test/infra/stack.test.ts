@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { foundationModelOf } from '../../lambdas/shared/catalog.ts';
 import { MODEL_DEADLINE_MS } from '../../lambdas/shared/deadline.ts';
 import { ERRORS } from '../../lambdas/shared/errors.ts';
 import { createApp } from '../../lib/app.ts';
@@ -63,7 +64,7 @@ describe('the functions', () => {
     expect(bedrockStatements[0]?.Action).toBe('bedrock:InvokeModel');
     const resources = JSON.stringify(bedrockStatements[0]?.Resource);
     for (const model of Object.values(exampleConfig().models)) {
-      expect(resources).toContain(`:bedrock:eu-west-1::foundation-model/${model.modelId}`);
+      expect(resources).toContain(`:bedrock:eu-west-1::foundation-model/${foundationModelOf(model.modelId)}`);
     }
     expect(resources).not.toMatch(/foundation-model\/\*|"\*"/);
   });
@@ -85,7 +86,7 @@ describe('the functions', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 10);
   });
 
-  it('run the sweeper on a schedule, allowed to scan, read and update the table only', () => {
+  it('run the sweeper on a schedule, reading the open-counters index (never scanning), then counters and budgets', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     const [, policy] =
       Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
@@ -93,13 +94,22 @@ describe('the functions', () => {
       ) ?? [];
     const statements = (policy?.Properties.PolicyDocument.Statement ?? []) as Array<{
       Action: string | string[];
+      Resource: unknown;
     }>;
     const actions = statements.flatMap((st) => [st.Action].flat());
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
-      'dynamodb:Scan',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
+    const query = statements.find((st) => st.Action === 'dynamodb:Query');
+    expect(JSON.stringify(query?.Resource)).toContain('/index/open-counters');
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({ IndexName: 'open-counters', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ]),
+    });
   });
 });
 
@@ -140,6 +150,7 @@ describe('the alerts', () => {
     expect(publishers.map(([id]) => id.replace(/Role.*/, '')).sort()).toEqual([
       'ReleaseReservation',
       'SettleUsage',
+      'SweepReservations',
     ]);
   });
 });

@@ -21,7 +21,7 @@ describe('the hard cap', () => {
     // Every request reserves the same worst case; the budget holds 50 of them.
     const body = invokeBody({
       costCenter: 'capped',
-      model: 'claude-3-5-sonnet',
+      model: 'claude-sonnet',
       content: 'Summarise the ledger.',
       maxTokens: 200,
     });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/money.ts';
-import { type FaultProxy, startFaultProxy, whileFailing } from '../../local/dynamo-proxy.ts';
+import { type FaultProxy, whileFailing } from '../../local/dynamo-proxy.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
-import { counters, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
+import { counters, errorOf, execute, startProxiedRuntime } from '../helpers/local-runtime.ts';
 
 /**
  * The real ASL file, run by aws-local-stepfunctions with the real handlers, dynalite and the
@@ -13,18 +13,9 @@ let runtime: LocalRuntime;
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime({
-    bedrockTimeoutMs: 1_500,
-    interposeDynamo: async (endpoint) => {
-      proxy = await startFaultProxy(endpoint);
-      return proxy.endpoint;
-    },
-  });
+  ({ runtime, proxy } = await startProxiedRuntime({ bedrockTimeoutMs: 1_500 }));
 });
-afterAll(async () => {
-  await runtime?.close();
-  await proxy?.close();
-});
+afterAll(() => runtime?.close());
 
 const calls = () => runtime.simulator?.stats.calls ?? 0;
 
@@ -50,7 +41,7 @@ describe('the workflow', () => {
         cacheReadInputTokens: 0,
         cacheWriteInputTokens: 0,
       },
-      cost: { usd: 0.00001008, priceVersion: '2026-11-01' },
+      cost: { usd: 0.00001008, priceVersion: '2026-12-01' },
       budget: {
         costCenter: 'support',
         period: 'monthly',

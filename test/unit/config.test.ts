@@ -19,13 +19,16 @@ describe('the configuration', () => {
     const config = exampleConfig();
     expect(Object.keys(config.models)).toEqual(
       expect.arrayContaining([
-        'nova-lite',
         'nova-micro',
-        'claude-3-5-haiku',
-        'claude-3-5-sonnet',
+        'nova-lite',
+        'nova-pro',
+        'claude-haiku',
+        'claude-sonnet',
         'claude-opus',
-        'claude-2',
       ]),
+    );
+    expect(Object.keys(config.retiredModels)).toEqual(
+      expect.arrayContaining(['claude-2', 'claude-3-5-haiku', 'claude-3-5-sonnet']),
     );
     expect(Object.keys(config.budgets).sort()).toEqual(['sales', 'services', 'support']);
     expect(config.environments).toEqual(['dev', 'test', 'staging', 'production']);

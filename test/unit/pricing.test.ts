@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { priceOf, priceVersionAt, resolveModel } from '../../lambdas/shared/catalog.ts';
+import { priceOf, priceVersionAt, resolveModel, retiredModel } from '../../lambdas/shared/catalog.ts';
 import { inputTokenBound, usageCost, worstCaseCost } from '../../lambdas/shared/pricing.ts';
 import { simulatedInputTokens } from '../../local/bedrock-simulator.ts';
 import { exampleCatalog } from '../helpers/fixtures.ts';
@@ -10,19 +10,35 @@ describe('the price catalog', () => {
   it.each([
     ['nova-micro', 35_000_000n, 140_000_000n],
     ['nova-lite', 60_000_000n, 240_000_000n],
-    ['claude-3-5-haiku', 800_000_000n, 4_000_000_000n],
-    ['claude-3-5-sonnet', 3_000_000_000n, 15_000_000_000n],
-    ['claude-opus', 15_000_000_000n, 75_000_000_000n],
-  ])('prices %s at the seed prices (pico-USD per 1K in and out)', (alias, input, output) => {
+    ['nova-pro', 800_000_000n, 3_200_000_000n],
+    ['claude-haiku', 1_000_000_000n, 5_000_000_000n],
+    ['claude-sonnet', 3_000_000_000n, 15_000_000_000n],
+    ['claude-opus', 5_000_000_000n, 25_000_000_000n],
+  ])('prices %s at its list prices (pico-USD per 1K in and out)', (alias, input, output) => {
     const model = resolveModel(catalog, alias);
     expect(model).toBeDefined();
-    const price = priceOf(catalog, '2026-11-01', model?.modelId ?? '');
+    const price = priceOf(catalog, '2026-12-01', model?.modelId ?? '');
     expect([price.input, price.output]).toEqual([input, output]);
   });
 
-  it('maps the seed 001 aliases to their model IDs', () => {
+  it('maps the seed 001 aliases: nova-lite to its model, claude-2 to a retired model with a replacement', () => {
     expect(resolveModel(catalog, 'nova-lite')?.modelId).toBe('amazon.nova-lite-v1:0');
-    expect(resolveModel(catalog, 'claude-2')?.modelId).toBe('anthropic.claude-v2:0');
+    expect(resolveModel(catalog, 'claude-2')).toBeUndefined();
+    expect(retiredModel(catalog, 'claude-2')).toMatchObject({ replacement: 'claude-haiku' });
+    expect(retiredModel(catalog, 'anthropic.claude-v2:0')).toMatchObject({ alias: 'claude-2' });
+  });
+
+  it('calls the Claude models through global inference profiles, priced as the profile is', () => {
+    for (const alias of ['claude-haiku', 'claude-sonnet', 'claude-opus']) {
+      expect(resolveModel(catalog, alias)?.invokeModelId).toMatch(/^global\.anthropic\./);
+    }
+  });
+
+  it('warns of a Legacy model end of life, and only of a Legacy one', () => {
+    expect(resolveModel(catalog, 'claude-sonnet-4-5')?.warning).toMatch(
+      /Legacy .* 2027-04-08; move to claude-sonnet/,
+    );
+    expect(resolveModel(catalog, 'claude-sonnet')?.warning).toBeUndefined();
   });
 
   it('accepts a raw model ID only when the catalog lists it', () => {
@@ -75,7 +91,7 @@ describe('the worst-case estimate', () => {
   });
 
   it('is never below the real cost of any usage within the bound', () => {
-    const price = priceOf(catalog, '2026-11-01', 'anthropic.claude-3-5-haiku-20241022-v1:0');
+    const price = priceOf(catalog, '2026-12-01', 'global.anthropic.claude-haiku-4-5-20251001-v1:0');
     const worst = worstCaseCost(100, 50, price);
     for (const [input, cacheRead, cacheWrite] of [
       [100, 0, 0],

@@ -47,7 +47,13 @@ describe('validateRequest accepts', () => {
   });
 
   it('a raw model ID the catalog lists', () => {
-    expect(run(invokeBody({ model: 'anthropic.claude-v2:0' })).model.alias).toBe('claude-2');
+    expect(run(invokeBody({ model: 'amazon.nova-pro-v1:0' })).model.alias).toBe('nova-pro');
+  });
+
+  it('a Legacy model, carrying the warning of its end of life', () => {
+    expect(run(invokeBody({ model: 'claude-sonnet-4-5' })).model.warning).toMatch(
+      /end of life on 2027-04-08/,
+    );
   });
 
   it('prices the worst case from the bound and max_tokens', () => {
@@ -58,7 +64,7 @@ describe('validateRequest accepts', () => {
       outputTokens: 100,
       tokens: 145,
       costPico: String(45n * 60_000n + 100n * 240_000n),
-      priceVersion: '2026-11-01',
+      priceVersion: '2026-12-01',
     });
   });
 });
@@ -70,10 +76,24 @@ describe('validateRequest refuses', () => {
     ['null', 'null', 'INVALID_REQUEST', 'The request does not match the schema.'],
     ['an unknown model', invokeBody({ model: 'gpt-4' }), 'UNKNOWN_MODEL', undefined],
     ['a look-alike model name', invokeBody({ model: 'nova-lite ' }), 'UNKNOWN_MODEL', undefined],
+    [
+      'a retired alias',
+      invokeBody({ model: 'claude-3-5-sonnet' }),
+      'MODEL_RETIRED',
+      "The model 'claude-3-5-sonnet' was retired on Amazon Bedrock on 2026-03-01; use 'claude-sonnet' instead.",
+    ],
+    [
+      'a retired model ID',
+      invokeBody({ model: 'anthropic.claude-v2:0' }),
+      'MODEL_RETIRED',
+      "The model 'claude-2' was retired on Amazon Bedrock; use 'claude-haiku' instead.",
+    ],
   ])('%s', (_name, body, code, message) => {
     const error = failure(body);
     expect(error.code).toBe(code);
     if (message) expect(error.fields.message).toBe(message);
+    if (code === 'MODEL_RETIRED')
+      expect(JSON.stringify(error.fields.details)).toMatch(/replacement: claude-/);
   });
 
   it.each([
@@ -133,7 +153,7 @@ describe('validateRequest refuses', () => {
         OPEN,
       ),
     ).toThrow(/schema/);
-    expect(run(withTopK('claude-3-5-haiku')).prompt.parameters.topK).toBe(5);
+    expect(run(withTopK('claude-haiku')).prompt.parameters.topK).toBe(5);
   });
 
   it('a body the gateway flagged as too large', () => {
