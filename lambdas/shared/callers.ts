@@ -17,7 +17,10 @@ const tagList = z.array(z.string().regex(TAG_VALUE)).min(1);
 /** An IAM principal bound to tags, from the config. */
 export const callerSchema = z
   .object({
-    /** An IAM role or user ARN; a role also matches its assumed-role sessions. */
+    /**
+     * An IAM role or user ARN; a role also matches its assumed-role sessions, by account and
+     * role name (a session ARN does not show the role's path).
+     */
     principal: z
       .string()
       .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN'),
@@ -51,6 +54,18 @@ export function roleOfSession(arn: string): string | undefined {
   return match ? `arn:${match[1]}:iam::${match[2]}:role/${match[3]}` : undefined;
 }
 
+/**
+ * A role's identity as its sessions show it: partition, account and role name. A session ARN
+ * (`arn:aws:sts::1:assumed-role/R/s`) drops the role's path, so `role/team/R` and its sessions
+ * share `aws:1:R`; undefined for anything that is not a role or a role session.
+ */
+function roleKey(arn: string): string | undefined {
+  const role = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
+  if (role) return `${role[1]}:${role[2]}:${role[3]}`;
+  const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(arn);
+  return session ? `${session[1]}:${session[2]}:${session[3]}` : undefined;
+}
+
 /** The binding of whoever called, or undefined when they are bound to nothing. */
 export function bindingOf(identity: CallerIdentity | undefined, callers: Caller[]): Binding | undefined {
   if (identity?.keyId) {
@@ -64,8 +79,11 @@ export function bindingOf(identity: CallerIdentity | undefined, callers: Caller[
   }
   if (identity?.principal) {
     const principal = identity.principal;
-    const role = roleOfSession(principal);
-    return callers.find((c) => c.principal === principal || (role !== undefined && c.principal === role));
+    const exact = callers.find((c) => c.principal === principal);
+    if (exact) return exact;
+    // Only a session is matched by role name: a role ARN given as itself must match exactly.
+    const role = roleOfSession(principal) ? roleKey(principal) : undefined;
+    return role === undefined ? undefined : callers.find((c) => roleKey(c.principal) === role);
   }
   return undefined;
 }

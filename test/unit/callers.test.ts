@@ -99,6 +99,48 @@ describe('authorizeTags', () => {
     );
   });
 
+  describe('matches a role by account and role name, since a session ARN drops the path', () => {
+    const pathed: Caller[] = [
+      { principal: 'arn:aws:iam::123456789012:role/team/docs-helper', costCenters: ['support'] },
+      { principal: 'arn:aws:iam::123456789012:role/plain-role', costCenters: ['support'] },
+    ];
+    it.each([
+      [
+        'a session of a role with a path',
+        'arn:aws:sts::123456789012:assumed-role/docs-helper/session',
+        'allowed',
+      ],
+      ['a role with a path, called as itself', 'arn:aws:iam::123456789012:role/team/docs-helper', 'allowed'],
+      [
+        'a session of a role without a path',
+        'arn:aws:sts::123456789012:assumed-role/plain-role/s-1',
+        'allowed',
+      ],
+      [
+        "another account's role of the same name",
+        'arn:aws:sts::999999999999:assumed-role/docs-helper/session',
+        'The caller is not bound to any cost center.',
+      ],
+      [
+        'the same role name under another path, called as itself',
+        'arn:aws:iam::123456789012:role/other/docs-helper',
+        'The caller is not bound to any cost center.',
+      ],
+      [
+        'another partition',
+        'arn:aws-cn:sts::123456789012:assumed-role/docs-helper/session',
+        'The caller is not bound to any cost center.',
+      ],
+      [
+        'a user named like the role',
+        'arn:aws:iam::123456789012:user/docs-helper',
+        'The caller is not bound to any cost center.',
+      ],
+    ])('%s', (_name, principal, expected) => {
+      expect(allowed({ principal }, tags, pathed, false)).toBe(expected);
+    });
+  });
+
   it('reads the role of an assumed-role session', () => {
     expect(roleOfSession('arn:aws:sts::111122223333:assumed-role/app/s')).toBe(
       'arn:aws:iam::111122223333:role/app',
