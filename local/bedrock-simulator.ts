@@ -79,7 +79,16 @@ const MAX_TRACKED_CALLS = 10_000;
  * A Bedrock Runtime stand-in speaking the Converse wire protocol (restJson1) over cleartext
  * HTTP/2 on loopback, as the SDK's HTTP/2 client expects. Signatures are not checked.
  */
-export async function startBedrockSimulator(options: { port?: number } = {}): Promise<BedrockSimulator> {
+export async function startBedrockSimulator(
+  options: {
+    port?: number;
+    /**
+     * The model IDs it serves, as Bedrock serves only models that exist and are not retired:
+     * any other answers ResourceNotFoundException. @default every model ID
+     */
+    models?: ReadonlySet<string>;
+  } = {},
+): Promise<BedrockSimulator> {
   const stats: SimulatorStats = { calls: 0, errors: 0 };
   const attempts = new Map<string, number>();
   const server = http2.createServer();
@@ -102,6 +111,15 @@ export async function startBedrockSimulator(options: { port?: number } = {}): Pr
       return;
     }
     const modelId = decodeURIComponent(match[1] ?? '');
+    if (options.models && !options.models.has(modelId)) {
+      respond(
+        stream,
+        404,
+        { message: `simulator: no model ${modelId} (not in the catalog, or retired)` },
+        'ResourceNotFoundException',
+      );
+      return;
+    }
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {

@@ -52,7 +52,13 @@ export interface LocalRuntime {
  */
 export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const dynamo = await startDynalite({ path: options.dataPath });
-  const simulator = options.bedrock === 'aws' ? undefined : await startBedrockSimulator();
+  // The simulator serves the catalog's models only, as Bedrock serves no retired one.
+  const simulator =
+    options.bedrock === 'aws'
+      ? undefined
+      : await startBedrockSimulator({
+          models: new Set(Object.values(options.config.models).map((m) => m.inferenceProfileArn ?? m.modelId)),
+        });
 
   process.env.AWS_REGION ??= 'us-east-1';
   if (simulator) {

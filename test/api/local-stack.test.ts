@@ -231,3 +231,43 @@ describe('the hard cap over HTTP', () => {
     expect(final.spentPico).toBe(ok.reduce((sum, r) => sum + usdToPico(r.json.cost.usd), 0n));
   });
 });
+
+describe('the catalog over HTTP', () => {
+  it('refuses a retired alias with 400 MODEL_RETIRED naming its replacement, before any charge', async () => {
+    const before = stack.runtime.simulator?.stats.calls ?? 0;
+    const { status, json } = await post(stack, invokeBody({ model: 'claude-3-5-haiku' }));
+    expect(status).toBe(400);
+    expect(json.error).toMatchObject({
+      code: 'MODEL_RETIRED',
+      message: expect.stringContaining("use 'claude-haiku'"),
+      details: [{ path: 'model', message: expect.stringContaining('replacement: claude-haiku') }],
+    });
+    expect(stack.runtime.simulator?.stats.calls ?? 0).toBe(before);
+  });
+
+  it('answers a Legacy model with a warning that names its end of life', async () => {
+    const { status, json } = await post(stack, invokeBody({ model: 'claude-sonnet-4-5', maxTokens: 16 }));
+    expect(status).toBe(200);
+    expect(json.warnings).toEqual([expect.stringContaining('end of life on 2027-04-08')]);
+    const { json: active } = await post(stack, invokeBody({ model: 'claude-sonnet', maxTokens: 16 }));
+    expect(active.warnings).toBeUndefined();
+  });
+
+  it('has a simulator that, like Bedrock, serves no model outside the catalog', async () => {
+    const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+    const client = new BedrockRuntimeClient({
+      endpoint: stack.runtime.simulator?.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const converse = (modelId: string) =>
+      client.send(new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }));
+    await expect(converse('anthropic.claude-v2:0')).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(converse('global.anthropic.claude-sonnet-4-6')).resolves.toMatchObject({
+      stopReason: 'end_turn',
+    });
+    client.destroy();
+  });
+});

@@ -295,6 +295,27 @@ describe('the API', () => {
     });
   });
 
+  it.each([
+    ['THROTTLED', '429', 'RATE_LIMITED', "'1'"],
+    ['WAF_FILTERED', '429', 'RATE_LIMITED', "'60'"],
+    ['QUOTA_EXCEEDED', '429', 'RATE_LIMITED', undefined],
+    ['INTEGRATION_TIMEOUT', '504', 'MODEL_TIMEOUT', undefined],
+    ['INTEGRATION_FAILURE', '500', 'INTERNAL_ERROR', undefined],
+    ['RESOURCE_NOT_FOUND', '404', 'NOT_FOUND', undefined],
+  ])('answers API Gateway %s as %s %s, with Retry-After %s', (type, status, code, retryAfter) => {
+    const [response] = Object.values(
+      template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
+    );
+    expect(response?.Properties.StatusCode).toBe(status);
+    expect(response?.Properties.ResponseParameters).toEqual({
+      'gatewayresponse.header.x-request-id': 'context.requestId',
+      ...(retryAfter ? { 'gatewayresponse.header.Retry-After': retryAfter } : {}),
+    });
+    expect(JSON.parse(response?.Properties.ResponseTemplates['application/json'])).toEqual({
+      error: { code, message: expect.any(String), requestId: '$context.requestId' },
+    });
+  });
+
   it('logs access without request or response bodies', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
@@ -435,5 +456,44 @@ describe('application inference profiles', () => {
     profiled.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ COST_SENTRY_PROFILES: Match.anyValue() }) },
     });
+  });
+});
+
+describe('alarms that can notify', () => {
+  it('publish to a topic under a customer-managed key whose policy lets CloudWatch use it', () => {
+    const [topic] = Object.values(template.findResources('AWS::SNS::Topic'));
+    expect(JSON.stringify(topic?.Properties.KmsMasterKeyId)).not.toContain('alias/aws/sns');
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('keep a budget alarm in its state when requests stop coming', () => {
+    const budgetAlarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'BudgetUtilization' } }),
+    );
+    expect(budgetAlarms.length).toBeGreaterThan(0);
+    for (const alarm of budgetAlarms) expect(alarm.Properties.TreatMissingData).toBe('ignore');
+  });
+
+  it('watch timed-out and unmetered failed executions and the API 5xx rate, each notifying the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) =>
+      JSON.stringify(a.Properties),
+    );
+    const find = (pattern: RegExp) => alarms.filter((a) => pattern.test(a));
+    expect(find(/"MetricName":"ExecutionsTimedOut".*"Namespace":"AWS\/States"/)).toHaveLength(1);
+    expect(find(/"MetricName":"ExecutionsFailed"/)).toHaveLength(1);
+    expect(find(/"MetricName":"5XXError".*"Namespace":"AWS\/ApiGateway"/)).toHaveLength(1);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('AlertsTopic');
+    }
   });
 });
