@@ -74,7 +74,11 @@ async function main(): Promise<void> {
     })
     .join('\n');
   const models = Object.entries(config.models)
-    .map(([alias, m]) => `  ${alias.padEnd(20)} ${m.modelId} (max_tokens up to ${m.maxOutputTokens})`)
+    .map(
+      ([alias, m]) =>
+        `  ${alias.padEnd(20)} ${m.modelId} (max_tokens up to ${m.maxOutputTokens}` +
+        `${m.lifecycle.status === 'legacy' ? `; Legacy, end of life ${m.lifecycle.endOfLife}` : ''})`,
+    )
     .join('\n');
   const [firstCostCenter = 'support'] = Object.keys(config.budgets);
   const example = JSON.stringify({
