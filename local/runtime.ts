@@ -57,7 +57,9 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
     options.bedrock === 'aws'
       ? undefined
       : await startBedrockSimulator({
-          models: new Set(Object.values(options.config.models).map((m) => m.inferenceProfileArn ?? m.modelId)),
+          models: new Set(
+            Object.values(options.config.models).map((m) => m.inferenceProfileArn ?? m.modelId),
+          ),
         });
 
   process.env.AWS_REGION ??= 'us-east-1';
