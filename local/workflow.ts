@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { STATE_LIMIT_BYTES } from '../lib/config/schema.ts';
 import { ASL_PATH, FUNCTIONS, type FunctionName, substitute } from '../state-machines/definition.ts';
 
 const localArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:cost-sentry-${name}`;
@@ -39,7 +40,8 @@ interface TaskState {
  * The real state machine definition run by aws-local-stepfunctions, its Lambda tasks served
  * by in-process handlers. Each call is shaped as the Lambda service shapes it: the result comes
  * back under `Payload`, and a thrown error becomes Error = its name and Cause = the JSON the
- * Node.js runtime reports (`errorType`, `errorMessage`, `trace`).
+ * Node.js runtime reports (`errorType`, `errorMessage`, `trace`). A state over 262,144 bytes
+ * fails the execution with States.DataLimitExceeded, past every Retry and Catch, as on AWS.
  */
 export class LocalWorkflow {
   readonly #machine: StateMachine;
@@ -66,18 +68,27 @@ export class LocalWorkflow {
       if (!target) throw new Error(`state ${stateName} names a function with no local handler`);
       const { name: functionName, handler } = target;
       this.#overrides[stateName] = async (input) => {
+        // Every task passes the whole state as its payload, so this is the state the previous
+        // step (or Catch) left; SettleUsage's result is the execution's output.
+        assertStateFits((input as { Payload?: unknown }).Payload);
         const started = performance.now();
+        let result: Awaited<ReturnType<typeof invokeLikeLambda>>;
         try {
-          return await invokeLikeLambda(handler, input);
+          result = await invokeLikeLambda(handler, input);
         } finally {
           options.onInvoke?.(functionName, performance.now() - started);
         }
+        assertStateFits(result.Payload);
+        return result;
       };
     }
   }
 
-  /** Run one execution to its end, like StartSyncExecution. */
+  /** Run one execution to its end, like StartSyncExecution (which refuses an input over the limit). */
   async run(input: unknown): Promise<SyncExecutionResult> {
+    if (stateBytes(input) > STATE_LIMIT_BYTES) {
+      throw new Error(`the execution input is over the ${STATE_LIMIT_BYTES}-byte limit`);
+    }
     const execution = this.#machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.#overrides as never,
@@ -99,7 +110,25 @@ export class LocalWorkflow {
   }
 }
 
-async function invokeLikeLambda(handler: LambdaHandler, input: unknown): Promise<unknown> {
+const stateBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+
+/**
+ * Fail as Step Functions does when a state passes the limit: States.DataLimitExceeded, a
+ * terminal error that neither Retry nor Catch (not even States.ALL) matches.
+ */
+function assertStateFits(state: unknown): void {
+  const bytes = stateBytes(state);
+  if (bytes <= STATE_LIMIT_BYTES) return;
+  const error = new Error(`The state has ${bytes} bytes, over the ${STATE_LIMIT_BYTES}-byte limit.`);
+  error.name = 'States.DataLimitExceeded';
+  // aws-local-stepfunctions reads these to skip Retry and Catch, as it does for States.Runtime.
+  throw Object.assign(error, { isRetryable: false, isCatchable: false });
+}
+
+async function invokeLikeLambda(
+  handler: LambdaHandler,
+  input: unknown,
+): Promise<{ StatusCode: number; ExecutedVersion: string; Payload: unknown }> {
   const { Payload } = input as { FunctionName: string; Payload: unknown };
   try {
     // JSON round trips: a Lambda sees and returns JSON, never shared objects.
@@ -111,7 +140,9 @@ async function invokeLikeLambda(handler: LambdaHandler, input: unknown): Promise
     };
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    const failure = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message, trace: [] }));
+    // As the Node.js runtime reports it: the trace is the stack, whose first line repeats the message.
+    const trace = (err.stack ?? `${err.name}: ${err.message}`).split('\n');
+    const failure = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message, trace }));
     failure.name = err.name;
     throw failure;
   }

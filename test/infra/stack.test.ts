@@ -212,11 +212,21 @@ describe('the state machine', () => {
   });
 
   it('sends every task failure to ReleaseReservation', () => {
-    for (const name of ['ValidateRequest', 'ReserveBudget', 'InvokeModel', 'SettleUsage']) {
+    for (const name of ['ClaimIdempotencyKey', 'ReserveBudget', 'InvokeModel', 'SettleUsage']) {
       expect(asl.States[name]?.Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReleaseReservation' },
       ]);
     }
+    // A validation failure drops the raw body: the error takes its place, then moves to $.error.
+    expect(asl.States.ValidateRequest?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.body', Next: 'MoveCaughtError' },
+    ]);
+    expect(asl.States.MoveCaughtError).toMatchObject({
+      Type: 'Pass',
+      InputPath: '$.body',
+      ResultPath: '$.error',
+      Next: 'ReleaseReservation',
+    });
   });
 });
 
