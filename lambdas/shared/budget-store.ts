@@ -1,5 +1,4 @@
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -21,49 +20,22 @@ import {
   OPEN_INDEX,
   type StaleReservation,
   type UsageAggregate,
-  ZERO_FIGURES,
 } from './budget.ts';
+import {
+  ALERT_PREFIX,
+  budgetItem,
+  definitionOf,
+  figuresOf,
+  keyOf,
+  markerOf,
+  n,
+  RESERVATION_PREFIX,
+  reservationsOf,
+  usageOf,
+  usageUpdate,
+} from './budget-items.ts';
 import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
 import { BudgetStoreError } from './errors.ts';
-import type { Period } from './period.ts';
-
-/** The attribute that holds one request's reservation on a counter item. */
-export const RESERVATION_PREFIX = 'r#';
-/** The attribute that records a sent alert on a counter item. */
-export const ALERT_PREFIX = 'a#';
-
-const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
-const bigOf = (item: Item | undefined, name: string): bigint => BigInt(item?.[name]?.N ?? '0');
-const numOf = (item: Item | undefined, name: string): number => Number(item?.[name]?.N ?? '0');
-
-export function figuresOf(item: Item | undefined): CounterFigures {
-  if (!item) return { ...ZERO_FIGURES };
-  return {
-    spentPico: bigOf(item, 'spentPico'),
-    reservedPico: bigOf(item, 'reservedPico'),
-    allocatedPico: bigOf(item, 'allocatedPico'),
-    spentTokens: numOf(item, 'spentTokens'),
-    reservedTokens: numOf(item, 'reservedTokens'),
-    allocatedTokens: numOf(item, 'allocatedTokens'),
-    alerted: Object.keys(item)
-      .filter((name) => name.startsWith(ALERT_PREFIX))
-      .map((name) => Number(name.slice(ALERT_PREFIX.length))),
-  };
-}
-
-/** A stored budget definition item back as a definition. */
-export function definitionOf(item: Item): BudgetDefinition {
-  return {
-    costCenter: item.costCenter?.S ?? '',
-    ...(item.applicationId?.S ? { applicationId: item.applicationId.S } : {}),
-    period: (item.period?.S ?? 'monthly') as Period,
-    limitPico: item.limitPico?.N !== undefined ? BigInt(item.limitPico.N) : undefined,
-    limitTokens: item.limitTokens?.N !== undefined ? Number(item.limitTokens.N) : undefined,
-    alertThresholds: (item.alertThresholds?.L ?? []).map((v) => Number(v.N)),
-    source: item.source?.S === 'api' ? 'api' : 'config',
-    updatedAt: item.updatedAt?.S,
-  };
-}
 
 /**
  * The DynamoDB budget store. Every counter change is one conditional UpdateItem on one item, so
@@ -163,24 +135,7 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.#table,
           Key: keyOf(keys.usage(usage)),
-          UpdateExpression:
-            'SET costCenter = :cc, applicationId = :app, environment = :env, modelId = :model, #day = :day ' +
-            'ADD requests :requests, inputTokens :in, outputTokens :out, ' +
-            'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost',
-          ExpressionAttributeNames: { '#day': 'day' },
-          ExpressionAttributeValues: {
-            ':cc': { S: usage.costCenter },
-            ':app': { S: usage.applicationId },
-            ':env': { S: usage.environment },
-            ':model': { S: usage.modelId },
-            ':day': { S: usage.day },
-            ':requests': n(usage.requests),
-            ':in': n(usage.inputTokens),
-            ':out': n(usage.outputTokens),
-            ':cr': n(usage.cacheReadInputTokens),
-            ':cw': n(usage.cacheWriteInputTokens),
-            ':cost': n(usage.costPico),
-          },
+          ...usageUpdate(usage),
         }),
       ),
     );
@@ -238,19 +193,7 @@ export class DynamoBudgetStore implements BudgetStore {
         ':prefix': { S: keys.usagePrefix(period) },
       },
     });
-    return items.map((item) => ({
-      day: item.day?.S ?? '',
-      costCenter: item.costCenter?.S ?? costCenter,
-      applicationId: item.applicationId?.S ?? '',
-      environment: item.environment?.S ?? '',
-      modelId: item.modelId?.S ?? '',
-      requests: numOf(item, 'requests'),
-      inputTokens: numOf(item, 'inputTokens'),
-      outputTokens: numOf(item, 'outputTokens'),
-      cacheReadInputTokens: numOf(item, 'cacheReadInputTokens'),
-      cacheWriteInputTokens: numOf(item, 'cacheWriteInputTokens'),
-      costPico: bigOf(item, 'costPico'),
-    }));
+    return items.map((item) => usageOf(item, costCenter));
   }
 
   async reserve(
@@ -371,66 +314,4 @@ export class DynamoBudgetStore implements BudgetStore {
       return { applied: false, item: await this.#get(key) };
     }
   }
-}
-
-const keyOf = (key: CounterKey): Item => ({ pk: { S: key.pk }, sk: { S: key.sk } });
-
-/** A reservation marker: amount, when, and what the sweeper needs to account for it. */
-function markerOf(amount: Amount, at: Date, detail: HoldDetail | undefined): Item {
-  return {
-    p: n(amount.pico),
-    t: n(amount.tokens),
-    at: n(at.getTime()),
-    ...(detail
-      ? {
-          a: { S: detail.applicationId },
-          e: { S: detail.environment },
-          m: { S: detail.modelId },
-          o: n(detail.outputTokens),
-        }
-      : {}),
-  };
-}
-
-/** The reservation markers a counter item holds. */
-function reservationsOf(item: Item): Array<Omit<StaleReservation, 'key'>> {
-  return Object.entries(item).flatMap(([name, value]) => {
-    const m = value.M;
-    if (!name.startsWith(RESERVATION_PREFIX) || !m) return [];
-    return [
-      {
-        requestId: name.slice(RESERVATION_PREFIX.length),
-        amount: { pico: BigInt(m.p?.N ?? '0'), tokens: Number(m.t?.N ?? '0') },
-        heldSince: new Date(Number(m.at?.N ?? 0)),
-        detail:
-          m.a?.S && m.e?.S && m.m?.S
-            ? {
-                applicationId: m.a.S,
-                environment: m.e.S,
-                modelId: m.m.S,
-                outputTokens: Number(m.o?.N ?? '0'),
-              }
-            : undefined,
-      },
-    ];
-  });
-}
-
-/** A budget definition as a DynamoDB item (also what the deploy-time seed writes). */
-export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
-  return {
-    ...keyOf(keys.budget(budget)),
-    [BUDGET_INDEX.partitionKey]: { S: BUDGET_INDEX.value },
-    [BUDGET_INDEX.sortKey]: {
-      S: budget.applicationId ? `${budget.costCenter}#${budget.applicationId}` : budget.costCenter,
-    },
-    costCenter: { S: budget.costCenter },
-    ...(budget.applicationId ? { applicationId: { S: budget.applicationId } } : {}),
-    source: { S: budget.source ?? 'config' },
-    period: { S: budget.period },
-    ...(budget.limitPico !== undefined ? { limitPico: n(budget.limitPico) } : {}),
-    ...(budget.limitTokens !== undefined ? { limitTokens: n(budget.limitTokens) } : {}),
-    alertThresholds: { L: budget.alertThresholds.map((t) => n(t)) },
-    ...(updatedAt ? { updatedAt: { S: updatedAt } } : {}),
-  };
 }

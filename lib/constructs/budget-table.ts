@@ -11,7 +11,7 @@ import {
   TABLE_INDEXES,
   TABLE_KEYS,
 } from '../../lambdas/shared/budget.ts';
-import { budgetItem } from '../../lambdas/shared/budget-store.ts';
+import { budgetItem } from '../../lambdas/shared/budget-items.ts';
 
 /** Props of the budget table. */
 export interface BudgetTableProps {
