@@ -7,18 +7,24 @@ export interface ClaimDeps {
   now: () => number;
 }
 
-/** `replay` is the first request's response body when the key has one; otherwise the key is now ours. */
+/**
+ * `replay` is the first request's response body when the key has one; otherwise the key is now
+ * ours. `replayError` is that response's error code when the first request failed after it was
+ * charged: the body is then replayed as that error.
+ */
 export interface ClaimResult {
   replay: string | null;
+  replayError: string | null;
 }
 
 /**
  * Claim the request's Idempotency-Key before anything is reserved. The same key with the same
- * body replays the first response (no Bedrock call, no charge); with another body it is 422
+ * body replays the first response (no Bedrock call, no charge), an error too when that request
+ * was charged for it (a model timeout); with another body it is 422
  * IDEMPOTENCY_KEY_REUSED; while the first request still runs it is 409 IDEMPOTENCY_IN_PROGRESS.
  */
 export async function claimIdempotencyKey(request: ValidatedRequest, deps: ClaimDeps): Promise<ClaimResult> {
-  if (!request.idempotency) return { replay: null };
+  if (!request.idempotency) return { replay: null, replayError: null };
   const { key, bodyHash } = request.idempotency;
   const now = deps.now();
   const held = await deps.store.claim(idempotencyScope(request.callerId), key, {
@@ -29,8 +35,10 @@ export async function claimIdempotencyKey(request: ValidatedRequest, deps: Claim
     expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
   });
   // Free, or already ours (Step Functions retried this step after the claim went through).
-  if (!held || held.requestId === request.requestId) return { replay: null };
+  if (!held || held.requestId === request.requestId) return { replay: null, replayError: null };
   if (held.bodyHash !== bodyHash) throw new IdempotencyKeyReusedError();
-  if (held.status === 'COMPLETED' && held.response !== undefined) return { replay: held.response };
+  if (held.status === 'COMPLETED' && held.response !== undefined) {
+    return { replay: held.response, replayError: held.errorCode ?? null };
+  }
   throw new IdempotencyInProgressError();
 }

@@ -110,7 +110,7 @@ function callerOf(state: FailedState): string | undefined {
 export async function releaseReservation(
   state: FailedState,
   deps: ReleaseDeps,
-): Promise<{ failure: Failure; record: MeterRecord; alerts: BudgetAlert[] }> {
+): Promise<{ failure: Failure; record: MeterRecord; alerts: BudgetAlert[]; billed: boolean }> {
   const { code, fields } = failureOf(state);
   const charge = chargeOf(state, deps.catalog);
   let alerts: BudgetAlert[] = [];
@@ -155,5 +155,8 @@ export async function releaseReservation(
       latencyMs: { model: state.invocation?.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) },
     },
     alerts,
+    // Charged for it (now, or by the sweeper if this settle failed): an Idempotency-Key keeps
+    // this answer, so a retry replays it instead of being charged again.
+    billed: charge.pico > 0n || charge.tokens > 0,
   };
 }

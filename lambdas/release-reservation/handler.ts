@@ -18,11 +18,19 @@ export const handler = async (event: FailedState): Promise<Failure> => {
   meter(result.record, metrics, logger);
   await sendAlerts(alerts, result.alerts, logger);
   if (event.idempotency) {
-    // A failed request gives its key back, so the client's retry runs (only this request's claim).
+    // A failed request that was charged (a model timeout) keeps its key, answering a retry with
+    // this error: a client that retries is charged once. Any other failed request gives its key
+    // back, so the client's retry runs (only this request's claim either way).
+    const scope = idempotencyScope(event.callerId);
+    const { key } = event.idempotency;
     try {
-      await idempotency.release(idempotencyScope(event.callerId), event.idempotency.key, event.requestId);
+      if (result.billed) {
+        await idempotency.complete(scope, key, event.requestId, result.failure.body, result.failure.code);
+      } else {
+        await idempotency.release(scope, key, event.requestId);
+      }
     } catch (error) {
-      logger.error('idempotency claim not released', { requestId: event.requestId, error });
+      logger.error('idempotency claim not settled', { requestId: event.requestId, error });
     }
   }
   return result.failure;

@@ -20,6 +20,7 @@ function recordOf(item: Item): IdempotencyRecord {
     bodyHash: item.bodyHash?.S ?? '',
     status: item.status?.S === 'COMPLETED' ? 'COMPLETED' : 'IN_PROGRESS',
     response: item.response?.S,
+    errorCode: item.errorCode?.S,
     createdAt: Number(item.createdAt?.N ?? 0),
     expiresAt: Number(item.expiresAt?.N ?? 0),
   };
@@ -73,19 +74,26 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(scope: string, key: string, requestId: string, response: string): Promise<void> {
+  async complete(
+    scope: string,
+    key: string,
+    requestId: string,
+    response: string,
+    errorCode?: string,
+  ): Promise<void> {
     await this.#ownerOnly(
       this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: keyOf(scope, key),
-          UpdateExpression: 'SET #status = :done, #response = :response',
+          UpdateExpression: `SET #status = :done, #response = :response${errorCode ? ', errorCode = :code' : ''}`,
           ConditionExpression: 'requestId = :me',
           ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
           ExpressionAttributeValues: {
             ':done': { S: 'COMPLETED' },
             ':response': { S: response },
             ':me': { S: requestId },
+            ...(errorCode ? { ':code': { S: errorCode } } : {}),
           },
         }),
       ),

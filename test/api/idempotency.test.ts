@@ -61,6 +61,22 @@ describe('Idempotency-Key', () => {
     expect(retried.json.error.requestId).not.toBe(failing.json.error.requestId);
   });
 
+  it('charges a timed-out request once: a retry with the same key replays its 504, without calling Bedrock or charging again', async () => {
+    const body = invokeBody({ content: 'late [[sim:error=ModelTimeoutException]]' });
+    const before = { calls: calls(), spent: (await counters(stack.runtime, 'support')).spentPico };
+    const first = await withKey('order-6', body);
+    const charged = (await counters(stack.runtime, 'support')).spentPico;
+    const second = await withKey('order-6', body);
+
+    expect([first.status, first.json.error.code]).toEqual([504, 'MODEL_TIMEOUT']);
+    expect(charged).toBeGreaterThan(before.spent);
+    expect(second.status).toBe(504);
+    expect(second.json).toEqual(first.json);
+    expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
+    expect(calls() - before.calls).toBe(1);
+    expect((await counters(stack.runtime, 'support')).spentPico).toBe(charged);
+  });
+
   it('treats requests without a key, or with different keys, as different requests', async () => {
     const body = invokeBody({ content: 'twice' });
     const before = calls();
