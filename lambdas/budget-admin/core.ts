@@ -13,7 +13,7 @@ import {
 import { TAG_VALUE } from '../shared/catalog.ts';
 import { InvalidRequestError, SentryError } from '../shared/errors.ts';
 import { picoToUsd, usdToPico } from '../shared/money.ts';
-import { periodKey } from '../shared/period.ts';
+import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/period.ts';
 import { detailsOf, parseJsonBody } from '../validate-request/json-body.ts';
 
 /** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
@@ -211,6 +211,7 @@ async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Pr
     );
   }
   const before = scope.applicationId ? existing.application : existing.costCenter;
+  if (before && before.period !== input.period) await refuseForgettingSpend(before, input.period, deps);
   const budget: BudgetDefinition = {
     ...scope,
     period: input.period,
@@ -221,6 +222,36 @@ async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Pr
   };
   await deps.store.putBudget(budget);
   return { status: before ? 200 : 201, body: await view(await find(scope, deps), deps) };
+}
+
+/**
+ * Counters are kept per period, so a budget whose period changes starts from the new period's
+ * counter: whatever the current one holds would be forgotten (a monthly budget switched to
+ * daily mid-month could be spent again). The switch is allowed only while the current counter
+ * is empty, so spent can never pass the limit through it.
+ */
+async function refuseForgettingSpend(
+  before: BudgetDefinition,
+  period: Period,
+  deps: AdminDeps,
+): Promise<void> {
+  const at = deps.now();
+  const key = periodKey(before.period, at);
+  const figures = await deps.store.getCounter(keys.counter(before, key));
+  const empty =
+    figures.allocatedPico === 0n &&
+    figures.spentPico === 0n &&
+    figures.allocatedTokens === 0 &&
+    figures.spentTokens === 0;
+  if (empty) return;
+  throw new InvalidRequestError("The budget's period cannot change during a period with spending.", [
+    {
+      path: 'period',
+      message:
+        `cannot change from ${before.period} to ${period} while ${key} has spending or reservations, ` +
+        `which the new period would not count; change it from ${isoSeconds(periodEnd(before.period, at))}`,
+    },
+  ]);
 }
 
 /** Sum usage aggregates by one dimension. */

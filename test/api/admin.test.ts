@@ -97,6 +97,32 @@ describe('PUT, GET and DELETE /v1/budgets/{costCenter}', () => {
   });
 });
 
+describe("a budget's period", () => {
+  it('may change while nothing is spent or held in the current period', async () => {
+    await admin('PUT', '/v1/budgets/switch-empty', { period: 'monthly', limitUsd: 1 });
+    const switched = await admin('PUT', '/v1/budgets/switch-empty', { period: 'daily', limitUsd: 1 });
+    expect([switched.status, switched.json.period]).toEqual([200, 'daily']);
+  });
+
+  it('may not change once the current period has spending, which a new period would forget', async () => {
+    await admin('PUT', '/v1/budgets/switch-spent', { period: 'monthly', limitUsd: 1 });
+    const spent = await invoke({ costCenter: 'switch-spent' });
+    expect(spent.status).toBe(200);
+
+    const refused = await admin('PUT', '/v1/budgets/switch-spent', { period: 'daily', limitUsd: 1 });
+
+    expect([refused.status, refused.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(refused.json.error.details).toEqual([
+      { path: 'period', message: expect.stringMatching(/^cannot change from monthly to daily/) },
+    ]);
+    const kept = await admin('GET', '/v1/budgets/switch-spent');
+    expect([kept.json.period, kept.json.spentUsd]).toEqual(['monthly', spent.json.cost.usd]);
+    // Everything but the period may still change.
+    const raised = await admin('PUT', '/v1/budgets/switch-spent', { period: 'monthly', limitUsd: 2 });
+    expect([raised.status, raised.json.limitUsd]).toEqual([200, 2]);
+  });
+});
+
 describe('the admin API refuses client mistakes with 400, never 500', () => {
   it.each([
     ['a limit finer than a pico-dollar', 1e-13],
