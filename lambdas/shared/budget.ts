@@ -222,6 +222,15 @@ export function thresholdsToAlert(budget: BudgetDefinition, figures: CounterFigu
   return budget.alertThresholds.filter((t) => used >= t && !figures.alerted.includes(t));
 }
 
+/**
+ * A USD figure as a JSON number (exact below $1,000, and to the micro-dollar up to the $1e9
+ * limit: a double holds 15 significant digits) and as an exact decimal string beside it.
+ */
+const usd = (name: string, pico: bigint): Record<string, number | string> => ({
+  [`${name}Usd`]: picoToUsd(pico),
+  [`${name}UsdDecimal`]: formatUsd(pico),
+});
+
 /** The budget as a client sees it in responses and BUDGET_EXCEEDED bodies. */
 export function budgetView(
   budget: BudgetDefinition,
@@ -240,10 +249,10 @@ export function budgetView(
     ...(budget.applicationId ? { applicationId: budget.applicationId } : {}),
     period: budget.period,
     periodKey,
-    ...(budget.limitPico !== undefined ? { limitUsd: picoToUsd(budget.limitPico) } : {}),
-    spentUsd: picoToUsd(figures.spentPico),
-    reservedUsd: picoToUsd(figures.reservedPico),
-    ...(remainingPico !== undefined ? { remainingUsd: picoToUsd(remainingPico) } : {}),
+    ...(budget.limitPico !== undefined ? usd('limit', budget.limitPico) : {}),
+    ...usd('spent', figures.spentPico),
+    ...usd('reserved', figures.reservedPico),
+    ...(remainingPico !== undefined ? usd('remaining', remainingPico) : {}),
     ...(budget.limitTokens !== undefined
       ? {
           limitTokens: budget.limitTokens,

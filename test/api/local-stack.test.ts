@@ -51,16 +51,21 @@ describe('POST /v1/invoke', () => {
       [
         'costCenter',
         'limitUsd',
+        'limitUsdDecimal',
         'period',
         'periodKey',
         'remainingUsd',
+        'remainingUsdDecimal',
         'reservedTokens',
         'reservedUsd',
+        'reservedUsdDecimal',
         'resetsAt',
         'spentTokens',
         'spentUsd',
+        'spentUsdDecimal',
       ].sort(),
     );
+    expect(usdToPico(json.budget.spentUsdDecimal)).toBe(usdToPico(json.budget.spentUsd));
   });
 
   it('writes its metric and audit lines to the log file, without the prompt', async () => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BudgetDefinition,
+  budgetView,
   type CounterFigures,
   forecast,
   thresholdsToAlert,
   utilisation,
   ZERO_FIGURES,
 } from '../../lambdas/shared/budget.ts';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+import { picoToUsd, usdToPico } from '../../lambdas/shared/money.ts';
 
 const monthly: BudgetDefinition = {
   costCenter: 'support',
@@ -86,5 +87,39 @@ describe('forecast', () => {
     const result = forecast(monthly, spent(0.01), new Date('2026-11-01T00:00:01Z'));
     expect(Number.isFinite(result.burnRateUsdPerDay)).toBe(true);
     expect(result.burnRateUsdPerDay).toBeLessThanOrEqual(0.01 * 1440);
+  });
+});
+
+describe('budgetView money', () => {
+  const AT = new Date('2026-11-23T10:00:00Z');
+  const billion: BudgetDefinition = { ...monthly, limitPico: usdToPico(1e9) };
+  const onePico: CounterFigures = { ...ZERO_FIGURES, spentPico: 1n, allocatedPico: 1n };
+
+  it('gives every USD figure as an exact decimal string beside the number', () => {
+    const view = budgetView(billion, '2026-11', onePico, AT);
+    expect(view).toMatchObject({
+      limitUsd: 1e9,
+      limitUsdDecimal: '1000000000',
+      spentUsd: 1e-12,
+      spentUsdDecimal: '0.000000000001',
+      reservedUsd: 0,
+      reservedUsdDecimal: '0',
+      remainingUsdDecimal: '999999999.999999999999',
+    });
+    // The JSON number cannot hold that many digits: the string is the exact figure.
+    expect(view.remainingUsd).toBe(1e9);
+  });
+
+  it.each([
+    ['below $1,000, to the pico-dollar', 999_999_999_999_999n, 1n],
+    ['up to the $1e9 limit, to the micro-dollar', 1_000_000_000_000_000_000_000n, 1_000_000n],
+  ])('numbers are exact %s', (_range, maxPico, stepPico) => {
+    // Every amount with at most 15 significant digits survives the double.
+    let seed = 12_345n;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 6_364_136_223_846_793_005n + 1_442_695_040_888_963_407n) % 2n ** 64n;
+      const pico = ((seed % (maxPico / stepPico)) + 1n) * stepPico;
+      expect(usdToPico(picoToUsd(pico))).toBe(pico);
+    }
   });
 });
