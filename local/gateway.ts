@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
-import { ERRORS } from '../lambdas/shared/errors.ts';
+import { ERRORS } from '../lambdas/shared/rules/errors.ts';
 import {
   GATEWAY_ERRORS,
   GATEWAY_MAX_REQUEST_BYTES,

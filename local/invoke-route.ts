@@ -1,4 +1,4 @@
-import { ERRORS } from '../lambdas/shared/errors.ts';
+import { ERRORS } from '../lambdas/shared/rules/errors.ts';
 import { fixedBody, requestTemplate, responseTemplate } from '../lib/api/templates.ts';
 import { renderTemplate } from './vtl.ts';
 import type { LocalWorkflow, SyncExecutionResult } from './workflow.ts';

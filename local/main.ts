@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatUsd } from '../lambdas/shared/money.ts';
+import { formatUsd } from '../lambdas/shared/rules/money.ts';
 import { budgetDefinitions, loadConfig } from '../lib/config/schema.ts';
 import { LOCAL_STATE_DIR, startLocalStack } from './stack.ts';
 

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
-import type { BudgetStore } from '../lambdas/shared/budget.ts';
-import { DynamoBudgetStore } from '../lambdas/shared/budget-store.ts';
-import { ENV } from '../lambdas/shared/env.ts';
+import { DynamoBudgetStore } from '../lambdas/shared/adapters/budget-store.ts';
+import type { BudgetStore } from '../lambdas/shared/rules/budget.ts';
+import { ENV } from '../lambdas/shared/wiring/env.ts';
 import { budgetDefinitions, type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
 import { BEDROCK_TIMEOUT_MS } from '../lib/timeouts.ts';
 import { FUNCTIONS, type FunctionName } from '../state-machines/definition.ts';

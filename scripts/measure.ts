@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { ENV } from '../lambdas/shared/env.ts';
+import { ENV } from '../lambdas/shared/wiring/env.ts';
 import { type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
-import { type FaultProxy, startFaultProxy } from '../local/dynamo-proxy.ts';
 import { teeJsonLines } from '../local/log-sink.ts';
 import { startRuntime } from '../local/runtime.ts';
+import { type FaultProxy, startFaultProxy } from '../test/helpers/dynamo-proxy.ts';
 
 export const body = (costCenter: string, content = 'Summarise our cloud bill in one line.') => ({
   model: 'nova-lite',

@@ -1,4 +1,4 @@
-import { bearerToken, type KeyStore, parseApiKey, secretMatches } from '../shared/api-keys.ts';
+import { bearerToken, type KeyStore, parseApiKey, secretMatches } from '../shared/rules/api-keys.ts';
 
 /** What API Gateway passes a REQUEST authorizer (the fields this one reads). */
 export interface AuthorizerEvent {

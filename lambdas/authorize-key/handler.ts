@@ -1,5 +1,5 @@
-import { keyStoreFromEnv } from '../shared/clients.ts';
-import { logger } from '../shared/powertools.ts';
+import { keyStoreFromEnv } from '../shared/wiring/clients.ts';
+import { logger } from '../shared/wiring/powertools.ts';
 import { type AuthorizerEvent, type AuthorizerResult, authorizeKey, UnauthorizedError } from './core.ts';
 
 const store = keyStoreFromEnv();

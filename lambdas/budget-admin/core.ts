@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ApiKeyRecord, type KeyStore, newApiKey } from '../shared/api-keys.ts';
+import { type ApiKeyRecord, type KeyStore, newApiKey } from '../shared/rules/api-keys.ts';
 import {
   type BudgetDefinition,
   type BudgetScope,
@@ -9,12 +9,12 @@ import {
   keys,
   type UsageAggregate,
   utilisation,
-} from '../shared/budget.ts';
-import { TAG_VALUE } from '../shared/catalog.ts';
-import { InvalidRequestError, SentryError } from '../shared/errors.ts';
-import { picoToUsd, usdToPico } from '../shared/money.ts';
-import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/period.ts';
-import { detailsOf, parseJsonBody } from '../validate-request/json-body.ts';
+} from '../shared/rules/budget.ts';
+import { TAG_VALUE } from '../shared/rules/catalog.ts';
+import { InvalidRequestError, SentryError } from '../shared/rules/errors.ts';
+import { detailsOf, parseJsonBody } from '../shared/rules/json-body.ts';
+import { picoToUsd, usdToPico } from '../shared/rules/money.ts';
+import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/rules/period.ts';
 
 /** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
 export interface AdminRequest {

@@ -1,6 +1,6 @@
-import { budgetStoreFromEnv, keyStoreFromEnv } from '../shared/clients.ts';
-import { ERRORS, type ErrorCode, errorBody, SentryError, statusOf } from '../shared/errors.ts';
-import { logger } from '../shared/powertools.ts';
+import { ERRORS, type ErrorCode, errorBody, SentryError, statusOf } from '../shared/rules/errors.ts';
+import { budgetStoreFromEnv, keyStoreFromEnv } from '../shared/wiring/clients.ts';
+import { logger } from '../shared/wiring/powertools.ts';
 import { type AdminResponse, handleAdmin } from './core.ts';
 
 /** The fields of API Gateway's (REST, proxy integration) event that the admin API reads. */

@@ -1,6 +1,10 @@
-import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../shared/errors.ts';
-import { IDEMPOTENCY_TTL_SECONDS, type IdempotencyStore, idempotencyScope } from '../shared/idempotency.ts';
-import type { ValidatedRequest } from '../shared/types.ts';
+import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../shared/rules/errors.ts';
+import {
+  IDEMPOTENCY_TTL_SECONDS,
+  type IdempotencyStore,
+  idempotencyScope,
+} from '../shared/rules/idempotency.ts';
+import type { ValidatedRequest } from '../shared/rules/types.ts';
 
 export interface ClaimDeps {
   store: IdempotencyStore;

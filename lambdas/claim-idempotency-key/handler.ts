@@ -1,5 +1,5 @@
-import { idempotencyStoreFromEnv } from '../shared/clients.ts';
-import type { ValidatedRequest } from '../shared/types.ts';
+import type { ValidatedRequest } from '../shared/rules/types.ts';
+import { idempotencyStoreFromEnv } from '../shared/wiring/clients.ts';
 import { type ClaimResult, claimIdempotencyKey } from './core.ts';
 
 const deps = { store: idempotencyStoreFromEnv(), now: () => Date.now() };

@@ -10,7 +10,7 @@ import {
   ModelTimeoutError,
   ModelUnavailableError,
   type SentryError,
-} from '../shared/errors.ts';
+} from '../shared/rules/errors.ts';
 import type { ConverseInput, ConverseResult, ModelInvoker } from './core.ts';
 
 /** Seconds a client is asked to wait after throttling persisted through the retries. */

@@ -1,8 +1,8 @@
-import type { ResolvedModel } from '../shared/catalog.ts';
-import { attemptTimeoutMs, MIN_MODEL_CALL_MS } from '../shared/deadline.ts';
-import { DeadlineExceededError } from '../shared/errors.ts';
-import type { Usage } from '../shared/pricing.ts';
-import type { InferenceParameters, Invocation, Message, Tags, WorkflowState } from '../shared/types.ts';
+import type { ResolvedModel } from '../shared/rules/catalog.ts';
+import { attemptTimeoutMs, MIN_MODEL_CALL_MS } from '../shared/rules/deadline.ts';
+import { DeadlineExceededError } from '../shared/rules/errors.ts';
+import type { Usage } from '../shared/rules/pricing.ts';
+import type { InferenceParameters, Invocation, Message, Tags, WorkflowState } from '../shared/rules/types.ts';
 
 /** A Converse call in our terms. */
 export interface ConverseInput {

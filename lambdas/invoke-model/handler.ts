@@ -1,5 +1,5 @@
-import { bedrockTimeoutMsFromEnv } from '../shared/env.ts';
-import type { Invocation, WorkflowState } from '../shared/types.ts';
+import type { Invocation, WorkflowState } from '../shared/rules/types.ts';
+import { bedrockTimeoutMsFromEnv } from '../shared/wiring/env.ts';
 import { BedrockInvoker } from './bedrock-client.ts';
 import { invokeModel } from './core.ts';
 

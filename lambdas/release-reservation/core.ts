@@ -1,17 +1,17 @@
-import type { Amount, BudgetStore } from '../shared/budget.ts';
-import { type Catalog, priceOf } from '../shared/catalog.ts';
-import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/errors.ts';
-import type { MeterRecord } from '../shared/metering.ts';
-import { usageCost, usageTokens } from '../shared/pricing.ts';
+import type { MeterRecord } from '../shared/adapters/metering.ts';
+import type { Amount, BudgetStore } from '../shared/rules/budget.ts';
+import { callerIdOf } from '../shared/rules/callers.ts';
+import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
+import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/rules/errors.ts';
+import { usageCost, usageTokens } from '../shared/rules/pricing.ts';
 import {
   type BudgetAlert,
   releaseHolds,
   reservedAmount,
   scopeOf,
   settleRequest,
-} from '../shared/settlement.ts';
-import type { ExecutionInput, WorkflowState } from '../shared/types.ts';
-import { callerIdOf } from '../validate-request/core.ts';
+} from '../shared/rules/settlement.ts';
+import type { ExecutionInput, WorkflowState } from '../shared/rules/types.ts';
 
 /** What Step Functions puts at `$.error` when a Catch fires. */
 export interface CaughtError {

@@ -1,8 +1,8 @@
-import { sendAlerts } from '../shared/alerts.ts';
-import { idempotencyScope } from '../shared/idempotency.ts';
-import { meter } from '../shared/metering.ts';
-import { logger, metrics } from '../shared/powertools.ts';
-import { settlementDepsFromEnv } from '../shared/settlement-deps.ts';
+import { sendAlerts } from '../shared/adapters/alerts.ts';
+import { meter } from '../shared/adapters/metering.ts';
+import { idempotencyScope } from '../shared/rules/idempotency.ts';
+import { logger, metrics } from '../shared/wiring/powertools.ts';
+import { settlementDepsFromEnv } from '../shared/wiring/settlement-deps.ts';
 import { type FailedState, type Failure, releaseReservation } from './core.ts';
 
 const deps = settlementDepsFromEnv();

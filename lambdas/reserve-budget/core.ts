@@ -1,9 +1,9 @@
-import { type BudgetStore, budgetView } from '../shared/budget.ts';
-import { BudgetExceededError, UnknownCostCenterError } from '../shared/errors.ts';
-import { formatUsd } from '../shared/money.ts';
-import { secondsUntilReset } from '../shared/period.ts';
-import { releaseHolds, reservedAmount, scopeOf } from '../shared/settlement.ts';
-import type { Reservation, ReservedScope, ValidatedRequest } from '../shared/types.ts';
+import { type BudgetStore, budgetView } from '../shared/rules/budget.ts';
+import { BudgetExceededError, UnknownCostCenterError } from '../shared/rules/errors.ts';
+import { formatUsd } from '../shared/rules/money.ts';
+import { secondsUntilReset } from '../shared/rules/period.ts';
+import { releaseHolds, reservedAmount, scopeOf } from '../shared/rules/settlement.ts';
+import type { Reservation, ReservedScope, ValidatedRequest } from '../shared/rules/types.ts';
 
 export interface ReserveDeps {
   store: BudgetStore;

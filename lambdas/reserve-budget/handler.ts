@@ -1,5 +1,5 @@
-import { budgetStoreFromEnv } from '../shared/clients.ts';
-import type { Reservation, ValidatedRequest } from '../shared/types.ts';
+import type { Reservation, ValidatedRequest } from '../shared/rules/types.ts';
+import { budgetStoreFromEnv } from '../shared/wiring/clients.ts';
 import { reserveBudget } from './core.ts';
 
 const deps = { store: budgetStoreFromEnv() };

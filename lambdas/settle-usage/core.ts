@@ -1,10 +1,10 @@
-import { type BudgetStore, budgetView, utilisation, ZERO_FIGURES } from '../shared/budget.ts';
-import { type Catalog, priceOf } from '../shared/catalog.ts';
-import type { MeterRecord } from '../shared/metering.ts';
-import { picoToUsd } from '../shared/money.ts';
-import { type Usage, usageCost, usageTokens } from '../shared/pricing.ts';
-import { type BudgetAlert, budgetOfScope, settleRequest } from '../shared/settlement.ts';
-import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/types.ts';
+import type { MeterRecord } from '../shared/adapters/metering.ts';
+import { type BudgetStore, budgetView, utilisation, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
+import { picoToUsd } from '../shared/rules/money.ts';
+import { type Usage, usageCost, usageTokens } from '../shared/rules/pricing.ts';
+import { type BudgetAlert, budgetOfScope, settleRequest } from '../shared/rules/settlement.ts';
+import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
 
 export interface SettleDeps {
   store: BudgetStore;

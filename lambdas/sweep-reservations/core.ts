@@ -1,6 +1,6 @@
-import { type BudgetStore, keys, type StaleReservation, utilisation } from '../shared/budget.ts';
-import type { MeterRecord } from '../shared/metering.ts';
-import { type BudgetAlert, claimAlerts, recordUsage, scopeOf } from '../shared/settlement.ts';
+import type { MeterRecord } from '../shared/adapters/metering.ts';
+import { type BudgetStore, keys, type StaleReservation, utilisation } from '../shared/rules/budget.ts';
+import { type BudgetAlert, claimAlerts, recordUsage, scopeOf } from '../shared/rules/settlement.ts';
 
 /**
  * A reservation older than this belongs to an execution that cannot be running any more: the

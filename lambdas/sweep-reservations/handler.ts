@@ -1,10 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { alertSinkFromEnv } from '../shared/alert-sink.ts';
-import { sendAlerts } from '../shared/alerts.ts';
-import { budgetStoreFromEnv } from '../shared/clients.ts';
-import { meter } from '../shared/metering.ts';
-import { picoToUsd } from '../shared/money.ts';
-import { logger, metrics } from '../shared/powertools.ts';
+import { sendAlerts } from '../shared/adapters/alerts.ts';
+import { meter } from '../shared/adapters/metering.ts';
+import { picoToUsd } from '../shared/rules/money.ts';
+import { alertSinkFromEnv } from '../shared/wiring/alert-sink.ts';
+import { budgetStoreFromEnv } from '../shared/wiring/clients.ts';
+import { logger, metrics } from '../shared/wiring/powertools.ts';
 import { sweepReservations } from './core.ts';
 
 const deps = {

@@ -1,27 +1,23 @@
 import { createHash } from 'node:crypto';
-import { authorizeTags, roleOfSession } from '../shared/callers.ts';
-import { type Catalog, priceOf, priceVersionAt, resolveModel, retiredModel } from '../shared/catalog.ts';
+import { authorizeTags, callerIdOf } from '../shared/rules/callers.ts';
+import {
+  type Catalog,
+  priceOf,
+  priceVersionAt,
+  resolveModel,
+  retiredModel,
+} from '../shared/rules/catalog.ts';
 import {
   type ErrorDetail,
   InvalidRequestError,
   ModelRetiredError,
   PayloadTooLargeError,
   UnknownModelError,
-} from '../shared/errors.ts';
-import { inputTokenBound, worstCaseCost } from '../shared/pricing.ts';
-import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
-import { parseJsonBody } from './json-body.ts';
+} from '../shared/rules/errors.ts';
+import { parseJsonBody } from '../shared/rules/json-body.ts';
+import { inputTokenBound, worstCaseCost } from '../shared/rules/pricing.ts';
+import type { ExecutionInput, ValidatedRequest } from '../shared/rules/types.ts';
 import { invokeRequestSchema } from './schema.ts';
-
-/**
- * Who called, as one stable ID: the API key, or the IAM role (not the session: a retry from
- * another session of the same role is the same caller).
- */
-export function callerIdOf(caller: ExecutionInput['caller']): string | undefined {
-  if (caller?.keyId) return `key:${caller.keyId}`;
-  if (!caller?.principal) return undefined;
-  return roleOfSession(caller.principal) ?? caller.principal;
-}
 
 /** What an Idempotency-Key may be. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

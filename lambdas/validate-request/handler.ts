@@ -1,5 +1,5 @@
-import { catalogFromEnv, openCallersFromEnv, profilesFromEnv } from '../shared/env.ts';
-import type { ExecutionInput, ValidatedRequest } from '../shared/types.ts';
+import type { ExecutionInput, ValidatedRequest } from '../shared/rules/types.ts';
+import { catalogFromEnv, openCallersFromEnv, profilesFromEnv } from '../shared/wiring/env.ts';
 import { validateRequest } from './core.ts';
 
 const catalog = catalogFromEnv();

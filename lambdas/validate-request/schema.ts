@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TAG_VALUE } from '../shared/catalog.ts';
+import { TAG_VALUE } from '../shared/rules/catalog.ts';
 
 const tagValue = z
   .string()

@@ -1,4 +1,4 @@
-import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { INVALID_BODY_MESSAGE } from './request-model.ts';
 import { fixedBody } from './templates.ts';
 

@@ -1,4 +1,4 @@
-import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 
 /**
  * API Gateway mapping templates for POST /v1/invoke. The stack deploys them and the local

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { BudgetDefinition } from '../../lambdas/shared/budget.ts';
-import { callerSchema } from '../../lambdas/shared/callers.ts';
+import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
+import { callerSchema } from '../../lambdas/shared/rules/callers.ts';
 import {
   type Catalog,
   catalogSchema,
   isSystemProfileId,
   modelSchema,
   TAG_VALUE,
-} from '../../lambdas/shared/catalog.ts';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+} from '../../lambdas/shared/rules/catalog.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 
 const limitsShape = {
   period: z.enum(['monthly', 'daily']),

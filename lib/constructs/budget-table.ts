@@ -10,8 +10,8 @@ import {
   OPEN_INDEX,
   TABLE_INDEXES,
   TABLE_KEYS,
-} from '../../lambdas/shared/budget.ts';
-import { budgetItem } from '../../lambdas/shared/budget-items.ts';
+} from '../../lambdas/shared/rules/budget.ts';
+import { budgetItem } from '../../lambdas/shared/rules/budget-items.ts';
 
 /** Props of the budget table. */
 export interface BudgetTableProps {

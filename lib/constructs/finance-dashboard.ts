@@ -16,7 +16,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/powertools.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/wiring/powertools.ts';
 
 /** Props of the finance dashboard and its alarms. */
 export interface FinanceDashboardProps {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Stack, Tags } from 'aws-cdk-lib';
 import { CfnApplicationInferenceProfile } from 'aws-cdk-lib/aws-bedrock';
 import { Construct } from 'constructs';
-import { isSystemProfileId, type ModelConfig } from '../../lambdas/shared/catalog.ts';
+import { isSystemProfileId, type ModelConfig } from '../../lambdas/shared/rules/catalog.ts';
 
 /** Props of the per-cost-center application inference profiles. */
 export interface InferenceProfilesProps {

@@ -22,7 +22,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { GATEWAY_ERRORS, GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
 import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
 import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';

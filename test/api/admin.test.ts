@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import { seedBudgets } from '../../local/runtime.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { exampleConfig, invokeBody } from '../helpers/fixtures.ts';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseApiKey } from '../../lambdas/shared/api-keys.ts';
+import { parseApiKey } from '../../lambdas/shared/rules/api-keys.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters } from '../helpers/local-runtime.ts';

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters } from '../helpers/local-runtime.ts';

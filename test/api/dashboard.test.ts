@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { BROWSER_REQUIRED, CHROMIUM_ARGS, findChromium } from '../helpers/browser.ts';
 import { invokeBody } from '../helpers/fixtures.ts';

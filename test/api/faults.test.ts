@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
-import { type FaultProxy, startFaultProxy } from '../../local/dynamo-proxy.ts';
 import type { LocalStack } from '../../local/stack.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/dynamo-proxy.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { budgetForWorstCases, counters } from '../helpers/local-runtime.ts';
 import { post, startTestStack } from '../helpers/local-stack.ts';

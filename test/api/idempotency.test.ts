@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoIdempotencyStore } from '../../lambdas/shared/idempotency-store.ts';
+import { DynamoIdempotencyStore } from '../../lambdas/shared/adapters/idempotency-store.ts';
 import { LOCAL_TABLE } from '../../local/runtime.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { invokeBody } from '../helpers/fixtures.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
-import { type FaultProxy, startFaultProxy } from '../../local/dynamo-proxy.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/dynamo-proxy.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { budgetForWorstCases, counters } from '../helpers/local-runtime.ts';
 import { logLines, post, startTestStack } from '../helpers/local-stack.ts';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoBudgetStore } from '../../lambdas/shared/budget-store.ts';
+import { DynamoBudgetStore } from '../../lambdas/shared/adapters/budget-store.ts';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new DynamoBudgetStore(new DynamoDBClient({ region: 'us-east-1' }), 'table');

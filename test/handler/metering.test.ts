@@ -1,8 +1,8 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/shared/env.ts';
-import { BudgetExceededError, InvalidRequestError } from '../../lambdas/shared/errors.ts';
+import { BudgetExceededError, InvalidRequestError } from '../../lambdas/shared/rules/errors.ts';
+import { ENV } from '../../lambdas/shared/wiring/env.ts';
 import { catalogOf } from '../../lib/config/schema.ts';
 import type { LambdaHandler } from '../../local/workflow.ts';
 import { captureJsonLines, emfDimensions, emfLines } from '../helpers/capture.ts';

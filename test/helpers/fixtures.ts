@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Catalog } from '../../lambdas/shared/catalog.ts';
+import type { Catalog } from '../../lambdas/shared/rules/catalog.ts';
 import { type CostSentryConfig, catalogOf, loadConfig } from '../../lib/config/schema.ts';
 
 export const CONFIG_PATH = fileURLToPath(new URL('../../cost-sentry.config.json', import.meta.url));

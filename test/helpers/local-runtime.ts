@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keys } from '../../lambdas/shared/budget.ts';
-import { periodKey } from '../../lambdas/shared/period.ts';
+import { keys } from '../../lambdas/shared/rules/budget.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { validateRequest } from '../../lambdas/validate-request/core.ts';
-import { type FaultProxy, startFaultProxy } from '../../local/dynamo-proxy.ts';
 import { teeJsonLines } from '../../local/log-sink.ts';
 import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
 import type { SyncExecutionResult } from '../../local/workflow.ts';
+import { type FaultProxy, startFaultProxy } from './dynamo-proxy.ts';
 import { exampleCatalog, exampleConfig } from './fixtures.ts';
 
 /** Retry pauses shortened for tests; the backoff itself is the definition's (checked statically). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { requestTemplate, responseTemplate } from '../../lib/api/templates.ts';
 import { escapeJavaScript, renderTemplate } from '../../local/vtl.ts';
 

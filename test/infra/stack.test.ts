@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { foundationModelOf } from '../../lambdas/shared/catalog.ts';
-import { MODEL_DEADLINE_MS } from '../../lambdas/shared/deadline.ts';
-import { ERRORS } from '../../lambdas/shared/errors.ts';
+import { foundationModelOf } from '../../lambdas/shared/rules/catalog.ts';
+import { MODEL_DEADLINE_MS } from '../../lambdas/shared/rules/deadline.ts';
+import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { createApp } from '../../lib/app.ts';
 import { API_INTEGRATION_TIMEOUT_SECONDS, BEDROCK_TIMEOUT_MS, LAMBDA_TIMEOUTS } from '../../lib/timeouts.ts';
 import { ASL_PATH } from '../../state-machines/definition.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelError } from '../../lambdas/shared/errors.ts';
+import { ModelError } from '../../lambdas/shared/rules/errors.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { type LambdaHandler, LocalWorkflow } from '../../local/workflow.ts';
 import { FUNCTIONS, type FunctionName } from '../../state-machines/definition.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import { invokeRoute } from '../../local/invoke-route.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { invokeBody } from '../helpers/fixtures.ts';

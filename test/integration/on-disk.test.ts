@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { keys } from '../../lambdas/shared/budget.ts';
-import { DynamoBudgetStore } from '../../lambdas/shared/budget-store.ts';
+import { DynamoBudgetStore } from '../../lambdas/shared/adapters/budget-store.ts';
+import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { ensureTable, startDynalite } from '../../local/dynamo.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usdToPico } from '../../lambdas/shared/money.ts';
-import { type FaultProxy, whileFailing } from '../../local/dynamo-proxy.ts';
+import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
+import { type FaultProxy, whileFailing } from '../helpers/dynamo-proxy.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters, errorOf, execute, startProxiedRuntime } from '../helpers/local-runtime.ts';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../lambdas/shared/budget.ts';
-import { periodKey } from '../../lambdas/shared/period.ts';
+import { keys } from '../../lambdas/shared/rules/budget.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { STALE_AFTER_SECONDS, sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
-import type { FaultProxy } from '../../local/dynamo-proxy.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { ASL_PATH } from '../../state-machines/definition.ts';
+import type { FaultProxy } from '../helpers/dynamo-proxy.ts';
 import { startProxiedRuntime } from '../helpers/local-runtime.ts';
 
 let runtime: LocalRuntime;

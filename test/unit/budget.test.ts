@@ -7,8 +7,8 @@ import {
   thresholdsToAlert,
   utilisation,
   ZERO_FIGURES,
-} from '../../lambdas/shared/budget.ts';
-import { picoToUsd, usdToPico } from '../../lambdas/shared/money.ts';
+} from '../../lambdas/shared/rules/budget.ts';
+import { picoToUsd, usdToPico } from '../../lambdas/shared/rules/money.ts';
 
 const monthly: BudgetDefinition = {
   costCenter: 'support',

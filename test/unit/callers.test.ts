@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, newApiKey, parseApiKey, secretMatches } from '../../lambdas/shared/api-keys.ts';
-import { authorizeTags, type Caller, roleOfSession } from '../../lambdas/shared/callers.ts';
+import { bearerToken, newApiKey, parseApiKey, secretMatches } from '../../lambdas/shared/rules/api-keys.ts';
+import { authorizeTags, type Caller, roleOfSession } from '../../lambdas/shared/rules/callers.ts';
 
 const tags = { applicationId: 'docs-helper', costCenter: 'support', environment: 'production' };
 const callers: Caller[] = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ConverseInput, invokeModel } from '../../lambdas/invoke-model/core.ts';
-import { MODEL_DEADLINE_MS } from '../../lambdas/shared/deadline.ts';
-import type { WorkflowState } from '../../lambdas/shared/types.ts';
+import { MODEL_DEADLINE_MS } from '../../lambdas/shared/rules/deadline.ts';
+import type { WorkflowState } from '../../lambdas/shared/rules/types.ts';
 
 const RECEIVED = 1_000_000;
 const state = {

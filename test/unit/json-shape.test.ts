@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonShapeProblem } from '../../lambdas/validate-request/json-shape.ts';
+import { jsonShapeProblem } from '../../lambdas/shared/rules/json-shape.ts';
 
 describe('jsonShapeProblem', () => {
   it.each([

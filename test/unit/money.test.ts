@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costOfTokens, formatUsd, picoToUsd, usdToPico } from '../../lambdas/shared/money.ts';
+import { costOfTokens, formatUsd, picoToUsd, usdToPico } from '../../lambdas/shared/rules/money.ts';
 
 describe('usdToPico', () => {
   it.each([

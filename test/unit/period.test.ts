@@ -5,7 +5,7 @@ import {
   periodKey,
   periodStart,
   secondsUntilReset,
-} from '../../lambdas/shared/period.ts';
+} from '../../lambdas/shared/rules/period.ts';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { priceOf, priceVersionAt, resolveModel, retiredModel } from '../../lambdas/shared/catalog.ts';
-import { inputTokenBound, usageCost, worstCaseCost } from '../../lambdas/shared/pricing.ts';
+import { priceOf, priceVersionAt, resolveModel, retiredModel } from '../../lambdas/shared/rules/catalog.ts';
+import { inputTokenBound, usageCost, worstCaseCost } from '../../lambdas/shared/rules/pricing.ts';
 import { simulatedInputTokens } from '../../local/bedrock-simulator.ts';
 import { exampleCatalog } from '../helpers/fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SentryError, statusOf } from '../../lambdas/shared/errors.ts';
+import { type SentryError, statusOf } from '../../lambdas/shared/rules/errors.ts';
 import { validateRequest } from '../../lambdas/validate-request/core.ts';
 import { exampleCatalog, invokeBody } from '../helpers/fixtures.ts';
 

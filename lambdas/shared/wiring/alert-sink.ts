@@ -1,7 +1,7 @@
-import { type AlertSink, LogAlertSink } from './alerts.ts';
+import { type AlertSink, LogAlertSink } from '../adapters/alerts.ts';
+import { SnsAlertSink } from '../adapters/sns-alert-sink.ts';
 import { alertTopicArnFromEnv } from './env.ts';
 import { logger } from './powertools.ts';
-import { SnsAlertSink } from './sns-alert-sink.ts';
 
 /** SNS when the stack gave a topic, else the log. */
 export function alertSinkFromEnv(): AlertSink {

@@ -20,7 +20,7 @@ import {
   OPEN_INDEX,
   type StaleReservation,
   type UsageAggregate,
-} from './budget.ts';
+} from '../rules/budget.ts';
 import {
   ALERT_PREFIX,
   budgetItem,
@@ -33,9 +33,9 @@ import {
   reservationsOf,
   usageOf,
   usageUpdate,
-} from './budget-items.ts';
+} from '../rules/budget-items.ts';
+import { BudgetStoreError } from '../rules/errors.ts';
 import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
-import { BudgetStoreError } from './errors.ts';
 
 /**
  * The DynamoDB budget store. Every counter change is one conditional UpdateItem on one item, so

@@ -5,8 +5,8 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ApiKeyRecord, KeyStore } from './api-keys.ts';
-import { BUDGET_INDEX } from './budget.ts';
+import type { ApiKeyRecord, KeyStore } from '../rules/api-keys.ts';
+import { BUDGET_INDEX } from '../rules/budget.ts';
 import { failClosed, type Item, registryItems } from './dynamo.ts';
 
 const keyOf = (keyId: string): Item => ({ pk: { S: `KEY#${keyId}` }, sk: { S: 'KEY' } });

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoBudgetStore } from './budget-store.ts';
+import { DynamoBudgetStore } from '../adapters/budget-store.ts';
+import { DynamoIdempotencyStore } from '../adapters/idempotency-store.ts';
+import { DynamoKeyStore } from '../adapters/key-store.ts';
 import { tableNameFromEnv } from './env.ts';
-import { DynamoIdempotencyStore } from './idempotency-store.ts';
-import { DynamoKeyStore } from './key-store.ts';
 
 let client: DynamoDBClient | undefined;
 const dynamo = () => {

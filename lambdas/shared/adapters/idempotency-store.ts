@@ -6,8 +6,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { IdempotencyRecord, IdempotencyStore } from '../rules/idempotency.ts';
 import { failClosed, type Item } from './dynamo.ts';
-import type { IdempotencyRecord, IdempotencyStore } from './idempotency.ts';
 
 const keyOf = (scope: string, key: string): Item => ({
   pk: { S: `IDEM#${scope}#${key}` },

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ForbiddenError } from './errors.ts';
-import { TAG_VALUE } from './tag-value.ts';
-import type { Tags } from './types.ts';
+import { TAG_VALUE, type Tags } from './tags.ts';
 
 /** What a caller may charge: cost centers, and optionally only some applications and environments. */
 export interface Binding {
@@ -112,4 +111,14 @@ export function authorizeTags(
   if (binding.environments && !binding.environments.includes(tags.environment)) {
     throw new ForbiddenError(`The caller may not use environment '${tags.environment}'.`);
   }
+}
+
+/**
+ * Who called, as one stable ID: the API key, or the IAM role (not the session: a retry from
+ * another session of the same role is the same caller).
+ */
+export function callerIdOf(caller: CallerIdentity | undefined): string | undefined {
+  if (caller?.keyId) return `key:${caller.keyId}`;
+  if (!caller?.principal) return undefined;
+  return roleOfSession(caller.principal) ?? caller.principal;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { callerSchema } from './callers.ts';
 import { usdToPico } from './money.ts';
 
-import { TAG_VALUE } from './tag-value.ts';
+import { TAG_VALUE } from './tags.ts';
 
 export { TAG_VALUE };
 

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { BudgetAlert } from '../rules/settlement.ts';
 import { type AlertSink, alertSummary, LogAlertSink } from './alerts.ts';
-import type { BudgetAlert } from './settlement.ts';
 
 /** Publishes alerts to the stack's SNS topic (email subscriptions come from the config), and logs them. */
 export class SnsAlertSink implements AlertSink {

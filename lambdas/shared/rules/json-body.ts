@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type ErrorDetail, InvalidRequestError } from '../shared/errors.ts';
+import { type ErrorDetail, InvalidRequestError } from './errors.ts';
 import { jsonShapeProblem } from './json-shape.ts';
 
 /**

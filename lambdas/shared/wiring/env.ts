@@ -1,4 +1,4 @@
-import { type Catalog, parseCatalog } from './catalog.ts';
+import { type Catalog, parseCatalog } from '../rules/catalog.ts';
 
 /** Environment variable names shared by the constructs that set them and the handlers that read them. */
 export const ENV = {

@@ -1,14 +1,11 @@
 import type { CallerIdentity } from './callers.ts';
+import type { Tags } from './tags.ts';
+
+export type { Tags };
+
 import type { ResolvedModel } from './catalog.ts';
 import type { Period } from './period.ts';
 import type { Usage } from './pricing.ts';
-
-/** The cost tags every request carries. */
-export interface Tags {
-  applicationId: string;
-  costCenter: string;
-  environment: string;
-}
 
 export interface Message {
   role: 'user' | 'assistant';

@@ -1,10 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { picoToUsd } from './money.ts';
-import { SERVICE_NAME } from './powertools.ts';
-import type { Usage } from './pricing.ts';
-import type { Tags } from './types.ts';
+import { picoToUsd } from '../rules/money.ts';
+import type { Usage } from '../rules/pricing.ts';
+import type { Tags } from '../rules/types.ts';
+import { SERVICE_NAME } from '../wiring/powertools.ts';
 
 /** What one request did, for metrics and the audit log. Never holds prompt or completion text. */
 export interface MeterRecord {

@@ -7,8 +7,8 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { BUDGET_INDEX } from './budget.ts';
-import { BudgetStoreError } from './errors.ts';
+import { BUDGET_INDEX } from '../rules/budget.ts';
+import { BudgetStoreError } from '../rules/errors.ts';
 
 export type Item = Record<string, AttributeValue>;
 
