@@ -55,7 +55,7 @@ const budgetColumns: Column[] = [
   { key: 'remainingUsd', header: 'REMAINING', format: usd },
   { key: 'limitTokens', header: 'TOKEN LIMIT' },
   { key: 'spentTokens', header: 'TOKENS' },
-  { key: 'utilisation', header: 'USED', format: percent },
+  { key: 'utilization', header: 'USED', format: percent },
   { key: 'projectedSpendUsd', header: 'PROJECTED', format: usd },
   { key: 'projectedRunOutAt', header: 'RUNS OUT' },
   { key: 'resetsAt', header: 'RESETS' },

@@ -28,7 +28,7 @@ export const SWEEP_EVERY_MINUTES = 5;
 /** Lambda environment variables share 4 KB; the catalog must leave room for the rest. */
 export const MAX_CATALOG_ENV_BYTES = 3_500;
 
-/** Wires the table, the five functions, the state machine and the API. No resource details here. */
+/** Wires the table, the functions, the state machine, the API, alerts and the dashboard. No resource details here. */
 export class CostSentryStack extends Stack {
   constructor(scope: Construct, id: string, props: CostSentryStackProps) {
     super(scope, id, props);

@@ -62,8 +62,8 @@ interface HardCap {
   otherStatuses: number;
   spentUsd: number;
   spentWithinLimit: boolean;
-  utilisationAtFirstRejection: number | null;
-  finalUtilisation: number;
+  utilizationAtFirstRejection: number | null;
+  finalUtilization: number;
 }
 
 interface Figures {
@@ -217,10 +217,10 @@ async function main(): Promise<void> {
       otherStatuses: arrivals.length - accepted.length - rejected.length,
       spentUsd: Number(spentPico) / 1e12,
       spentWithinLimit: Number(spentPico) / 1e12 <= capLimitUsd,
-      utilisationAtFirstRejection: first
+      utilizationAtFirstRejection: first
         ? round4((first.limitUsd - first.remainingUsd) / first.limitUsd)
         : null,
-      finalUtilisation: round4(Number(spentPico) / 1e12 / capLimitUsd),
+      finalUtilization: round4(Number(spentPico) / 1e12 / capLimitUsd),
     };
 
     const machine = {
@@ -281,7 +281,7 @@ function print(result: {
     '',
     `Hard cap: ${hardCap.requests} concurrent requests against a $${hardCap.limitUsd} budget (${CAP_FITS} worst cases of $${hardCap.worstCaseUsd})`,
     `  accepted ${hardCap.accepted}, rejected ${hardCap.rejected} (BUDGET_EXCEEDED), other ${hardCap.otherStatuses}`,
-    `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilisation at the first rejection ${hardCap.utilisationAtFirstRejection}, at the end ${hardCap.finalUtilisation}`,
+    `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilization at the first rejection ${hardCap.utilizationAtFirstRejection}, at the end ${hardCap.finalUtilization}`,
   );
   const calls = (p: RequestPaths['success']) =>
     `${Object.entries(p.dynamoCalls)

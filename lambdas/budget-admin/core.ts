@@ -8,7 +8,7 @@ import {
   forecast,
   keys,
   type UsageAggregate,
-  utilisation,
+  utilization,
 } from '../shared/rules/budget.ts';
 import { TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError, SentryError } from '../shared/rules/errors.ts';
@@ -188,7 +188,7 @@ async function view(budget: BudgetDefinition, deps: AdminDeps): Promise<Record<s
     ...budgetView(budget, key, figures, at),
     alertThresholds: budget.alertThresholds,
     alertsSent: figures.alerted.sort((a, b) => a - b),
-    utilisation: Math.round(utilisation(budget, figures) * 10_000) / 10_000,
+    utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,
     forecast: forecast(budget, figures, at),
     source: budget.source ?? 'config',
     updatedAt: budget.updatedAt ?? null,

@@ -1,5 +1,5 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, budgetView, utilisation, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { type BudgetStore, budgetView, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import { picoToUsd } from '../shared/rules/money.ts';
 import { type Usage, usageCost, usageTokens } from '../shared/rules/pricing.ts';
@@ -83,7 +83,7 @@ export async function settleUsage(
       costPico,
       priceVersion: estimate.priceVersion,
       latencyMs,
-      budgetUtilisation: utilisation(budgetOfScope(costCenterScope), costCenterFigures),
+      budgetUtilization: utilization(budgetOfScope(costCenterScope), costCenterFigures),
     },
     alerts,
     settled,

@@ -1,5 +1,5 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, keys, type StaleReservation, utilisation } from '../shared/rules/budget.ts';
+import { type BudgetStore, keys, type StaleReservation, utilization } from '../shared/rules/budget.ts';
 import { type BudgetAlert, claimAlerts, recordUsage, scopeOf } from '../shared/rules/settlement.ts';
 
 /**
@@ -134,6 +134,6 @@ async function account(
     usage,
     costPico: reservation.amount.pico,
     latencyMs: { total: 0 },
-    ...(definition ? { budgetUtilisation: utilisation(definition, figures) } : {}),
+    ...(definition ? { budgetUtilization: utilization(definition, figures) } : {}),
   });
 }

@@ -5,9 +5,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
-  BUDGET_INDEX,
   type BudgetDefinition,
   OPEN_INDEX,
+  REGISTRY_INDEX,
   TABLE_INDEXES,
   TABLE_KEYS,
 } from '../../lambdas/shared/rules/budget.ts';
@@ -106,7 +106,7 @@ export class BudgetTable extends Construct {
         'dynamodb:DeleteItem',
         'dynamodb:Query',
       ],
-      [this.table.tableArn, `${this.table.tableArn}/index/${BUDGET_INDEX.name}`],
+      [this.table.tableArn, `${this.table.tableArn}/index/${REGISTRY_INDEX.name}`],
     );
   }
 

@@ -73,7 +73,7 @@ const total = (metricName: string, statistic: string, period = FIVE_MINUTES) =>
 
 /**
  * What finance reads: spend and tokens by cost center, by application and environment, by
- * model; budget utilisation; rejections; latency; error rate; Bedrock's own metrics beside ours.
+ * model; budget utilization; rejections; latency; error rate; Bedrock's own metrics beside ours.
  * And the alarms: budget thresholds per cost center, anomalous total spend, error rate.
  */
 export class FinanceDashboard extends Construct {
@@ -132,7 +132,7 @@ export class FinanceDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       graph(
-        'Budget utilisation by cost center (%)',
+        'Budget utilization by cost center (%)',
         [search(['CostCenter'], 'BudgetUtilization', 'Maximum', FIVE_MINUTES, '')],
         '%',
       ),

@@ -37,7 +37,7 @@ export class ProxyStateMachine extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
-    // Exactly the five functions, unqualified: no version or alias wildcard.
+    // Exactly the workflow functions, unqualified: no version or alias wildcard.
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({
         actions: ['lambda:InvokeFunction'],

@@ -101,7 +101,7 @@ ${table('budgets', 'Budgets now', report.budgets, [
   ['periodKey', 'Key'],
   ['limitUsd', 'Limit (USD)'],
   ['spentUsd', 'Spent (USD)'],
-  ['utilisation', 'Used (share)'],
+  ['utilization', 'Used (share)'],
 ])}
 <script id="report-data" type="application/json">${scriptJson(report)}</script>
 <script>${chartLibrary()}</script>
@@ -130,7 +130,7 @@ ${table('budgets', 'Budgets now', report.budgets, [
   new Chart(document.getElementById('budgets'), {
     type: 'bar',
     data: { labels: report.budgets.map(function (b) { return b.costCenter; }),
-      datasets: [{ label: '% of limit', backgroundColor: '#2f6fde', data: report.budgets.map(function (b) { return Math.round(b.utilisation * 10000) / 100; }) }] },
+      datasets: [{ label: '% of limit', backgroundColor: '#2f6fde', data: report.budgets.map(function (b) { return Math.round(b.utilization * 10000) / 100; }) }] },
     options: { animation: false, responsive: false, indexAxis: 'y', scales: { x: { min: 0, suggestedMax: 100 } } }
   });
   document.body.dataset.chartsReady = 'true';

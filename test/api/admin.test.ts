@@ -348,8 +348,8 @@ describe('alerts', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
 
     const { json: budget } = await admin('GET', '/v1/budgets/alerting');
-    expect(budget.utilisation).toBeGreaterThan(0.7);
-    expect(budget.utilisation).toBeLessThan(0.9);
+    expect(budget.utilization).toBeGreaterThan(0.7);
+    expect(budget.utilization).toBeLessThan(0.9);
     const alerts = logLines(stack).filter((l) => l.budgetAlert?.costCenter === 'alerting');
     expect(alerts.map((l) => l.budgetAlert.threshold).sort()).toEqual([0.1, 0.25, 0.5, 0.7]);
     expect(budget.alertsSent).toEqual([0.1, 0.25, 0.5, 0.7]);

@@ -58,7 +58,7 @@ describe('cost-sentry, a platform engineer with the CLI only', () => {
 
     const get = await cli('budgets', 'get', 'newteam', '--format', 'json');
     const budget = JSON.parse(get.stdout);
-    expect(budget.utilisation).toBeGreaterThanOrEqual(0.5);
+    expect(budget.utilization).toBeGreaterThanOrEqual(0.5);
     expect(budget.forecast.burnRateUsdPerDay).toBeGreaterThan(0);
     // The run-out date is there only when, at this rate, the limit runs out before the day ends
     // (which depends on the hour the test runs).

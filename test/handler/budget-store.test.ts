@@ -55,10 +55,10 @@ describe('DynamoBudgetStore.reserve', () => {
     expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
   });
 
-  it('fails closed with a BudgetStoreError when DynamoDB fails', async () => {
+  it('fails closed with a StoreError when DynamoDB fails', async () => {
     ddb.on(UpdateItemCommand).rejects(new InternalServerError({ message: 'boom', $metadata: {} }));
     await expect(store.reserve(key, 'req-1', amount, { pico: 1000n }, at)).rejects.toMatchObject({
-      name: 'BudgetStoreError',
+      name: 'StoreError',
       code: 'INTERNAL_ERROR',
     });
   });

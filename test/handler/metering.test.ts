@@ -94,9 +94,9 @@ describe('SettleUsage handler', () => {
     })) as { cost: { usd: number } };
 
     expect(response.cost.usd).toBe(0.0000108); // 20 x 60,000 + 40 x 240,000 pico-USD
-    const [emf, utilisationLine] = emfLines(capture.lines());
-    expect(utilisationLine).toMatchObject({ CostCenter: 'support', BudgetUtilization: 0 });
-    expect(emfDimensions(utilisationLine ?? {})).toEqual([['CostCenter']]);
+    const [emf, utilizationLine] = emfLines(capture.lines());
+    expect(utilizationLine).toMatchObject({ CostCenter: 'support', BudgetUtilization: 0 });
+    expect(emfDimensions(utilizationLine ?? {})).toEqual([['CostCenter']]);
     expect(emfDimensions(emf ?? {})).toEqual([
       ['CostCenter'],
       ['CostCenter', 'ApplicationId', 'Environment'],

@@ -130,7 +130,7 @@ describe('a swept charge reaches finance', () => {
         modelId: 'amazon.nova-lite-v1:0',
         costPico: 600n,
         usage: expect.objectContaining({ inputTokens: 10, outputTokens: 30 }),
-        budgetUtilisation: 0.6,
+        budgetUtilization: 0.6,
       }),
     ]);
     expect(result.alerts).toEqual([expect.objectContaining({ costCenter: 'swept', threshold: 0.5 })]);

@@ -5,7 +5,7 @@ import {
   type CounterFigures,
   forecast,
   thresholdsToAlert,
-  utilisation,
+  utilization,
   ZERO_FIGURES,
 } from '../../lambdas/shared/rules/budget.ts';
 import { picoToUsd, usdToPico } from '../../lambdas/shared/rules/money.ts';
@@ -23,18 +23,18 @@ const spent = (usd: number, extra: Partial<CounterFigures> = {}): CounterFigures
   ...extra,
 });
 
-describe('utilisation', () => {
+describe('utilization', () => {
   it.each([
     [0, 0],
     [150, 0.5],
     [300, 1],
   ])('is %s of $300 spent -> %s', (usd, share) => {
-    expect(utilisation(monthly, spent(usd))).toBe(share);
+    expect(utilization(monthly, spent(usd))).toBe(share);
   });
 
   it('takes the larger of the USD and token shares', () => {
     const both = { ...monthly, limitTokens: 1000 };
-    expect(utilisation(both, spent(30, { spentTokens: 900 }))).toBe(0.9);
+    expect(utilization(both, spent(30, { spentTokens: 900 }))).toBe(0.9);
   });
 });
 

@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   type Amount,
-  BUDGET_INDEX,
   type BudgetDefinition,
   type BudgetScope,
   type BudgetStore,
@@ -18,6 +17,7 @@ import {
   type HoldDetail,
   keys,
   OPEN_INDEX,
+  REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
 } from '../rules/budget.ts';
@@ -34,13 +34,13 @@ import {
   usageOf,
   usageUpdate,
 } from '../rules/budget-items.ts';
-import { BudgetStoreError } from '../rules/errors.ts';
+import { StoreError } from '../rules/errors.ts';
 import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
 
 /**
  * The DynamoDB budget store. Every counter change is one conditional UpdateItem on one item, so
  * it works on DynamoDB and on the embedded dynalite alike. Any store failure other than a failed
- * condition becomes a BudgetStoreError: the request is refused, never let through unmetered.
+ * condition becomes a StoreError: the request is refused, never let through unmetered.
  */
 export class DynamoBudgetStore implements BudgetStore {
   readonly #client: DynamoDBClient;
@@ -65,7 +65,7 @@ export class DynamoBudgetStore implements BudgetStore {
     );
     if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) {
       // Throttled inside the batch: fail closed rather than decide on half the budgets.
-      throw new BudgetStoreError();
+      throw new StoreError();
     }
     const found = (result.Responses?.[this.#table] ?? []).map(definitionOf);
     const costCenter = found.find((b) => !b.applicationId);
@@ -105,7 +105,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async listBudgets(): Promise<BudgetDefinition[]> {
-    return (await registryItems(this.#client, this.#table, BUDGET_INDEX.value)).map(definitionOf);
+    return (await registryItems(this.#client, this.#table, REGISTRY_INDEX.value)).map(definitionOf);
   }
 
   async markAlert(key: CounterKey, threshold: number): Promise<boolean> {

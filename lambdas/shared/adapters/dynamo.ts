@@ -7,21 +7,21 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { BUDGET_INDEX } from '../rules/budget.ts';
-import { BudgetStoreError } from '../rules/errors.ts';
+import { REGISTRY_INDEX } from '../rules/budget.ts';
+import { StoreError } from '../rules/errors.ts';
 
 export type Item = Record<string, AttributeValue>;
 
 /**
  * Await a store call. A failed condition passes through (the caller decides what it means);
- * any other failure becomes a BudgetStoreError, so the request is refused: fail closed.
+ * any other failure becomes a StoreError, so the request is refused: fail closed.
  */
 export async function failClosed<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) throw error;
-    throw new BudgetStoreError({ cause: error });
+    throw new StoreError({ cause: error });
   }
 }
 
@@ -52,9 +52,9 @@ export function registryItems(client: DynamoDBClient, table: string, value: stri
   return allItems(client, {
     kind: 'query',
     TableName: table,
-    IndexName: BUDGET_INDEX.name,
+    IndexName: REGISTRY_INDEX.name,
     KeyConditionExpression: '#p = :p',
-    ExpressionAttributeNames: { '#p': BUDGET_INDEX.partitionKey },
+    ExpressionAttributeNames: { '#p': REGISTRY_INDEX.partitionKey },
     ExpressionAttributeValues: { ':p': { S: value } },
   });
 }

@@ -6,7 +6,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { ApiKeyRecord, KeyStore } from '../rules/api-keys.ts';
-import { BUDGET_INDEX } from '../rules/budget.ts';
+import { REGISTRY_INDEX } from '../rules/budget.ts';
 import { failClosed, type Item, registryItems } from './dynamo.ts';
 
 const keyOf = (keyId: string): Item => ({ pk: { S: `KEY#${keyId}` }, sk: { S: 'KEY' } });
@@ -42,8 +42,8 @@ export class DynamoKeyStore implements KeyStore {
           TableName: this.#table,
           Item: {
             ...keyOf(record.keyId),
-            [BUDGET_INDEX.partitionKey]: { S: BUDGET_INDEX.keysValue },
-            [BUDGET_INDEX.sortKey]: { S: record.keyId },
+            [REGISTRY_INDEX.partitionKey]: { S: REGISTRY_INDEX.keysValue },
+            [REGISTRY_INDEX.sortKey]: { S: record.keyId },
             keyId: { S: record.keyId },
             secretHash: { S: record.secretHash },
             costCenters: strings(record.costCenters),
@@ -68,7 +68,7 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    return (await registryItems(this.#client, this.#table, BUDGET_INDEX.keysValue)).map(recordOf);
+    return (await registryItems(this.#client, this.#table, REGISTRY_INDEX.keysValue)).map(recordOf);
   }
 
   async deleteKey(keyId: string): Promise<boolean> {

@@ -22,7 +22,7 @@ export interface MeterRecord {
   priceVersion?: string | undefined;
   latencyMs: { model?: number | undefined; total: number };
   /** The cost center's budget use after this request (1 = the whole limit). */
-  budgetUtilisation?: number | undefined;
+  budgetUtilization?: number | undefined;
 }
 
 /**
@@ -69,15 +69,15 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
     metrics.addMetric('ModelLatency', MetricUnit.Milliseconds, record.latencyMs.model);
   }
   metrics.publishStoredMetrics();
-  if (record.tags && record.budgetUtilisation !== undefined) {
-    // Its own line: utilisation is per cost center, never per application or model.
+  if (record.tags && record.budgetUtilization !== undefined) {
+    // Its own line: utilization is per cost center, never per application or model.
     const single = metrics.singleMetric();
     single.clearDefaultDimensions();
     single.addDimensions({ CostCenter: record.tags.costCenter });
     single.addMetric(
       'BudgetUtilization',
       MetricUnit.Percent,
-      Math.round(record.budgetUtilisation * 10_000) / 100,
+      Math.round(record.budgetUtilization * 10_000) / 100,
     );
   }
 }

@@ -1,12 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type Amount,
-  BUDGET_INDEX,
   type BudgetDefinition,
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
   keys,
+  REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
   ZERO_FIGURES,
@@ -106,8 +106,8 @@ export function reservationsOf(item: Item): Array<Omit<StaleReservation, 'key'>>
 export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
   return {
     ...keyOf(keys.budget(budget)),
-    [BUDGET_INDEX.partitionKey]: { S: BUDGET_INDEX.value },
-    [BUDGET_INDEX.sortKey]: {
+    [REGISTRY_INDEX.partitionKey]: { S: REGISTRY_INDEX.value },
+    [REGISTRY_INDEX.sortKey]: {
       S: budget.applicationId ? `${budget.costCenter}#${budget.applicationId}` : budget.costCenter,
     },
     costCenter: { S: budget.costCenter },

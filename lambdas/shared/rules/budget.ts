@@ -89,10 +89,12 @@ export interface StaleReservation {
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
 /**
- * A sparse index over budget definitions (and API keys, under their own partition value), so
- * listing them never reads counters or usage.
+ * The registry: a sparse index over what platform teams list, budget definitions and API keys,
+ * each under its own partition value, so listing them never reads counters or usage. (The index
+ * and its attributes keep their first names, `budgets` and `budgetIndex`: renaming them would
+ * rebuild the index of a deployed table.)
  */
-export const BUDGET_INDEX = {
+export const REGISTRY_INDEX = {
   name: 'budgets',
   partitionKey: 'budgetIndex',
   sortKey: 'budgetName',
@@ -110,9 +112,9 @@ export const OPEN_INDEX = { name: 'open-counters', partitionKey: 'openCounter', 
 /** The table's secondary indexes: the CDK stack and the local stack both create exactly these. */
 export const TABLE_INDEXES = [
   {
-    name: BUDGET_INDEX.name,
-    partitionKey: BUDGET_INDEX.partitionKey,
-    sortKey: BUDGET_INDEX.sortKey,
+    name: REGISTRY_INDEX.name,
+    partitionKey: REGISTRY_INDEX.partitionKey,
+    sortKey: REGISTRY_INDEX.sortKey,
     projection: 'ALL',
   },
   { name: OPEN_INDEX.name, partitionKey: OPEN_INDEX.partitionKey, projection: 'KEYS_ONLY' },
@@ -205,7 +207,7 @@ export interface BudgetStore {
 }
 
 /** How far through its limits a scope is: the larger of the USD and token shares (0 when unlimited). */
-export function utilisation(
+export function utilization(
   budget: Pick<BudgetDefinition, 'limitPico' | 'limitTokens'>,
   figures: CounterFigures,
 ): number {
@@ -218,7 +220,7 @@ export function utilisation(
 
 /** The thresholds crossed by spending that have not been alerted yet this period. */
 export function thresholdsToAlert(budget: BudgetDefinition, figures: CounterFigures): number[] {
-  const used = utilisation(budget, figures);
+  const used = utilization(budget, figures);
   return budget.alertThresholds.filter((t) => used >= t && !figures.alerted.includes(t));
 }
 

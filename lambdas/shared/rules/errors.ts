@@ -255,12 +255,12 @@ export class ModelUnavailableError extends SentryError {
   }
 }
 
-/** A failure of the budget store: the request is refused (fail closed), with a generic body. */
-export class BudgetStoreError extends SentryError {
+/** A failure of a DynamoDB store (budgets, keys, idempotency): the request is refused (fail closed), with a generic body. */
+export class StoreError extends SentryError {
   constructor(options?: ErrorOptions) {
     super('InternalError', {}, options);
     // A distinct name lets the state machine and the logs tell a store failure from other faults.
-    this.name = 'BudgetStoreError';
+    this.name = 'StoreError';
   }
 }
 

@@ -6,7 +6,7 @@ import {
   type CounterKey,
   keys,
   thresholdsToAlert,
-  utilisation,
+  utilization,
 } from './budget.ts';
 import { picoToUsd } from './money.ts';
 import { periodKey } from './period.ts';
@@ -92,7 +92,7 @@ export interface BudgetAlert {
   costCenter: string;
   applicationId?: string | undefined;
   threshold: number;
-  utilisation: number;
+  utilization: number;
   period: string;
   periodKey: string;
   limitUsd?: number | undefined;
@@ -207,7 +207,7 @@ function alertOf(
     costCenter: scope.costCenter,
     ...(scope.applicationId ? { applicationId: scope.applicationId } : {}),
     threshold,
-    utilisation: Math.round(utilisation(budget, figures) * 10_000) / 10_000,
+    utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,
     period: scope.period,
     periodKey: scope.periodKey,
     ...(budget.limitPico !== undefined ? { limitUsd: picoToUsd(budget.limitPico) } : {}),
