@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { PERIODS } from '../lambdas/shared/rules/period.ts';
 import { reportHtml, type SpendReport } from '../lib/report/html.ts';
 import { CliError, type ClientOptions, callApi, LOCAL_ENDPOINT } from './client.ts';
 import { type Column, FORMATS, type Format, percent, render, usd } from './format.ts';
@@ -10,7 +11,7 @@ const HELP = `Usage: cost-sentry <group> <command> [options]
 Budgets (platform teams):
   budgets list                                  every budget with this period's figures
   budgets get <costCenter> [--application ID]   one budget, with its forecast
-  budgets set <costCenter> [--application ID] --period monthly|daily
+  budgets set <costCenter> [--application ID] --period ${PERIODS.join('|')}
               [--limit-usd N] [--limit-tokens N] [--thresholds 0.5,0.8,1]
                                                 create or change a budget (takes effect on the next request)
   budgets delete <costCenter> [--application ID]
@@ -200,7 +201,7 @@ async function run(argv: string[]): Promise<string> {
       return render(format, [budgetRow(body)], budgetColumns, body);
     }
     case 'set': {
-      if (!values.period) throw new UsageError('budgets set needs --period monthly or daily');
+      if (!values.period) throw new UsageError(`budgets set needs --period ${PERIODS.join(' or ')}`);
       const thresholds = values.thresholds
         ?.split(',')
         .map((t) => numberOption('thresholds', t.trim()) as number);

@@ -10,10 +10,11 @@ import {
   type UsageAggregate,
   utilization,
 } from '../shared/rules/budget.ts';
+import { budgetDefinitionOf, budgetInputSchema } from '../shared/rules/budget-input.ts';
 import { TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError, SentryError } from '../shared/rules/errors.ts';
 import { detailsOf, parseJsonBody } from '../shared/rules/json-body.ts';
-import { picoToUsd, usdToPico } from '../shared/rules/money.ts';
+import { picoToUsd } from '../shared/rules/money.ts';
 import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/rules/period.ts';
 
 /** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
@@ -99,34 +100,6 @@ async function keysRoute(
   };
 }
 
-/** Money is counted in pico-USD: a finer amount cannot be stored, so it is refused. */
-function isWholePico(usd: number): boolean {
-  try {
-    usdToPico(usd);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const budgetBodySchema = z
-  .object({
-    period: z.enum(['monthly', 'daily']),
-    limitUsd: z
-      .number()
-      .finite()
-      .positive()
-      .max(1e9)
-      .refine(isWholePico, 'must be a whole number of pico-dollars (at most 12 decimal places)')
-      .optional(),
-    limitTokens: z.number().int().positive().optional(),
-    alertThresholds: z.array(z.number().gt(0).max(10)).max(10).optional(),
-  })
-  .strict()
-  .refine((b) => b.limitUsd !== undefined || b.limitTokens !== undefined, {
-    message: 'a budget needs limitUsd, limitTokens or both',
-  });
-
 export const USAGE_DIMENSIONS = ['costCenter', 'application', 'environment', 'model'] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
 
@@ -203,7 +176,7 @@ async function find(scope: BudgetScope, deps: AdminDeps): Promise<BudgetDefiniti
 }
 
 async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Promise<AdminResponse> {
-  const input = parseJsonBody(body, budgetBodySchema, 'The budget');
+  const input = parseJsonBody(body, budgetInputSchema, 'The budget');
   const existing = await deps.store.getBudgets(scope);
   if (scope.applicationId && !existing.costCenter) {
     throw new NotFound(
@@ -212,15 +185,7 @@ async function put(scope: BudgetScope, body: string | null, deps: AdminDeps): Pr
   }
   const before = scope.applicationId ? existing.application : existing.costCenter;
   if (before && before.period !== input.period) await refuseForgettingSpend(before, input.period, deps);
-  const budget: BudgetDefinition = {
-    ...scope,
-    period: input.period,
-    limitPico: input.limitUsd === undefined ? undefined : usdToPico(input.limitUsd),
-    limitTokens: input.limitTokens,
-    alertThresholds: input.alertThresholds ?? [0.8, 1],
-    source: 'api',
-  };
-  await deps.store.putBudget(budget);
+  await deps.store.putBudget(budgetDefinitionOf(scope, input, 'api'));
   return { status: before ? 200 : 201, body: await view(await find(scope, deps), deps) };
 }
 

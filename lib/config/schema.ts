@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
+import {
+  budgetDefinitionOf,
+  budgetInputObject,
+  budgetInputSchema,
+  needsALimit,
+} from '../../lambdas/shared/rules/budget-input.ts';
 import { callerSchema } from '../../lambdas/shared/rules/callers.ts';
 import {
   type Catalog,
@@ -9,33 +15,17 @@ import {
   modelSchema,
   TAG_VALUE,
 } from '../../lambdas/shared/rules/catalog.ts';
-import { usdToPico } from '../../lambdas/shared/rules/money.ts';
-
-const limitsShape = {
-  period: z.enum(['monthly', 'daily']),
-  limitUsd: z.number().finite().positive().optional(),
-  limitTokens: z.number().int().positive().optional(),
-  alertThresholds: z.array(z.number().gt(0).max(10)).default([0.8, 1]),
-};
-const hasALimit = (b: { limitUsd?: number | undefined; limitTokens?: number | undefined }) =>
-  b.limitUsd !== undefined || b.limitTokens !== undefined;
-const NEEDS_A_LIMIT = { message: 'a budget needs limitUsd, limitTokens or both' };
 
 /** A budget as code: a cost center's limit per period (at least one limit), and its applications'. */
-export const budgetConfigSchema = z
-  .object({
-    ...limitsShape,
+export const budgetConfigSchema = needsALimit(
+  budgetInputObject.extend({
     /** Give this cost center its own application inference profile per model (AWS only). @default false */
     inferenceProfiles: z.boolean().default(false),
     applications: z
-      .record(
-        z.string().regex(TAG_VALUE, 'application IDs follow the tag value rule'),
-        z.object(limitsShape).strict().refine(hasALimit, NEEDS_A_LIMIT),
-      )
+      .record(z.string().regex(TAG_VALUE, 'application IDs follow the tag value rule'), budgetInputSchema)
       .optional(),
-  })
-  .strict()
-  .refine(hasALimit, NEEDS_A_LIMIT);
+  }),
+);
 
 export const deploymentSchema = z
   .object({
@@ -222,28 +212,9 @@ export function catalogOf(config: CostSentryConfig): Catalog {
 /** The config's budgets as stored definitions: each cost center, then its applications. */
 export function budgetDefinitions(config: CostSentryConfig): BudgetDefinition[] {
   return Object.entries(config.budgets).flatMap(([costCenter, b]) => [
-    definitionFromConfig({ costCenter }, b),
+    budgetDefinitionOf({ costCenter }, b, 'config'),
     ...Object.entries(b.applications ?? {}).map(([applicationId, a]) =>
-      definitionFromConfig({ costCenter, applicationId }, a),
+      budgetDefinitionOf({ costCenter, applicationId }, a, 'config'),
     ),
   ]);
-}
-
-function definitionFromConfig(
-  scope: { costCenter: string; applicationId?: string },
-  b: {
-    period: 'monthly' | 'daily';
-    limitUsd?: number | undefined;
-    limitTokens?: number | undefined;
-    alertThresholds: number[];
-  },
-): BudgetDefinition {
-  return {
-    ...scope,
-    period: b.period,
-    limitPico: b.limitUsd === undefined ? undefined : usdToPico(b.limitUsd),
-    limitTokens: b.limitTokens,
-    alertThresholds: b.alertThresholds,
-    source: 'config',
-  };
 }

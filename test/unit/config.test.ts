@@ -58,6 +58,24 @@ describe('the configuration', () => {
       /budgets\.empty: a budget needs limitUsd, limitTokens or both/,
     ],
     [
+      'a limit finer than a pico-dollar, as the admin API does',
+      (c: Record<string, unknown>) => {
+        (c.budgets as Record<string, unknown>).fine = { period: 'monthly', limitUsd: 0.0000000000001 };
+      },
+      /budgets\.fine\.limitUsd: must be a whole number of pico-dollars/,
+    ],
+    [
+      'an application budget with an unknown period',
+      (c: Record<string, unknown>) => {
+        (c.budgets as Record<string, unknown>).weekly = {
+          period: 'monthly',
+          limitUsd: 10,
+          applications: { app: { period: 'weekly', limitUsd: 1 } },
+        };
+      },
+      /budgets\.weekly\.applications\.app\.period/,
+    ],
+    [
       'a negative price',
       (c: Record<string, unknown>) => {
         const prices = c.prices as Array<{ models: Record<string, { inputPer1k: number }> }>;

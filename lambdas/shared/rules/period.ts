@@ -1,5 +1,6 @@
 /** Budget periods are calendar periods in UTC. A new period starts at zero with no reset job. */
-export type Period = 'monthly' | 'daily';
+export const PERIODS = ['monthly', 'daily'] as const;
+export type Period = (typeof PERIODS)[number];
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
