@@ -77,11 +77,11 @@ export class CostSentryStack extends Stack {
     const reserve = fn('ReserveBudget', 'reserve-budget');
     const invoke = fn('InvokeModel', 'invoke-model');
     const settle = fn('SettleUsage', 'settle-usage');
-    const release = fn('ReleaseReservation', 'release-reservation');
+    const handleFailure = fn('HandleFailure', 'handle-failure');
     const admin = fn('BudgetAdmin', 'budget-admin');
-    for (const budgetFn of [reserve, settle, release]) budgets.grantRequestPath(budgetFn.role);
-    // Claiming a key; SettleUsage records the response, ReleaseReservation drops a failed claim.
-    for (const idempotent of [claim, settle, release]) budgets.grantIdempotency(idempotent.role);
+    for (const budgetFn of [reserve, settle, handleFailure]) budgets.grantRequestPath(budgetFn.role);
+    // Claiming a key; SettleUsage records the response, HandleFailure drops a failed claim.
+    for (const idempotent of [claim, settle, handleFailure]) budgets.grantIdempotency(idempotent.role);
     budgets.grantAdmin(admin.role);
     const keyAuthorizer = config.auth.invoke === 'apikey' ? fn('AuthorizeKey', 'authorize-key') : undefined;
     if (keyAuthorizer) budgets.grantKeyReads(keyAuthorizer.role);
@@ -95,7 +95,7 @@ export class CostSentryStack extends Stack {
       targets: [new LambdaFunction(sweeper.fn, { retryAttempts: 2 })],
     });
     // Settling (and a failure charged after Bedrock worked) may cross an alert threshold.
-    for (const alerting of [settle, release]) alerts.topic.grantPublish(alerting.role);
+    for (const alerting of [settle, handleFailure]) alerts.topic.grantPublish(alerting.role);
 
     // bedrock:InvokeModel (what Converse needs) on exactly the configured models and profiles.
     invoke.role.addToPrincipalPolicy(
@@ -113,7 +113,7 @@ export class CostSentryStack extends Stack {
         ReserveBudgetFunctionArn: reserve.fn,
         InvokeModelFunctionArn: invoke.fn,
         SettleUsageFunctionArn: settle.fn,
-        ReleaseReservationFunctionArn: release.fn,
+        HandleFailureFunctionArn: handleFailure.fn,
       },
       logRetention,
     });

@@ -23,14 +23,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'instead (only via Bedrock, aws:CalledViaLast; Subscribe only for the configured product IDs). Every ' +
       'other statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason:
       'Publishing to the encrypted alert topic needs kms:GenerateDataKey* (the action family, whose ' +
       'variants SNS chooses) on the topic key only: the statement names that one key ARN.',
-    paths: /^(SettleUsage|ReleaseReservation|SweepReservations)\/Role\/DefaultPolicy\/Resource$/,
+    paths: /^(SettleUsage|HandleFailure|SweepReservations)\/Role\/DefaultPolicy\/Resource$/,
   },
   ...['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy'].map((id) => ({
     id,
@@ -45,7 +45,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'Step Functions (and, for BudgetAdmin and AuthorizeKey, API Gateway) invokes these functions synchronously and handles ' +
       'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
     paths:
-      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|ReleaseReservation|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',

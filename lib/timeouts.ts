@@ -13,7 +13,7 @@ export const LAMBDA_TIMEOUTS = {
   'reserve-budget': 4,
   'invoke-model': 20,
   'settle-usage': 4,
-  'release-reservation': 4,
+  'handle-failure': 4,
   /** The admin API: behind API Gateway's 29 s, not the state machine. */
   'budget-admin': 10,
   /** The API-key authorizer, in front of POST /v1/invoke. */

@@ -126,7 +126,7 @@ const FUNCTIONS = [
   'reserve-budget',
   'invoke-model',
   'settle-usage',
-  'release-reservation',
+  'handle-failure',
   'budget-admin',
   'authorize-key',
   'sweep-reservations',

@@ -8,7 +8,7 @@ export const FUNCTIONS = {
   ReserveBudgetFunctionArn: 'reserve-budget',
   InvokeModelFunctionArn: 'invoke-model',
   SettleUsageFunctionArn: 'settle-usage',
-  ReleaseReservationFunctionArn: 'release-reservation',
+  HandleFailureFunctionArn: 'handle-failure',
 } as const;
 
 export type FunctionName = (typeof FUNCTIONS)[keyof typeof FUNCTIONS];

@@ -32,7 +32,7 @@ export interface Failure {
   body: string;
 }
 
-export interface ReleaseDeps {
+export interface FailureDeps {
   store: BudgetStore;
   catalog: Catalog;
   now: () => number;
@@ -107,9 +107,9 @@ function callerOf(state: FailedState): string | undefined {
  * The failure path: release whatever the request holds (nothing when it failed before
  * reserving), then describe the failure with only what a client may see.
  */
-export async function releaseReservation(
+export async function handleFailure(
   state: FailedState,
-  deps: ReleaseDeps,
+  deps: FailureDeps,
 ): Promise<{ failure: Failure; record: MeterRecord; alerts: BudgetAlert[]; billed: boolean }> {
   const { code, fields } = failureOf(state);
   const charge = chargeOf(state, deps.catalog);

@@ -3,14 +3,14 @@ import { meter } from '../shared/adapters/metering.ts';
 import { idempotencyScope } from '../shared/rules/idempotency.ts';
 import { logger, metrics } from '../shared/wiring/powertools.ts';
 import { settlementDepsFromEnv } from '../shared/wiring/settlement-deps.ts';
-import { type FailedState, type Failure, releaseReservation } from './core.ts';
+import { type FailedState, type Failure, handleFailure } from './core.ts';
 
 const deps = settlementDepsFromEnv();
 const { alerts, idempotency } = deps;
 
-/** ReleaseReservation: the one failure path of the workflow. */
+/** HandleFailure: the one failure path of the workflow. */
 export const handler = async (event: FailedState): Promise<Failure> => {
-  const result = await releaseReservation(event, deps);
+  const result = await handleFailure(event, deps);
   if (result.record.decision === 'failed') {
     // The error name only (never the Cause: it may quote upstream messages).
     logger.warn('request failed', { requestId: event.requestId, error: event.error.Error });

@@ -10,7 +10,7 @@ import { exampleConfig } from '../helpers/fixtures.ts';
 
 const ddb = mockClient(DynamoDBClient);
 let settle: LambdaHandler;
-let release: LambdaHandler;
+let handleFailure: LambdaHandler;
 let capture: ReturnType<typeof captureJsonLines>;
 
 const PROMPT = 'a confidential prompt';
@@ -63,7 +63,7 @@ beforeAll(async () => {
   process.env[ENV.bedrockTimeoutMs] = '1000';
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'CostSentry';
   settle = ((await import('../../lambdas/settle-usage/handler.ts')) as { handler: LambdaHandler }).handler;
-  release = ((await import('../../lambdas/release-reservation/handler.ts')) as { handler: LambdaHandler })
+  handleFailure = ((await import('../../lambdas/handle-failure/handler.ts')) as { handler: LambdaHandler })
     .handler;
 });
 beforeEach(() => {
@@ -125,11 +125,11 @@ describe('SettleUsage handler', () => {
   });
 });
 
-describe('ReleaseReservation handler', () => {
+describe('HandleFailure handler', () => {
   it('counts a budget refusal by cost center and error code, with the public body as the cause', async () => {
     const refusal = new BudgetExceededError('does not fit', { costCenter: 'support' }, 60);
     const { reservation: _none, ...unreserved } = state;
-    const failure = (await release({
+    const failure = (await handleFailure({
       ...unreserved,
       error: { Error: refusal.name, Cause: causeOf(refusal) },
     })) as { code: string; body: string };
@@ -153,7 +153,7 @@ describe('ReleaseReservation handler', () => {
 
   it('keeps unvalidated tags out of the metric dimensions', async () => {
     const invalid = new InvalidRequestError('bad');
-    await release({
+    await handleFailure({
       requestId: 'req-2',
       receivedAt: state.receivedAt,
       body: '{}',
@@ -164,7 +164,7 @@ describe('ReleaseReservation handler', () => {
   });
 
   it('answers a generic error for a fault that is not ours, charging the reservation in case Bedrock worked', async () => {
-    const failure = (await release({
+    const failure = (await handleFailure({
       ...state,
       error: { Error: 'Lambda.Unknown', Cause: 'stack trace with arn:aws:lambda:secret' },
     })) as { code: string; body: string };
@@ -180,7 +180,7 @@ describe('ReleaseReservation handler', () => {
   it.each(['ModelError', 'ModelThrottledError', 'ModelUnavailableError', 'DeadlineExceededError'])(
     'releases the reservation without a charge after %s (Bedrock billed nothing)',
     async (name) => {
-      await release({
+      await handleFailure({
         ...state,
         error: { Error: name, Cause: causeOf(Object.assign(new Error('{"message":"m"}'), { name })) },
       });
@@ -197,7 +197,7 @@ describe('ReleaseReservation handler', () => {
     ['anywhere else', false, 'INTERNAL_ERROR'],
   ])('maps a state timeout %s to %s', async (_name, reserved, code) => {
     const { reservation, ...unreserved } = state;
-    const failure = (await release({
+    const failure = (await handleFailure({
       ...(reserved ? { ...unreserved, reservation } : unreserved),
       error: { Error: 'States.Timeout', Cause: 'timed out' },
     })) as { code: string };
@@ -205,7 +205,7 @@ describe('ReleaseReservation handler', () => {
   });
 
   it('charges the whole reservation after a model timeout, since Bedrock may have billed it', async () => {
-    await release({ ...state, error: { Error: 'ModelTimeoutError', Cause: causeOf(new Error('x')) } });
+    await handleFailure({ ...state, error: { Error: 'ModelTimeoutError', Cause: causeOf(new Error('x')) } });
     const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(update?.ExpressionAttributeValues).toMatchObject({
       ':rp': { N: '-27660000' },

@@ -17,7 +17,7 @@ export const FAST_RETRIES = {
   ValidateRequest: 5,
   ReserveBudget: 5,
   SettleUsage: 5,
-  ReleaseReservation: 5,
+  HandleFailure: 5,
 };
 
 /** The runtime behind the gateway, its metric and audit lines in a temporary file only. */

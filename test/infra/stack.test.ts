@@ -135,7 +135,7 @@ describe('the table', () => {
 });
 
 describe('the alerts', () => {
-  it('go to an encrypted, TLS-only SNS topic that SettleUsage and ReleaseReservation may publish to', () => {
+  it('go to an encrypted, TLS-only SNS topic that SettleUsage and HandleFailure may publish to', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -148,7 +148,7 @@ describe('the alerts', () => {
       JSON.stringify(p.Properties.PolicyDocument).includes('sns:Publish'),
     );
     expect(publishers.map(([id]) => id.replace(/Role.*/, '')).sort()).toEqual([
-      'ReleaseReservation',
+      'HandleFailure',
       'SettleUsage',
       'SweepReservations',
     ]);
@@ -164,7 +164,7 @@ describe('the state machine', () => {
         ReserveBudgetFunctionArn: Match.anyValue(),
         InvokeModelFunctionArn: Match.anyValue(),
         SettleUsageFunctionArn: Match.anyValue(),
-        ReleaseReservationFunctionArn: Match.anyValue(),
+        HandleFailureFunctionArn: Match.anyValue(),
       },
       LoggingConfiguration: { IncludeExecutionData: false, Level: 'ALL' },
     });
@@ -183,7 +183,7 @@ describe('the state machine', () => {
       ['ValidateRequest', 'validate-request'],
       ['ReserveBudget', 'reserve-budget'],
       ['SettleUsage', 'settle-usage'],
-      ['ReleaseReservation', 'release-reservation'],
+      ['HandleFailure', 'handle-failure'],
     ] as const) {
       expect(LAMBDA_TIMEOUTS[folder]).toBeLessThan(asl.States[state]?.TimeoutSeconds ?? 0);
     }
@@ -211,10 +211,10 @@ describe('the state machine', () => {
     expect(retried.has('ModelTimeoutError')).toBe(false);
   });
 
-  it('sends every task failure to ReleaseReservation', () => {
+  it('sends every task failure to HandleFailure', () => {
     for (const name of ['ClaimIdempotencyKey', 'ReserveBudget', 'InvokeModel', 'SettleUsage']) {
       expect(asl.States[name]?.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReleaseReservation' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'HandleFailure' },
       ]);
     }
     // A validation failure drops the raw body: the error takes its place, then moves to $.error.
@@ -225,7 +225,7 @@ describe('the state machine', () => {
       Type: 'Pass',
       InputPath: '$.body',
       ResultPath: '$.error',
-      Next: 'ReleaseReservation',
+      Next: 'HandleFailure',
     });
   });
 });

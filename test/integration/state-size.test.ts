@@ -69,7 +69,7 @@ describe('the 256 KB state limit', () => {
       'reserve-budget': async () => ({}),
       'invoke-model': async () => ({}),
       'settle-usage': async () => ({}),
-      'release-reservation': async (input) => {
+      'handle-failure': async (input) => {
         released.push(input);
         return { code: 'INTERNAL_ERROR', body: '{}' };
       },

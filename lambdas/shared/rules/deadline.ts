@@ -1,7 +1,7 @@
 /**
  * How long after the gateway received a request the model may still be called. The state
  * machine times out at 27 s and cannot release a reservation once it has; keeping every Bedrock
- * attempt (retries included) inside this budget leaves SettleUsage or ReleaseReservation 3 s to
+ * attempt (retries included) inside this budget leaves SettleUsage or HandleFailure 3 s to
  * run, so an execution always ends through its own failure path.
  */
 export const MODEL_DEADLINE_MS = 24_000;

@@ -4,7 +4,7 @@ import { catalogFromEnv } from './env.ts';
 import { logger } from './powertools.ts';
 
 /**
- * What the two functions that end a request (SettleUsage, ReleaseReservation) are built with,
+ * What the two functions that end a request (SettleUsage, HandleFailure) are built with,
  * once per process: the budget store, the catalog, the alert sink and the idempotency store.
  */
 export function settlementDepsFromEnv() {
