@@ -48,6 +48,11 @@ export const ERRORS = {
     status: 429,
     message: 'The request would exceed the budget.',
   },
+  BudgetPolicyError: {
+    code: 'BUDGET_POLICY',
+    status: 429,
+    message: "A budget policy refuses this model at the budget's current use.",
+  },
   RateLimitedError: {
     code: 'RATE_LIMITED',
     status: 429,
@@ -88,6 +93,10 @@ export interface PublicErrorFields {
   details?: ErrorDetail[];
   budget?: Record<string, unknown>;
   retryAfterSeconds?: number;
+  /** A budget refusal: `spent` (waits for the reset) or `held` (by requests in flight; retry soon). */
+  reason?: 'spent' | 'held';
+  /** A model error: Bedrock's own exception name, for the routes that speak Bedrock's wire. */
+  upstream?: string;
 }
 
 /** The error body of every non-2xx response. */
@@ -178,6 +187,20 @@ export class ModelRetiredError extends SentryError {
       message: `The model '${alias}' was retired on Amazon Bedrock${when}; use '${replacement}' instead.`,
       details: [{ path: 'model', message: `retired${when}; replacement: ${replacement}` }],
     });
+  }
+}
+
+/** No such route, or no such resource on it (a budget, an API key). */
+export class NotFoundError extends SentryError {
+  constructor(message: string) {
+    super('NotFoundError', { message });
+  }
+}
+
+/** The route exists but has no such method; the message lists those it has. */
+export class MethodNotAllowedError extends SentryError {
+  constructor(allowed: readonly string[]) {
+    super('MethodNotAllowedError', { message: `Allowed: ${allowed.join(', ')}.` });
   }
 }
 
@@ -308,6 +331,8 @@ export function publicFieldsOf(cause: string): PublicErrorFields | undefined {
       ...(typeof fields.retryAfterSeconds === 'number'
         ? { retryAfterSeconds: fields.retryAfterSeconds }
         : {}),
+      ...(fields.reason === 'spent' || fields.reason === 'held' ? { reason: fields.reason } : {}),
+      ...(typeof fields.upstream === 'string' ? { upstream: fields.upstream } : {}),
     };
   } catch {
     return undefined;
