@@ -1,0 +1,454 @@
+import { z } from 'zod';
+import {
+  type ChatMessage,
+  type ContentBlock,
+  IMAGE_FORMATS,
+  type SystemBlock,
+  type ToolConfig,
+} from '../content.ts';
+import type { ErrorCode, PublicErrorFields } from '../errors.ts';
+import type { Usage } from '../pricing.ts';
+import type { WireError, WireRequest } from './request.ts';
+
+/**
+ * OpenAI's Chat Completions format (`POST /v1/chat/completions`), so that the `openai` client
+ * libraries, LangChain and the tools built on them work with their base URL set to the sentry.
+ * Tags travel in `metadata`. A parameter the sentry cannot honour is refused, naming it, when it
+ * asks for something; it is accepted when it asks for nothing.
+ */
+
+/** A refusal of one OpenAI parameter: which one (OpenAI's own name) and why. */
+export class UnsupportedParameterError extends Error {
+  readonly param: string;
+
+  constructor(param: string, message: string) {
+    super(message);
+    this.param = param;
+    this.name = 'UnsupportedParameterError';
+  }
+}
+
+const text = z.string();
+const textPart = z.object({ type: z.literal('text'), text }).strip();
+const imagePart = z
+  .object({
+    type: z.literal('image_url'),
+    image_url: z
+      .object({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() })
+      .strip(),
+  })
+  .strip();
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: text }).strip();
+
+const toolCall = z
+  .object({
+    id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+    type: z.literal('function'),
+    function: z.object({ name: z.string().min(1), arguments: z.string() }).strip(),
+  })
+  .strip();
+
+const message = z.discriminatedUnion('role', [
+  z
+    .object({ role: z.enum(['system', 'developer']), content: z.union([text, z.array(textPart).min(1)]) })
+    .strip(),
+  z
+    .object({
+      role: z.literal('user'),
+      content: z.union([text, z.array(z.union([textPart, imagePart])).min(1)]),
+    })
+    .strip(),
+  z
+    .object({
+      role: z.literal('assistant'),
+      content: z.union([text, z.array(z.union([textPart, refusalPart])), z.null()]).optional(),
+      tool_calls: z.array(toolCall).optional(),
+    })
+    .strip(),
+  z
+    .object({
+      role: z.literal('tool'),
+      tool_call_id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+      content: z.union([text, z.array(textPart).min(1)]),
+    })
+    .strip(),
+]);
+
+const tool = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.json()).optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .strip(),
+  })
+  .strip();
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }).strip() }).strip(),
+]);
+
+/**
+ * Every parameter Chat Completions defines, with what the sentry does with it. Unknown fields
+ * are refused (unnamed: they are the client's words); known ones that ask for what Bedrock cannot
+ * give are refused by name.
+ */
+const chatSchema = z
+  .object({
+    model: z.string().min(1).max(256),
+    messages: z.array(message).min(1, 'must hold at least one message'),
+    max_tokens: z.number().int().positive().nullable().optional(),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    stop: z
+      .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
+      .nullable()
+      .optional(),
+    n: z.number().int().positive().nullable().optional(),
+    stream: z.boolean().nullable().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).strip().nullable().optional(),
+    tools: z.array(tool).min(1).max(128).optional(),
+    tool_choice: toolChoice.optional(),
+    parallel_tool_calls: z.boolean().optional(),
+    logprobs: z.boolean().nullable().optional(),
+    top_logprobs: z.number().int().nullable().optional(),
+    response_format: z.object({ type: z.string() }).loose().optional(),
+    presence_penalty: z.number().nullable().optional(),
+    frequency_penalty: z.number().nullable().optional(),
+    logit_bias: z.record(z.string(), z.number()).nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    user: z.string().optional(),
+    metadata: z.record(z.string().min(1).max(64), z.string().max(512)).nullable().optional(),
+    store: z.boolean().nullable().optional(),
+    service_tier: z.string().nullable().optional(),
+    reasoning_effort: z.string().nullable().optional(),
+    modalities: z.array(z.string()).nullable().optional(),
+    audio: z.unknown().optional(),
+    prediction: z.unknown().optional(),
+    web_search_options: z.unknown().optional(),
+    functions: z.unknown().optional(),
+    function_call: z.unknown().optional(),
+  })
+  .strict();
+
+export type ChatRequest = z.infer<typeof chatSchema>;
+
+export function chatRequestSchema(): typeof chatSchema {
+  return chatSchema;
+}
+
+/** Refuse the parameters that ask for what Bedrock cannot give, by name. */
+function refuseUnsupported(body: ChatRequest): void {
+  const refuse = (param: string, why: string) => {
+    throw new UnsupportedParameterError(param, `${param} is not supported: ${why}.`);
+  };
+  if ((body.n ?? 1) !== 1) refuse('n', 'Bedrock answers one choice per request');
+  if (body.stream === true) refuse('stream', 'this route does not stream yet; send stream: false');
+  if (body.logprobs === true || (body.top_logprobs ?? 0) > 0)
+    refuse('logprobs', 'Bedrock gives no log probabilities');
+  if (body.response_format && body.response_format.type !== 'text') {
+    refuse(
+      'response_format',
+      'the model cannot guarantee JSON output here; ask for it in the prompt or use a tool',
+    );
+  }
+  if ((body.presence_penalty ?? 0) !== 0) refuse('presence_penalty', 'Bedrock has no presence penalty');
+  if ((body.frequency_penalty ?? 0) !== 0) refuse('frequency_penalty', 'Bedrock has no frequency penalty');
+  if (body.logit_bias && Object.keys(body.logit_bias).length > 0)
+    refuse('logit_bias', 'Bedrock has no logit bias');
+  if (body.seed !== undefined && body.seed !== null)
+    refuse('seed', 'Bedrock offers no reproducible sampling');
+  if (body.store === true) refuse('store', 'the sentry stores no completions');
+  if (body.service_tier && !['auto', 'default'].includes(body.service_tier)) {
+    refuse('service_tier', 'other service tiers are priced apart');
+  }
+  if (body.parallel_tool_calls === false)
+    refuse('parallel_tool_calls', 'Bedrock cannot limit a turn to one tool call');
+  if (body.reasoning_effort) refuse('reasoning_effort', 'reasoning budgets are not supported by the sentry');
+  if (body.modalities?.some((m) => m !== 'text')) refuse('modalities', 'the sentry answers text only');
+  if (body.audio !== undefined) refuse('audio', 'the sentry answers text only');
+  if (body.prediction !== undefined) refuse('prediction', 'predicted outputs are not supported');
+  if (body.web_search_options !== undefined) refuse('web_search_options', 'the sentry searches nothing');
+  if (body.functions !== undefined || body.function_call !== undefined) {
+    refuse('functions', 'use tools and tool_choice');
+  }
+}
+
+const DATA_URL = /^data:image\/(png|jpeg|jpg|gif|webp);base64,([A-Za-z0-9+/]+={0,2})$/;
+
+function userBlocks(content: z.infer<typeof message> & { role: 'user' }, index: number): ContentBlock[] {
+  if (typeof content.content === 'string') return [{ text: content.content }];
+  return content.content.map((part, p) => {
+    if (part.type === 'text') return { text: part.text };
+    const match = DATA_URL.exec(part.image_url.url);
+    if (!match) {
+      throw new UnsupportedParameterError(
+        `messages[${index}].content[${p}].image_url.url`,
+        `Only data: URLs of ${IMAGE_FORMATS.join(', ')} images are accepted: the sentry fetches nothing.`,
+      );
+    }
+    const format = match[1] === 'jpg' ? 'jpeg' : (match[1] as (typeof IMAGE_FORMATS)[number]);
+    return { image: { format, source: { bytes: match[2] as string } } };
+  });
+}
+
+function textContent(content: string | Array<{ text: string }>): string {
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+/** Read an OpenAI request as a wire request. Throws UnsupportedParameterError naming a parameter. */
+export function fromOpenAi(body: ChatRequest): WireRequest {
+  refuseUnsupported(body);
+  const system: SystemBlock[] = [];
+  const messages: ChatMessage[] = [];
+  const push = (role: ChatMessage['role'], blocks: ContentBlock[]) => {
+    if (blocks.length === 0) return;
+    const last = messages.at(-1);
+    // Converse wants roles to alternate: consecutive turns of one role become one message.
+    if (last?.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  body.messages.forEach((m, index) => {
+    switch (m.role) {
+      case 'system':
+      case 'developer': {
+        const value = textContent(m.content);
+        if (value.length > 0) system.push({ text: value });
+        return;
+      }
+      case 'user':
+        push('user', userBlocks(m, index));
+        return;
+      case 'assistant': {
+        const value =
+          m.content === null || m.content === undefined
+            ? ''
+            : typeof m.content === 'string'
+              ? m.content
+              : m.content.map((p) => ('text' in p ? p.text : p.refusal)).join('');
+        const blocks: ContentBlock[] = value.length > 0 ? [{ text: value }] : [];
+        for (const [c, call] of (m.tool_calls ?? []).entries()) {
+          let input: unknown;
+          try {
+            input = JSON.parse(call.function.arguments || '{}');
+          } catch {
+            throw new UnsupportedParameterError(
+              `messages[${index}].tool_calls[${c}].function.arguments`,
+              'Tool call arguments must be a JSON object.',
+            );
+          }
+          blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: input as never } });
+        }
+        push('assistant', blocks);
+        return;
+      }
+      case 'tool':
+        push('user', [
+          { toolResult: { toolUseId: m.tool_call_id, content: [{ text: textContent(m.content) }] } },
+        ]);
+        return;
+    }
+  });
+  const history = messages.some((m) => m.content.some((b) => 'toolUse' in b || 'toolResult' in b));
+  const toolConfig = toolConfigOf(body, history);
+  const { metadata } = body;
+  const extra = Object.fromEntries(
+    Object.entries(metadata ?? {}).filter(
+      ([key]) => !['costCenter', 'applicationId', 'environment'].includes(key),
+    ),
+  );
+  const stop = body.stop === null || body.stop === undefined ? undefined : [body.stop].flat();
+  return {
+    model: body.model,
+    ...(system.length > 0 ? { system } : {}),
+    messages,
+    ...(toolConfig ? { toolConfig } : {}),
+    parameters: {
+      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      temperature: body.temperature ?? undefined,
+      topP: body.top_p ?? undefined,
+      stopSequences: stop,
+    },
+    tags: {
+      costCenter: metadata?.costCenter,
+      applicationId: metadata?.applicationId,
+      environment: metadata?.environment,
+    },
+    ...(Object.keys(extra).length > 0 ? { metadata: extra } : {}),
+  };
+}
+
+function toolConfigOf(body: ChatRequest, history: boolean): ToolConfig | undefined {
+  if (!body.tools) {
+    if (body.tool_choice && body.tool_choice !== 'none') {
+      throw new UnsupportedParameterError('tool_choice', 'tool_choice needs tools.');
+    }
+    return undefined;
+  }
+  if (body.tool_choice === 'none') {
+    // Converse has no "none"; without tool turns in the history, leaving the tools out is the same.
+    if (!history) return undefined;
+    throw new UnsupportedParameterError(
+      'tool_choice',
+      'tool_choice "none" cannot be honoured once the conversation holds tool calls; leave it out.',
+    );
+  }
+  const choice = body.tool_choice;
+  return {
+    tools: body.tools.map((t) => ({
+      toolSpec: {
+        name: t.function.name,
+        ...(t.function.description ? { description: t.function.description } : {}),
+        inputSchema: { json: (t.function.parameters ?? { type: 'object', properties: {} }) as never },
+      },
+    })),
+    ...(choice === undefined || choice === 'auto'
+      ? {}
+      : choice === 'required'
+        ? { toolChoice: { any: {} } }
+        : { toolChoice: { tool: { name: choice.function.name } } }),
+  };
+}
+
+/** OpenAI's finish reason for a Converse stop reason. */
+export function finishReasonOf(stopReason: string): 'stop' | 'length' | 'tool_calls' | 'content_filter' {
+  switch (stopReason) {
+    case 'max_tokens':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'guardrail_intervened':
+    case 'content_filtered':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+/** OpenAI's usage for Bedrock's: prompt tokens include the cached ones, as OpenAI counts them. */
+export function openAiUsage(usage: Usage) {
+  const prompt = usage.inputTokens + usage.cacheReadInputTokens + usage.cacheWriteInputTokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: usage.outputTokens,
+    total_tokens: prompt + usage.outputTokens,
+    prompt_tokens_details: { cached_tokens: usage.cacheReadInputTokens },
+  };
+}
+
+/** A chat completion for an invocation, with the `cost_sentry` extension. */
+export function toOpenAi(
+  answer: {
+    requestId: string;
+    created: number;
+    model: string;
+    content: ContentBlock[];
+    stopReason: string;
+    usage: Usage;
+  },
+  extension: Record<string, unknown>,
+) {
+  const text = answer.content.flatMap((b) => ('text' in b ? [b.text] : [])).join('');
+  const toolCalls = answer.content.flatMap((b) =>
+    'toolUse' in b
+      ? [
+          {
+            id: b.toolUse.toolUseId,
+            type: 'function' as const,
+            function: { name: b.toolUse.name, arguments: JSON.stringify(b.toolUse.input) },
+          },
+        ]
+      : [],
+  );
+  return {
+    id: `chatcmpl-${answer.requestId}`,
+    object: 'chat.completion' as const,
+    created: answer.created,
+    model: answer.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant' as const,
+          content: text.length > 0 || toolCalls.length === 0 ? text : null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          refusal: null,
+        },
+        finish_reason: finishReasonOf(answer.stopReason),
+        logprobs: null,
+      },
+    ],
+    usage: openAiUsage(answer.usage),
+    cost_sentry: extension,
+  };
+}
+
+/** Our code as OpenAI types it: status and type (and `code`, which the clients read). */
+const BY_CODE: Partial<Record<ErrorCode, [number, string]>> = {
+  INVALID_REQUEST: [400, 'invalid_request_error'],
+  UNKNOWN_MODEL: [400, 'invalid_request_error'],
+  MODEL_RETIRED: [400, 'invalid_request_error'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'invalid_request_error'],
+  PAYLOAD_TOO_LARGE: [413, 'invalid_request_error'],
+  IDEMPOTENCY_KEY_REUSED: [422, 'invalid_request_error'],
+  IDEMPOTENCY_IN_PROGRESS: [409, 'invalid_request_error'],
+  NOT_FOUND: [404, 'invalid_request_error'],
+  UNAUTHORIZED: [401, 'authentication_error'],
+  FORBIDDEN: [403, 'permission_error'],
+  UNKNOWN_COST_CENTER: [403, 'permission_error'],
+  RATE_LIMITED: [429, 'rate_limit_error'],
+  MODEL_THROTTLED: [503, 'api_error'],
+  MODEL_ERROR: [502, 'api_error'],
+  MODEL_TIMEOUT: [504, 'api_error'],
+  INTERNAL_ERROR: [500, 'api_error'],
+};
+
+/**
+ * One of our errors in OpenAI's shape. A spent budget is `insufficient_quota` with
+ * `x-should-retry: false`, so the `openai` client does not retry it; a wait that helps carries
+ * `retry-after` and `retry-after-ms`.
+ */
+export function openAiError(
+  code: ErrorCode,
+  fields: PublicErrorFields,
+  requestId: string,
+  param: string | null = null,
+): WireError {
+  let [status, type] = BY_CODE[code] ?? [500, 'api_error'];
+  const spent = (code === 'BUDGET_EXCEEDED' || code === 'BUDGET_POLICY') && fields.reason !== 'held';
+  if (code === 'BUDGET_EXCEEDED' || code === 'BUDGET_POLICY') {
+    [status, type] = spent ? [429, 'insufficient_quota'] : [429, 'rate_limit_error'];
+  }
+  const retryAfter = fields.retryAfterSeconds;
+  const waitHelps = !spent && retryAfter !== undefined && (status === 429 || status === 503);
+  return {
+    status,
+    headers: {
+      ...(spent || code === 'MODEL_ERROR' ? { 'x-should-retry': 'false' } : {}),
+      ...(waitHelps
+        ? { 'retry-after': String(retryAfter), 'retry-after-ms': String(retryAfter * 1000) }
+        : {}),
+    },
+    body: {
+      error: {
+        message: fields.message,
+        type,
+        param: param ?? paramOf(fields),
+        code: spent ? 'insufficient_quota' : code.toLowerCase(),
+        request_id: requestId,
+        ...(fields.budget ? { budget: fields.budget } : {}),
+      },
+    },
+  };
+}
+
+/** The first detail's path, as OpenAI's `param` (our schema's names, never the client's text). */
+function paramOf(fields: PublicErrorFields): string | null {
+  return fields.details?.[0]?.path ?? null;
+}
