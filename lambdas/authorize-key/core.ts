@@ -1,4 +1,5 @@
 import { bearerToken, type KeyStore, parseApiKey, secretMatches } from '../shared/rules/api-keys.ts';
+import { UnauthorizedError } from '../shared/rules/errors.ts';
 
 /** What API Gateway passes a REQUEST authorizer (the fields this one reads). */
 export interface AuthorizerEvent {
@@ -16,18 +17,13 @@ export interface AuthorizerResult {
   context: { keyId: string; costCenters: string; applicationIds: string; environments: string };
 }
 
-/** Thrown for a missing or bad key: API Gateway answers 401 for exactly this message. */
-export class UnauthorizedError extends Error {
-  constructor() {
-    super('Unauthorized');
-    this.name = 'UnauthorizedError';
-  }
-}
-
 const headerOf = (event: AuthorizerEvent, name: string) =>
   Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
 
-/** Check `Authorization: Bearer cs_...` against the stored hash; allow the call with the key's binding. */
+/**
+ * Check `Authorization: Bearer cs_...` against the stored hash; allow the call with the key's
+ * binding. A missing, malformed, unknown or revoked key, or a wrong secret, is an UnauthorizedError.
+ */
 export async function authorizeKey(event: AuthorizerEvent, store: KeyStore): Promise<AuthorizerResult> {
   const parsed = parseApiKey(bearerToken(headerOf(event, 'authorization')) ?? '');
   if (!parsed) throw new UnauthorizedError();

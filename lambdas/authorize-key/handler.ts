@@ -1,6 +1,7 @@
+import { UnauthorizedError } from '../shared/rules/errors.ts';
 import { keyStoreFromEnv } from '../shared/wiring/clients.ts';
 import { logger } from '../shared/wiring/powertools.ts';
-import { type AuthorizerEvent, type AuthorizerResult, authorizeKey, UnauthorizedError } from './core.ts';
+import { type AuthorizerEvent, type AuthorizerResult, authorizeKey } from './core.ts';
 
 const store = keyStoreFromEnv();
 
@@ -12,6 +13,7 @@ export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult>
   try {
     return await authorizeKey(event, store);
   } catch (error) {
+    // API Gateway answers 401 (our UNAUTHORIZED body) for exactly this message, 500 for any other.
     if (error instanceof UnauthorizedError) throw new Error('Unauthorized');
     logger.error('authorizer failed', { error });
     throw error;

@@ -190,6 +190,13 @@ export class ModelRetiredError extends SentryError {
   }
 }
 
+/** Missing or invalid credentials: no API key, an unknown or revoked one, a wrong secret. */
+export class UnauthorizedError extends SentryError {
+  constructor() {
+    super('UnauthorizedError');
+  }
+}
+
 /** No such route, or no such resource on it (a budget, an API key). */
 export class NotFoundError extends SentryError {
   constructor(message: string) {
