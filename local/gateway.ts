@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
@@ -11,7 +12,7 @@ import {
   GATEWAY_MAX_REQUEST_BYTES,
   gatewayErrorTemplate,
   INVOKE_METHOD,
-  INVOKE_PATH,
+  WIRE_ROUTES,
 } from '../lib/api/gateway-responses.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
 import { reportHtml, type SpendReport } from '../lib/report/html.ts';
@@ -41,6 +42,11 @@ export interface LocalGateway {
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
+/** How an HTTP/2 connection with prior knowledge begins. */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
+/** Headers that HTTP/1.1 allows and HTTP/2 forbids. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
 /** Bodies are decoded strictly: invalid bytes are refused, never silently replaced and then charged. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const INVALID_UTF8 = { ...ERRORS.InvalidRequestError, message: 'The request body is not valid UTF-8.' };
@@ -61,11 +67,22 @@ function gatewayErrorBody(
  * the same gateway errors (404, 405, 413, 415), `x-request-id` on every response.
  */
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
-  const server = http.createServer((req, res) => {
+  const handle = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
     const requestId = randomUUID();
     const requestTimeEpoch = Date.now();
     const send = (response: RouteResponse) => {
-      res.writeHead(response.status, response.headers);
+      // HTTP/2 has no connection-specific headers.
+      const headers =
+        req.httpVersionMajor === 2
+          ? Object.fromEntries(
+              Object.entries(response.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
+            )
+          : response.headers;
+      // The compatibility API has the same writeHead and end on both versions.
+      (res as http.ServerResponse).writeHead(response.status, headers);
       res.end(response.body);
     };
     const gatewayResponse = (
@@ -87,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       if (!options.authorizer) return undefined;
       try {
         const result = await options.authorizer({
-          methodArn: `arn:aws:execute-api:local:000000000000:local/prod/POST${INVOKE_PATH}`,
+          methodArn: `arn:aws:execute-api:local:000000000000:local/prod/POST${path}`,
           headers: flatHeaders(headers),
         });
         return result.context;
@@ -115,10 +132,21 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       );
       return;
     }
-    if (path !== INVOKE_PATH && !adminRoute) {
+    const wire = WIRE_ROUTES.find((route) => route.pattern.test(path));
+    if (!wire && !adminRoute) {
       req.resume();
       gatewayError(GATEWAY_ERRORS.notFound);
       return;
+    }
+    let pathParameters: Record<string, string> | undefined;
+    if (wire?.route === 'converse') {
+      try {
+        pathParameters = { modelId: decodeURIComponent(wire.pattern.exec(path)?.[1] ?? '') };
+      } catch {
+        req.resume();
+        gatewayError(GATEWAY_ERRORS.invalidBody);
+        return;
+      }
     }
     const methods: readonly string[] = adminRoute ? adminRoute.methods : [INVOKE_METHOD];
     if (!methods.includes(req.method ?? '')) {
@@ -166,8 +194,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
           gatewayError(INVALID_UTF8);
           return;
         }
-        // API Gateway's request validator, with the model the stack deploys.
-        if (!adminRoute && !matchesInvokeModel(body)) {
+        // API Gateway's request validator, with the model the stack deploys (the seed format's only).
+        if (wire?.route === 'invoke' && !matchesInvokeModel(body)) {
           gatewayError(GATEWAY_ERRORS.invalidBody);
           return;
         }
@@ -183,8 +211,16 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
               .then((result) => ({ status: result.statusCode, headers: result.headers, body: result.body }))
           : invokeRoute(
               options.workflow,
-              { body, requestId, requestTimeEpoch, authorizer, headers: flatHeaders(req.headers) },
+              {
+                body,
+                requestId,
+                requestTimeEpoch,
+                authorizer,
+                headers: flatHeaders(req.headers),
+                pathParameters,
+              },
               options.maxBodyBytes,
+              wire?.route,
             );
         answer.then(send, () => gatewayError(GATEWAY_ERRORS.internal));
       });
@@ -194,7 +230,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       proceed(undefined);
       return;
     }
-    authorize(req.headers).then(
+    authorize(req.headers as http.IncomingHttpHeaders).then(
       (context) => {
         if (context === 'unauthorized') {
           req.resume();
@@ -206,10 +242,31 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         gatewayError(GATEWAY_ERRORS.internal);
       },
     );
+  };
+  // One port for both HTTP versions, as API Gateway's: the AWS SDK's Bedrock client speaks HTTP/2
+  // (with prior knowledge, on cleartext here), curl and fetch HTTP/1.1. Each connection goes to
+  // the server of the version its first bytes announce.
+  const h1 = http.createServer(handle);
+  const h2 = http2.createServer(handle);
+  const server = net.createServer((socket) => {
+    socket.once('readable', () => {
+      const head = socket.read(HTTP2_PREFACE.length) ?? socket.read();
+      if (!head) {
+        socket.destroy();
+        return;
+      }
+      socket.unshift(head);
+      (Buffer.from(head).equals(HTTP2_PREFACE) ? h2 : h1).emit('connection', socket);
+    });
+  });
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   // Node answers a request its parser refuses with a bare 400; answer with our error body and an
   // x-request-id instead, written straight to the socket (there is no response object), then close.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+  h1.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -228,7 +285,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       ].join('\r\n'),
     );
   });
-  server.keepAliveTimeout = 65_000;
+  h1.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
@@ -240,7 +297,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

@@ -54,6 +54,8 @@ function select(json: unknown, path: string): unknown {
 export interface VtlRequest {
   body: string;
   headers?: Record<string, string>;
+  /** The route's path parameters (`modelId`), decoded as API Gateway decodes them. */
+  pathParameters?: Record<string, string> | undefined;
   requestId: string;
   requestTimeEpoch: number;
   /** `$context.identity.userArn`: the SigV4 caller (absent in the local stack). */
@@ -102,9 +104,11 @@ export function renderTemplate(template: string, request: VtlRequest): VtlResult
         return typeof result === 'string' ? new JavaString(result) : result;
       },
       json: (path: string) => JSON.stringify(select(parsedBody(), path) ?? null),
-      // `$input.params('name')`: a header's value (names match in any case), '' when absent.
+      // `$input.params('name')`: a path parameter, else a header (names match in any case), '' when absent.
       params: (name?: string) => {
         if (name === undefined) return { header: new Map(Object.entries(request.headers ?? {})) };
+        const path = request.pathParameters?.[name];
+        if (path !== undefined) return new JavaString(path);
         const found = Object.entries(request.headers ?? {}).find(
           ([key]) => key.toLowerCase() === name.toLowerCase(),
         );

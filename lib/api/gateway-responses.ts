@@ -1,4 +1,5 @@
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
+import type { Route } from '../../lambdas/shared/rules/wire/request.ts';
 import { INVALID_BODY_MESSAGE } from './request-model.ts';
 import { fixedBody } from './templates.ts';
 
@@ -96,3 +97,13 @@ export const GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** The only route and method of the invoke API; everything else is 404 or 405. */
 export const INVOKE_PATH = '/v1/invoke';
 export const INVOKE_METHOD = 'POST';
+
+/**
+ * The routes that run the workflow, one per wire format, all POST: the seed format, Bedrock's
+ * Converse (the model in the path) and OpenAI's Chat Completions.
+ */
+export const WIRE_ROUTES = [
+  { route: 'invoke', path: INVOKE_PATH, pattern: /^\/v1\/invoke$/ },
+  { route: 'converse', path: '/model/{modelId}/converse', pattern: /^\/model\/([^/]+)\/converse$/ },
+  { route: 'openai', path: '/v1/chat/completions', pattern: /^\/v1\/chat\/completions$/ },
+] as const satisfies ReadonlyArray<{ route: Route; path: string; pattern: RegExp }>;

@@ -1,4 +1,12 @@
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
+import { converseError } from '../../lambdas/shared/rules/wire/converse.ts';
+import { openAiError } from '../../lambdas/shared/rules/wire/openai.ts';
+import {
+  ENVELOPE_HEADERS,
+  envelopeOf,
+  type Route,
+  type WireError,
+} from '../../lambdas/shared/rules/wire/request.ts';
 
 /**
  * API Gateway mapping templates for POST /v1/invoke. The stack deploys them and the local
@@ -24,7 +32,11 @@ export const MAX_ESCAPED_BODY = 250_000;
  * the limit (counted in characters), or one whose escaped form would not fit the Step Functions
  * payload, is not embedded at all: ValidateRequest answers PAYLOAD_TOO_LARGE.
  */
-export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): string {
+export function requestTemplate(
+  stateMachineArn: string,
+  maxBodyBytes: number,
+  route: Route = 'invoke',
+): string {
   // JSON goes in plain template text, never inside a Velocity string literal: Velocity keeps a
   // backslash before a quote in a literal, where velocityjs would drop it.
   const field = (name: string, ref: string) => `\\"${name}\\":\\"$!{${ref}}\\"`;
@@ -36,9 +48,17 @@ export function requestTemplate(stateMachineArn: string, maxBodyBytes: number): 
     field('applicationIds', 'context.authorizer.applicationIds'),
     field('environments', 'context.authorizer.environments'),
   ].join(',');
-  const head = `{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,\\"caller\\":{${caller}},`;
+  // A client's string (a header, a path parameter), escaped like the body.
+  const escaped = (ref: string) =>
+    `$util.escapeJavaScript($util.escapeJavaScript(${ref}).replaceAll("\\\\'", "'")).replaceAll("\\\\'", "'")`;
+  // The drop-in routes say which wire they speak; the Converse route also names its model in the path.
+  const wire =
+    route === 'invoke'
+      ? ''
+      : `\\"route\\":\\"${route}\\",${route === 'converse' ? `\\"modelId\\":\\"${escaped("$input.params('modelId')")}\\",` : ''}`;
+  const head = `{\\"requestId\\":\\"$context.requestId\\",\\"receivedAt\\":$context.requestTimeEpoch,\\"caller\\":{${caller}},${wire}`;
   // The Idempotency-Key header, escaped like the body (it is a client's string); omitted when absent.
-  const idempotency = `#if($idem.length() > 0)\\"idempotencyKey\\":\\"$util.escapeJavaScript($util.escapeJavaScript($idem).replaceAll("\\\\'", "'")).replaceAll("\\\\'", "'")\\",#end`;
+  const idempotency = `#if($idem.length() > 0)\\"idempotencyKey\\":\\"${escaped('$idem')}\\",#end`;
   return [
     `#set($escaped = $util.escapeJavaScript($input.body).replaceAll("\\\\'", "'"))`,
     `#set($idem = $input.params('Idempotency-Key'))`,
@@ -99,3 +119,76 @@ export function fixedBody(code: string, message: string): string {
 export const INVOKE_STATUSES = [200, ...new Set(CATALOG_CODES.map(([, status]) => status))].sort(
   (a, b) => a - b,
 );
+
+/** What a drop-in route answers when the execution failed outside the failure handler, or timed out. */
+const WIRE_FALLBACKS: Record<
+  Exclude<Route, 'invoke'>,
+  (code: 'INTERNAL_ERROR' | 'MODEL_TIMEOUT') => WireError
+> = {
+  converse: (code) =>
+    converseError(
+      code,
+      {
+        message:
+          code === 'MODEL_TIMEOUT' ? 'The request did not complete in time.' : ERRORS.InternalError.message,
+      },
+      '$context.requestId',
+    ),
+  openai: (code) =>
+    openAiError(
+      code,
+      {
+        message:
+          code === 'MODEL_TIMEOUT' ? 'The request did not complete in time.' : ERRORS.InternalError.message,
+      },
+      '$context.requestId',
+    ),
+};
+
+/**
+ * The response template of a drop-in route. The last step (or the failure handler) answers an
+ * envelope: the body in the client's wire format as text, its status, and the values of the
+ * headers to set. Anything else (a failure outside the failure handler, TIMED_OUT) answers the
+ * wire's own internal error or timeout.
+ */
+export function dropInResponseTemplate(route: Exclude<Route, 'invoke'>): string {
+  const headers = (ref: string) =>
+    Object.entries(ENVELOPE_HEADERS).map(
+      ([field, header]) =>
+        `#if($${ref}.${field})#set($context.responseOverride.header.${header} = "$${ref}.${field}")#end`,
+    );
+  const fixed = (error: WireError) => {
+    const envelope = envelopeOf(error);
+    return [
+      `#set($context.responseOverride.status = ${envelope.status})`,
+      ...Object.entries(ENVELOPE_HEADERS).flatMap(([field, header]) => {
+        const value = envelope[field as keyof typeof ENVELOPE_HEADERS];
+        return value === undefined ? [] : [`#set($context.responseOverride.header.${header} = "${value}")`];
+      }),
+      envelope.body,
+    ];
+  };
+  const ours = CATALOG_CODES.filter(([code]) => code !== INTERNAL.code)
+    .map(([code]) => `$code == "${code}"`)
+    .join(' || ');
+  return [
+    "#set($status = $input.path('$.status'))",
+    '#if($status == "SUCCEEDED")',
+    "#set($out = $util.parseJson($input.path('$.output')))",
+    ...headers('out'),
+    '$out.body',
+    '#elseif($status == "FAILED")',
+    "#set($code = $input.path('$.error'))",
+    `#if(${ours})`,
+    "#set($cause = $util.parseJson($input.path('$.cause')))",
+    '#set($context.responseOverride.status = $cause.status)',
+    ...headers('cause'),
+    '$cause.body',
+    '#else',
+    ...fixed(WIRE_FALLBACKS[route]('INTERNAL_ERROR')),
+    '#end',
+    '#else',
+    ...fixed(WIRE_FALLBACKS[route]('MODEL_TIMEOUT')),
+    '#end',
+  ].join('\n');
+}

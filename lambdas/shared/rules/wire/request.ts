@@ -39,3 +39,43 @@ export interface WireError {
   headers: Record<string, string>;
   body: unknown;
 }
+
+/**
+ * What the last step answers on the drop-in routes, and what the failure handler fails with: the
+ * body as the client's wire wants it, as text, and the values of the headers the response
+ * template sets. Plain names, so the template reads them as properties.
+ */
+export interface WireEnvelope {
+  status?: number;
+  body: string;
+  errorType?: string;
+  retryAfter?: string;
+  retryAfterMs?: string;
+  shouldRetry?: string;
+  costUsd?: string;
+  remainingUsd?: string;
+}
+
+/** The headers an envelope's fields stand for, in the order the response template sets them. */
+export const ENVELOPE_HEADERS = {
+  errorType: 'x-amzn-ErrorType',
+  retryAfter: 'Retry-After',
+  retryAfterMs: 'retry-after-ms',
+  shouldRetry: 'x-should-retry',
+  costUsd: 'x-cost-sentry-cost-usd',
+  remainingUsd: 'x-cost-sentry-budget-remaining-usd',
+} as const satisfies Record<Exclude<keyof WireEnvelope, 'status' | 'body'>, string>;
+
+/** An error as an envelope: its status, its body as text, and its headers as fields. */
+export function envelopeOf(error: WireError): WireEnvelope {
+  const envelope: WireEnvelope = { status: error.status, body: JSON.stringify(error.body) };
+  for (const [field, header] of Object.entries(ENVELOPE_HEADERS) as Array<
+    [keyof typeof ENVELOPE_HEADERS, string]
+  >) {
+    const value = Object.entries(error.headers).find(
+      ([name]) => name.toLowerCase() === header.toLowerCase(),
+    )?.[1];
+    if (value !== undefined) envelope[field] = value;
+  }
+  return envelope;
+}
