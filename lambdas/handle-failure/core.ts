@@ -2,7 +2,14 @@ import type { MeterRecord } from '../shared/adapters/metering.ts';
 import type { Amount, BudgetStore } from '../shared/rules/budget.ts';
 import { callerIdOf } from '../shared/rules/callers.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
-import { ERRORS, type ErrorCode, errorBody, publicFailure, statusOf } from '../shared/rules/errors.ts';
+import {
+  ERRORS,
+  type ErrorCode,
+  errorBody,
+  NOT_BILLED,
+  publicFailure,
+  statusOf,
+} from '../shared/rules/errors.ts';
 import { usageCost, usageTokens } from '../shared/rules/pricing.ts';
 import {
   type BudgetAlert,
@@ -39,14 +46,6 @@ export interface FailureDeps {
   /** Called when the release, or what follows it, fails: a reservation left held stays for the sweeper. */
   onError: (what: string, error: unknown) => void;
 }
-
-/** Failures of InvokeModel after which Bedrock billed nothing: it refused, throttled, or was never called. */
-const NOT_BILLED = new Set([
-  'ModelError',
-  'ModelThrottledError',
-  'ModelUnavailableError',
-  'DeadlineExceededError',
-]);
 
 /**
  * What a failed request is charged: its real usage when Bedrock answered (a later step failed);

@@ -1,3 +1,12 @@
+/** One error of the catalog. */
+interface CatalogEntry {
+  code: string;
+  status: number;
+  message: string;
+  /** `false` on a model failure after which Bedrock billed nothing (see {@link NOT_BILLED}). */
+  billed?: false;
+}
+
 /**
  * The error catalog: the single source of truth for error names, public codes and HTTP statuses.
  * The ASL Catch lists, the API Gateway response template and the local gateway all derive from it.
@@ -59,24 +68,36 @@ export const ERRORS = {
     message: 'Too many requests; retry later.',
   },
   InternalError: { code: 'INTERNAL_ERROR', status: 500, message: 'Internal error.' },
-  ModelError: { code: 'MODEL_ERROR', status: 502, message: 'The model failed to answer.' },
+  ModelError: { code: 'MODEL_ERROR', status: 502, message: 'The model failed to answer.', billed: false },
   ModelUnavailableError: {
     code: 'MODEL_ERROR',
     status: 502,
     message: 'The model is temporarily unavailable; retry later.',
+    billed: false,
   },
   ModelThrottledError: {
     code: 'MODEL_THROTTLED',
     status: 503,
     message: 'The model is throttling requests; retry later.',
+    billed: false,
   },
   ModelTimeoutError: { code: 'MODEL_TIMEOUT', status: 504, message: 'The model did not answer in time.' },
   DeadlineExceededError: {
     code: 'MODEL_TIMEOUT',
     status: 504,
     message: 'The request ran out of time before the model could be called.',
+    billed: false,
   },
-} as const satisfies Record<string, { code: string; status: number; message: string }>;
+} as const satisfies Record<string, CatalogEntry>;
+
+/**
+ * Failures of InvokeModel after which Bedrock billed nothing (it refused, throttled, or was
+ * never called): the entries marked `billed: false`. A request that failed with one is charged
+ * nothing; any other failure after reserving is charged what Bedrock may have billed.
+ */
+export const NOT_BILLED: ReadonlySet<string> = new Set(
+  Object.entries(ERRORS).flatMap(([name, entry]) => ('billed' in entry && !entry.billed ? [name] : [])),
+);
 
 export type ErrorName = keyof typeof ERRORS;
 export type ErrorCode = (typeof ERRORS)[ErrorName]['code'];
