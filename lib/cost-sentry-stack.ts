@@ -130,11 +130,15 @@ export class CostSentryStack extends Stack {
     // Attach these to the roles of callers and of platform engineers.
     const stage = api.api.deploymentStage.stageName;
     const invokePolicy = new ManagedPolicy(this, 'InvokePolicy', {
-      description: 'Cost Sentry: may call POST /v1/invoke',
+      description: 'Cost Sentry: may call the workflow routes (seed format, Converse, Chat Completions)',
       statements: [
         new PolicyStatement({
           actions: ['execute-api:Invoke'],
-          resources: [api.api.arnForExecuteApi('POST', '/v1/invoke', stage)],
+          resources: [
+            api.api.arnForExecuteApi('POST', '/v1/invoke', stage),
+            api.api.arnForExecuteApi('POST', '/model/*/converse', stage),
+            api.api.arnForExecuteApi('POST', '/v1/chat/completions', stage),
+          ],
         }),
       ],
     });

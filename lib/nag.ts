@@ -73,7 +73,7 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'Callers and platform engineers authenticate with IAM (SigV4), or callers with API keys checked by a ' +
       'Lambda REQUEST authorizer; there is no Cognito user pool to use.',
-    paths: /^Proxy\/Api\/Default\/v1\/.+\/(GET|PUT|POST|DELETE)\/Resource$/,
+    paths: /^Proxy\/Api\/Default\/(v1|model)\/.+\/(GET|PUT|POST|DELETE)\/Resource$/,
   },
   {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -122,6 +122,15 @@ function regional(stack: Stack): Acknowledgement[] {
         'The admin policy covers the budget routes of this API only; the wildcards stand for the method (GET, ' +
         'PUT, DELETE) and for cost center and application IDs, which are data created after deployment.',
       paths: /^AdminPolicy\/Resource$/,
+    },
+    {
+      id:
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:` +
+        '<ProxyApi99F439A2>/<ProxyApiDeploymentStageprodE06BE7B9>/POST/model/*/converse]',
+      reason:
+        'The Converse route names its model in the path (an alias, a catalog model ID or a profile ID); the ' +
+        'wildcard stands for that one segment, and the sentry refuses any model its catalog does not list.',
+      paths: /^InvokePolicy\/Resource$/,
     },
     {
       id:

@@ -121,7 +121,7 @@ export const INVOKE_STATUSES = [200, ...new Set(CATALOG_CODES.map(([, status]) =
 );
 
 /** What a drop-in route answers when the execution failed outside the failure handler, or timed out. */
-const WIRE_FALLBACKS: Record<
+export const WIRE_FALLBACKS: Record<
   Exclude<Route, 'invoke'>,
   (code: 'INTERNAL_ERROR' | 'MODEL_TIMEOUT') => WireError
 > = {

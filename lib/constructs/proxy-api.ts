@@ -23,9 +23,17 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
+import { ENVELOPE_HEADERS, envelopeOf } from '../../lambdas/shared/rules/wire/request.ts';
 import { GATEWAY_ERRORS, GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
 import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
-import { fixedBody, INVOKE_STATUSES, requestTemplate, responseTemplate } from '../api/templates.ts';
+import {
+  dropInResponseTemplate,
+  fixedBody,
+  INVOKE_STATUSES,
+  requestTemplate,
+  responseTemplate,
+  WIRE_FALLBACKS,
+} from '../api/templates.ts';
 
 /** Props of the proxy API. */
 export interface ProxyApiProps {
@@ -148,6 +156,65 @@ export class ProxyApi extends Construct {
       })),
     });
 
+    // The drop-in routes: Bedrock's Converse wire and OpenAI's Chat Completions, the same workflow
+    // behind each, translated at the edges. Their answers set the wire's own headers.
+    const dropIn = (resource: IResource, route: 'converse' | 'openai') => {
+      const internal = envelopeOf(WIRE_FALLBACKS[route]('INTERNAL_ERROR'));
+      const headerParameters = Object.values(ENVELOPE_HEADERS).map(
+        (name) => `method.response.header.${name}`,
+      );
+      const statuses = [200, 400, 401, 403, 404, 408, 409, 413, 415, 422, 424, 429, 500, 502, 503, 504];
+      resource.addMethod(
+        'POST',
+        new AwsIntegration({
+          service: 'states',
+          action: 'StartSyncExecution',
+          integrationHttpMethod: 'POST',
+          options: {
+            credentialsRole: role,
+            passthroughBehavior: PassthroughBehavior.NEVER,
+            requestTemplates: {
+              'application/json': requestTemplate(
+                props.stateMachine.stateMachineArn,
+                props.maxBodyBytes,
+                route,
+              ),
+            },
+            timeout: Duration.seconds(29),
+            integrationResponses: [
+              {
+                statusCode: '200',
+                responseTemplates: { 'application/json': dropInResponseTemplate(route) },
+                responseParameters: requestIdParameter,
+              },
+              {
+                selectionPattern: '[45]\\d{2}',
+                statusCode: String(internal.status),
+                responseTemplates: { 'application/json': internal.body },
+                responseParameters: {
+                  ...requestIdParameter,
+                  ...(internal.errorType
+                    ? { 'method.response.header.x-amzn-ErrorType': `'${internal.errorType}'` }
+                    : {}),
+                },
+              },
+            ],
+          },
+        }),
+        {
+          ...(authorizer
+            ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
+            : { authorizationType: AuthorizationType.IAM }),
+          methodResponses: statuses.map((status) => ({
+            statusCode: String(status),
+            responseParameters: Object.fromEntries(
+              [REQUEST_ID_HEADER, ...headerParameters].map((name) => [name, true]),
+            ),
+          })),
+        },
+      );
+    };
+
     // Every other route answers 404 and every other method on /v1/invoke 405, as JSON, from
     // mock integrations: nothing behind them, so they need no credentials.
     const notFound = fixedError(GATEWAY_ERRORS.notFound);
@@ -163,6 +230,20 @@ export class ProxyApi extends Construct {
       resource.addMethod('ANY', notAllowed.integration, notAllowed.options);
     };
     allow(invoke, ['POST']);
+
+    const model = this.api.root.addResource('model');
+    model.addMethod('ANY', notFound.integration, notFound.options);
+    const modelId = model.addResource('{modelId}');
+    modelId.addMethod('ANY', notFound.integration, notFound.options);
+    modelId.addResource('{proxy+}').addMethod('ANY', notFound.integration, notFound.options);
+    const converse = modelId.addResource('converse');
+    dropIn(converse, 'converse');
+    allow(converse, ['POST']);
+    const chat = v1.addResource('chat');
+    chat.addMethod('ANY', notFound.integration, notFound.options);
+    const completions = chat.addResource('completions');
+    dropIn(completions, 'openai');
+    allow(completions, ['POST']);
 
     // The admin API (platform teams): IAM-authorized, separately from the invoke route.
     const admin = new LambdaIntegration(props.adminFunction, { proxy: true });

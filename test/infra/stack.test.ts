@@ -237,13 +237,15 @@ describe('the API', () => {
     expect(real.map((m) => m.Properties.AuthorizationType)).toEqual(real.map(() => 'AWS_IAM'));
     expect(
       real.filter((m) => m.Properties.Integration.Type === 'AWS').map((m) => m.Properties.HttpMethod),
-    ).toEqual(['POST']);
+    ).toEqual(['POST', 'POST', 'POST']); // /v1/invoke, /model/{modelId}/converse, /v1/chat/completions
     // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application,
     // GET /v1/usage, GET /v1/report, GET and POST /v1/keys, DELETE /v1/keys/{keyId}.
     expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(12);
     const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
     const statuses = mocks.map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode).sort();
-    expect(statuses).toEqual([...Array(5).fill('404'), ...Array(8).fill('405')]);
+    // 404: /, /{proxy+}, /v1, /v1/{proxy+}, applications, /model, /model/{modelId}, its {proxy+}, /v1/chat.
+    // 405: every route's other methods (invoke, converse, chat completions and the admin routes).
+    expect(statuses).toEqual([...Array(9).fill('404'), ...Array(10).fill('405')]);
   });
 
   it('gives callers and platform engineers separate policies', () => {
