@@ -25,6 +25,8 @@ export interface Directives {
   error?: string;
   /** Fail only the first N attempts of this call. */
   times?: number;
+  /** Answer a tool use of this tool (stop reason `tool_use`). */
+  toolUse?: string;
 }
 
 const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
@@ -39,26 +41,86 @@ export function parseDirectives(text: string): Directives {
       if (key === 'latency_ms') directives.latencyMs = Math.max(0, Number.parseInt(value, 10) || 0);
       if (key === 'error' && /^[A-Za-z]+$/.test(value)) directives.error = value;
       if (key === 'times') directives.times = Math.max(0, Number.parseInt(value, 10) || 0);
+      if (key === 'tool_use' && /^[a-zA-Z0-9_-]{1,64}$/.test(value)) directives.toolUse = value;
     }
   }
   return directives;
 }
 
+interface Block {
+  text?: string;
+  image?: unknown;
+  document?: { name?: string; source?: { bytes?: string } };
+  toolUse?: unknown;
+  toolResult?: { content?: Block[] };
+  json?: unknown;
+  cachePoint?: unknown;
+}
+
 interface ConverseBody {
-  system?: Array<{ text?: string }>;
-  messages?: Array<{ role?: string; content?: Array<{ text?: string }> }>;
+  system?: Block[];
+  messages?: Array<{ role?: string; content?: Block[] }>;
   inferenceConfig?: { maxTokens?: number };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }> };
 }
 
 const utf8Length = (text: string) => Buffer.byteLength(text, 'utf8');
 
-/** Simulated usage: inputTokens = ceil(UTF-8 bytes / 4) of all the text in the request. */
+/** What an image counts in the simulator: below every model's published maximum. */
+export const SIMULATED_IMAGE_TOKENS = 1_000;
+/** What a tool configuration's system prompt counts in the simulator, besides its specs. */
+export const SIMULATED_TOOL_OVERHEAD_TOKENS = 300;
+
+/** The bytes a block's content stands for (text, decoded document bytes, tool JSON). */
+function blockBytes(block: Block): number {
+  if (block.text !== undefined) return utf8Length(block.text);
+  if (block.document) return Buffer.from(block.document.source?.bytes ?? '', 'base64').length;
+  if (block.toolUse !== undefined) return utf8Length(JSON.stringify(block.toolUse));
+  if (block.json !== undefined) return utf8Length(JSON.stringify(block.json));
+  if (block.toolResult)
+    return (block.toolResult.content ?? []).reduce((sum, part) => sum + blockBytes(part), 0);
+  return 0;
+}
+
+const countImages = (blocks: Block[]): number =>
+  blocks.reduce((n, b) => n + (b.image ? 1 : 0) + countImages(b.toolResult?.content ?? []), 0);
+
+/**
+ * Simulated usage of a conversation: ceil(UTF-8 bytes / 4) of its text (documents, tool inputs
+ * and results included), a fixed count per image, and the tool specs plus a tool-use overhead.
+ * A request with cache points splits at the last one: the prefix is a cache write the first time
+ * it is seen and a cache read after that, as Bedrock counts them.
+ */
+export function simulatedUsage(
+  body: ConverseBody,
+  seenPrefixes: Set<string> = new Set(),
+): { inputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number } {
+  const blocks: Block[] = [...(body.system ?? []), ...(body.messages ?? []).flatMap((m) => m.content ?? [])];
+  const tokensOf = (part: Block[]) =>
+    Math.ceil(part.reduce((sum, b) => sum + blockBytes(b), 0) / 4) +
+    countImages(part) * SIMULATED_IMAGE_TOKENS;
+  const toolTokens = body.toolConfig
+    ? SIMULATED_TOOL_OVERHEAD_TOKENS + Math.ceil(utf8Length(JSON.stringify(body.toolConfig)) / 4)
+    : 0;
+  const lastCachePoint = blocks.map((b) => b.cachePoint !== undefined).lastIndexOf(true);
+  if (lastCachePoint < 0) {
+    return { inputTokens: tokensOf(blocks) + toolTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
+  }
+  const prefix = blocks.slice(0, lastCachePoint);
+  const key = createHash('sha256').update(JSON.stringify(prefix)).digest('hex');
+  const cached = tokensOf(prefix);
+  const seen = seenPrefixes.has(key);
+  seenPrefixes.add(key);
+  return {
+    inputTokens: tokensOf(blocks.slice(lastCachePoint + 1)) + toolTokens,
+    cacheReadInputTokens: seen ? cached : 0,
+    cacheWriteInputTokens: seen ? 0 : cached,
+  };
+}
+
+/** Simulated input tokens of a text-only request: ceil(UTF-8 bytes / 4) of all its text. */
 export function simulatedInputTokens(body: ConverseBody): number {
-  const texts = [
-    ...(body.system ?? []).map((b) => b.text ?? ''),
-    ...(body.messages ?? []).flatMap((m) => (m.content ?? []).map((b) => b.text ?? '')),
-  ];
-  return Math.ceil(texts.reduce((sum, t) => sum + utf8Length(t), 0) / 4);
+  return simulatedUsage(body).inputTokens;
 }
 
 export interface SimulatorStats {
@@ -91,6 +153,8 @@ export async function startBedrockSimulator(
 ): Promise<BedrockSimulator> {
   const stats: SimulatorStats = { calls: 0, errors: 0 };
   const attempts = new Map<string, number>();
+  // Cache prefixes seen, as Bedrock's prompt cache would hold them (no expiry here).
+  const prefixes = new Set<string>();
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
@@ -156,18 +220,27 @@ export async function startBedrockSimulator(
         const maxTokens = body.inferenceConfig?.maxTokens ?? 4096;
         const wanted = directives.outputTokens ?? DEFAULT_OUTPUT_TOKENS;
         const outputTokens = Math.min(maxTokens, wanted);
-        const inputTokens = simulatedInputTokens(body);
+        const usage = simulatedUsage(body, prefixes);
+        const toolUse = directives.toolUse
+          ? {
+              toolUseId: `tooluse_${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`,
+              name: directives.toolUse,
+              input: {},
+            }
+          : undefined;
         respond(stream, 200, {
           output: {
-            message: { role: 'assistant', content: [{ text: 'sim '.repeat(outputTokens).trimEnd() }] },
+            message: {
+              role: 'assistant',
+              content: toolUse ? [{ toolUse }] : [{ text: 'sim '.repeat(outputTokens).trimEnd() }],
+            },
           },
-          stopReason: wanted > maxTokens ? 'max_tokens' : 'end_turn',
+          stopReason: toolUse ? 'tool_use' : wanted > maxTokens ? 'max_tokens' : 'end_turn',
           usage: {
-            inputTokens,
+            ...usage,
             outputTokens,
-            totalTokens: inputTokens + outputTokens,
-            cacheReadInputTokens: 0,
-            cacheWriteInputTokens: 0,
+            totalTokens:
+              usage.inputTokens + usage.cacheReadInputTokens + usage.cacheWriteInputTokens + outputTokens,
           },
           metrics: { latencyMs: directives.latencyMs ?? 0 },
         });

@@ -7,6 +7,7 @@ import {
   type ErrorCode,
   errorBody,
   NOT_BILLED,
+  type PublicErrorFields,
   publicFailure,
   statusOf,
 } from '../shared/rules/errors.ts';
@@ -19,6 +20,9 @@ import {
   settleRequest,
 } from '../shared/rules/settlement.ts';
 import type { ExecutionInput, WorkflowState } from '../shared/rules/types.ts';
+import { converseError } from '../shared/rules/wire/converse.ts';
+import { openAiError } from '../shared/rules/wire/openai.ts';
+import { envelopeOf, type Route } from '../shared/rules/wire/request.ts';
 
 /** What Step Functions puts at `$.error` when a Catch fires. */
 export interface CaughtError {
@@ -138,7 +142,7 @@ export async function handleFailure(
   // Tags are metric dimensions only once validated and known to name a registered cost center.
   const registered = state.reservation !== undefined || code === 'BUDGET_EXCEEDED';
   return {
-    failure: { code, body: JSON.stringify(errorBody(code, state.requestId, fields)) },
+    failure: { code, body: failureBody((state as { route?: Route }).route, code, fields, state.requestId) },
     record: {
       requestId: state.requestId,
       timestamp: new Date(state.receivedAt).toISOString(),
@@ -158,4 +162,26 @@ export async function handleFailure(
     // this answer, so a retry replays it instead of being charged again.
     billed: charge.pico > 0n || charge.tokens > 0,
   };
+}
+
+/**
+ * The failure as the route's wire answers it: the seed format's error body; on the drop-in
+ * routes an envelope with Bedrock's or OpenAI's error shape, its status and its headers (the
+ * response template reads them, since a drop-in route's statuses differ from the catalog's).
+ */
+export function failureBody(
+  route: Route | undefined,
+  code: ErrorCode,
+  fields: PublicErrorFields,
+  requestId: string,
+): string {
+  switch (route) {
+    case undefined:
+    case 'invoke':
+      return JSON.stringify(errorBody(code, requestId, fields));
+    case 'converse':
+      return JSON.stringify(envelopeOf(converseError(code, fields, requestId)));
+    case 'openai':
+      return JSON.stringify(envelopeOf(openAiError(code, fields, requestId)));
+  }
 }

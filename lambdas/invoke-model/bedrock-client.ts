@@ -4,6 +4,7 @@ import {
   type ConverseCommandInput,
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
+import type { ContentBlock } from '../shared/rules/content.ts';
 import {
   ModelError,
   ModelThrottledError,
@@ -28,11 +29,22 @@ const TRANSLATIONS: Record<string, (cause: unknown) => SentryError> = {
   RequestTimeout: (cause) => new ModelTimeoutError({ cause }),
   AbortError: (cause) => new ModelTimeoutError({ cause }),
   ValidationException: (cause) =>
-    new ModelError('Bedrock refused the request as invalid for this model.', { cause }),
-  AccessDeniedException: (cause) => new ModelError('Bedrock denied access to the model.', { cause }),
+    new ModelError('Bedrock refused the request as invalid for this model.', {
+      cause,
+      upstream: 'ValidationException',
+    }),
+  AccessDeniedException: (cause) =>
+    new ModelError('Bedrock denied access to the model.', { cause, upstream: 'AccessDeniedException' }),
   ResourceNotFoundException: (cause) =>
-    new ModelError('The model is not available in this account or region.', { cause }),
-  ModelErrorException: (cause) => new ModelError('The model failed while processing the request.', { cause }),
+    new ModelError('The model is not available in this account or region.', {
+      cause,
+      upstream: 'ResourceNotFoundException',
+    }),
+  ModelErrorException: (cause) =>
+    new ModelError('The model failed while processing the request.', {
+      cause,
+      upstream: 'ModelErrorException',
+    }),
 };
 
 /** Connection failures that mean the request never reached Bedrock: safe to retry, nothing billed. */
@@ -67,8 +79,9 @@ export function converseRequest(input: ConverseInput): ConverseCommandInput {
         : { inferenceConfig: { topK: parameters.topK } };
   return {
     modelId: model.invokeModelId,
-    ...(input.system !== undefined ? { system: [{ text: input.system }] } : {}),
-    messages: input.messages.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
+    ...(input.system !== undefined ? { system: input.system as ConverseCommandInput['system'] } : {}),
+    messages: input.messages.map((m) => ({ role: m.role, content: m.content.map(toSdkBlock) })),
+    ...(input.toolConfig ? { toolConfig: input.toolConfig as ConverseCommandInput['toolConfig'] } : {}),
     inferenceConfig: {
       maxTokens: parameters.maxTokens,
       ...(parameters.temperature !== undefined ? { temperature: parameters.temperature } : {}),
@@ -80,11 +93,48 @@ export function converseRequest(input: ConverseInput): ConverseCommandInput {
   };
 }
 
+type SdkBlock = NonNullable<NonNullable<ConverseCommandInput['messages']>[number]['content']>[number];
+
+const fromBase64 = (b64: string) => Buffer.from(b64, 'base64');
+
+/** A block of the state (bytes as base64 text, as Converse's JSON has them) as the SDK takes it (bytes). */
+function toSdkBlock(block: ContentBlock): SdkBlock {
+  if ('image' in block) {
+    return { image: { format: block.image.format, source: { bytes: fromBase64(block.image.source.bytes) } } };
+  }
+  if ('document' in block) {
+    const { format, name, source } = block.document;
+    return { document: { format: format as 'txt', name, source: { bytes: fromBase64(source.bytes) } } };
+  }
+  if ('toolResult' in block) {
+    return {
+      toolResult: {
+        ...block.toolResult,
+        content: block.toolResult.content.map((part) =>
+          'image' in part || 'document' in part ? (toSdkBlock(part) as never) : (part as never),
+        ),
+      },
+    } as SdkBlock;
+  }
+  return block as SdkBlock;
+}
+
+/** The answer's blocks the sentry passes on: text and tool uses (JSON-safe, for the state). */
+function answerBlocks(output: ConverseCommandOutput): ContentBlock[] {
+  return (output.output?.message?.content ?? []).flatMap((block): ContentBlock[] => {
+    if (block.text !== undefined) return [{ text: block.text }];
+    if (block.toolUse) {
+      const { toolUseId = '', name = '', input = {} } = block.toolUse;
+      return [{ toolUse: { toolUseId, name, input: input as never } }];
+    }
+    return [];
+  });
+}
+
 function resultOf(output: ConverseCommandOutput): ConverseResult {
-  const text = (output.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
   const usage = output.usage;
   return {
-    text,
+    content: answerBlocks(output),
     stopReason: output.stopReason ?? 'end_turn',
     usage: {
       inputTokens: usage?.inputTokens ?? 0,

@@ -1,4 +1,5 @@
 import type { ResolvedModel } from '../shared/rules/catalog.ts';
+import type { ContentBlock, SystemBlock, ToolConfig } from '../shared/rules/content.ts';
 import { attemptTimeoutMs, MIN_MODEL_CALL_MS } from '../shared/rules/deadline.ts';
 import { DeadlineExceededError } from '../shared/rules/errors.ts';
 import type { Usage } from '../shared/rules/pricing.ts';
@@ -7,17 +8,19 @@ import type { InferenceParameters, Invocation, Message, Tags, WorkflowState } fr
 /** A Converse call in our terms. */
 export interface ConverseInput {
   model: ResolvedModel;
-  system?: string | undefined;
+  system?: SystemBlock[] | undefined;
   messages: Message[];
+  toolConfig?: ToolConfig | undefined;
   parameters: InferenceParameters;
-  /** Tags and request ID, sent as Bedrock requestMetadata so invocation logs join the audit log. */
-  metadata: Tags & { requestId: string };
+  /** Tags and request ID (and the client's own entries), sent as Bedrock requestMetadata so invocation logs join the audit log. */
+  metadata: Tags & { requestId: string } & Record<string, string>;
   /** How long this attempt may take. */
   timeoutMs: number;
 }
 
 export interface ConverseResult {
-  text: string;
+  /** The answer's text and tool-use blocks, in Converse's JSON shape. */
+  content: ContentBlock[];
   stopReason: string;
   usage: Usage;
 }
@@ -47,11 +50,12 @@ export async function invokeModel(state: WorkflowState, deps: InvokeDeps): Promi
     model: state.model,
     system: state.prompt.system,
     messages: state.prompt.messages,
+    toolConfig: state.prompt.toolConfig,
     parameters: state.prompt.parameters,
-    metadata: { ...state.tags, requestId: state.requestId },
+    metadata: { ...state.metadata, ...state.tags, requestId: state.requestId },
   });
   return {
-    output: { role: 'assistant', content: result.text },
+    output: { role: 'assistant', content: result.content },
     stopReason: result.stopReason,
     usage: result.usage,
     latencyMs: deps.now() - started,

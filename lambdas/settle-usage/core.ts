@@ -1,10 +1,14 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
 import { type BudgetStore, budgetView, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
+import { type ContentBlock, isTextOnly, textOf } from '../shared/rules/content.ts';
 import { picoToUsd } from '../shared/rules/money.ts';
 import { type Usage, usageCost, usageTokens } from '../shared/rules/pricing.ts';
 import { type BudgetAlert, budgetOfScope, settleRequest } from '../shared/rules/settlement.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
+import { toConverse } from '../shared/rules/wire/converse.ts';
+import { toOpenAi } from '../shared/rules/wire/openai.ts';
+import type { WireEnvelope } from '../shared/rules/wire/request.ts';
 
 export interface SettleDeps {
   store: BudgetStore;
@@ -17,7 +21,8 @@ export interface SettleDeps {
 export interface InvokeResponse {
   requestId: string;
   model: { alias: string; modelId: string };
-  output: { role: 'assistant'; content: string };
+  /** The answer: text when it is only text (as seed 001), else its Converse blocks (tool uses included). */
+  output: { role: 'assistant'; content: string | ContentBlock[] };
   stopReason: string;
   usage: Usage;
   cost: { usd: number; priceVersion: string };
@@ -37,7 +42,12 @@ export interface InvokeResponse {
 export async function settleUsage(
   state: WorkflowState & { reservation: Reservation; invocation: Invocation },
   deps: SettleDeps,
-): Promise<{ response: InvokeResponse; record: MeterRecord; alerts: BudgetAlert[]; settled: boolean }> {
+): Promise<{
+  response: InvokeResponse | WireEnvelope;
+  record: MeterRecord;
+  alerts: BudgetAlert[];
+  settled: boolean;
+}> {
   const { reservation, invocation, estimate, model, tags, requestId } = state;
   const receivedAt = new Date(state.receivedAt);
   const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
@@ -58,25 +68,32 @@ export async function settleUsage(
     throw new Error('a reservation holds its cost center');
   const timestamp = receivedAt.toISOString();
   const latencyMs = { model: invocation.latencyMs, total: Math.max(0, deps.now() - state.receivedAt) };
-  return {
-    response: {
-      requestId,
-      model: { alias: model.alias, modelId: model.modelId },
-      output: invocation.output,
-      stopReason: invocation.stopReason,
-      usage: invocation.usage,
-      cost: { usd: picoToUsd(costPico), priceVersion: estimate.priceVersion },
-      budget: views[0],
-      ...(views[1] ? { applicationBudget: views[1] } : {}),
-      tags: { ...tags, requestId, timestamp },
-      latencyMs,
-      ...(model.warning ? { warnings: [model.warning] } : {}),
+  const response: InvokeResponse = {
+    requestId,
+    model: { alias: model.alias, modelId: model.modelId },
+    output: {
+      role: 'assistant',
+      content: isTextOnly(invocation.output.content)
+        ? textOf(invocation.output.content)
+        : invocation.output.content,
     },
+    stopReason: invocation.stopReason,
+    usage: invocation.usage,
+    cost: { usd: picoToUsd(costPico), priceVersion: estimate.priceVersion },
+    budget: views[0],
+    ...(views[1] ? { applicationBudget: views[1] } : {}),
+    tags: { ...tags, requestId, timestamp },
+    latencyMs,
+    ...(model.warning ? { warnings: [model.warning] } : {}),
+  };
+  return {
+    response: answerFor(state, response, invocation),
     record: {
       requestId,
       timestamp,
       callerId: state.callerId,
       tags,
+      ...(state.tagsFrom ? { tagsFrom: state.tagsFrom } : {}),
       modelId: model.modelId,
       decision: 'allowed',
       usage: invocation.usage,
@@ -88,4 +105,63 @@ export async function settleUsage(
     alerts,
     settled,
   };
+}
+
+/**
+ * The answer in the wire format the request came by: the seed format's body as it is; on the
+ * drop-in routes an envelope holding Converse's or OpenAI's own body, with the cost and the
+ * budget left in headers (Converse) or in the `cost_sentry` extension (OpenAI).
+ */
+function answerFor(
+  state: WorkflowState,
+  response: InvokeResponse,
+  invocation: Invocation,
+): InvokeResponse | WireEnvelope {
+  const headers = {
+    costUsd: String(response.cost.usd),
+    ...(response.budget.remainingUsd !== undefined
+      ? { remainingUsd: String(response.budget.remainingUsd) }
+      : {}),
+  };
+  switch (state.route) {
+    case undefined:
+    case 'invoke':
+      return response;
+    case 'converse':
+      return {
+        ...headers,
+        body: JSON.stringify(
+          toConverse({
+            content: invocation.output.content,
+            stopReason: invocation.stopReason,
+            usage: invocation.usage,
+            latencyMs: invocation.latencyMs,
+          }),
+        ),
+      };
+    case 'openai':
+      return {
+        ...headers,
+        body: JSON.stringify(
+          toOpenAi(
+            {
+              requestId: response.requestId,
+              created: Math.floor(state.receivedAt / 1000),
+              model: response.model.alias,
+              content: invocation.output.content,
+              stopReason: invocation.stopReason,
+              usage: invocation.usage,
+            },
+            {
+              requestId: response.requestId,
+              model: response.model,
+              cost: response.cost,
+              budget: response.budget,
+              ...(response.applicationBudget ? { applicationBudget: response.applicationBudget } : {}),
+              ...(response.warnings ? { warnings: response.warnings } : {}),
+            },
+          ),
+        ),
+      };
+  }
 }

@@ -1,4 +1,5 @@
 import type { Invocation, Reservation, WorkflowState } from '../shared/rules/types.ts';
+import type { WireEnvelope } from '../shared/rules/wire/request.ts';
 import { finishRequest } from '../shared/wiring/finish-request.ts';
 import { settlementDepsFromEnv } from '../shared/wiring/settlement-deps.ts';
 import { type InvokeResponse, settleUsage } from './core.ts';
@@ -8,7 +9,7 @@ const deps = settlementDepsFromEnv();
 /** SettleUsage: charge the real usage, meter it, send any budget alert, and return the response body. */
 export const handler = async (
   event: WorkflowState & { reservation: Reservation; invocation: Invocation },
-): Promise<InvokeResponse> => {
+): Promise<InvokeResponse | WireEnvelope> => {
   const result = await settleUsage(event, deps);
   await finishRequest(deps, {
     requestId: event.requestId,

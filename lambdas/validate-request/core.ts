@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { authorizeTags, callerIdOf } from '../shared/rules/callers.ts';
+import { authorizeTags, bindingOf, callerIdOf } from '../shared/rules/callers.ts';
 import {
   type Catalog,
   priceOf,
@@ -7,6 +7,7 @@ import {
   resolveModel,
   retiredModel,
 } from '../shared/rules/catalog.ts';
+import { contentTokenBound, UnboundableContentError } from '../shared/rules/content.ts';
 import {
   type ErrorDetail,
   InvalidRequestError,
@@ -14,24 +15,29 @@ import {
   PayloadTooLargeError,
   UnknownModelError,
 } from '../shared/rules/errors.ts';
-import { parseJsonBody } from '../shared/rules/json-body.ts';
-import { inputTokenBound, worstCaseCost } from '../shared/rules/pricing.ts';
-import type { ExecutionInput, ValidatedRequest } from '../shared/rules/types.ts';
-import { invokeRequestSchema } from './schema.ts';
+import { worstCaseCost } from '../shared/rules/pricing.ts';
+import { TAG_VALUE } from '../shared/rules/tags.ts';
+import type { ExecutionInput, Message, Tags, ValidatedRequest } from '../shared/rules/types.ts';
+import { FIELD_PATHS, readWire } from './wire-in.ts';
 
 /** What an Idempotency-Key may be. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** What Bedrock's requestMetadata holds at most, and what the sentry itself sends in it. */
+const MAX_METADATA_ENTRIES = 16;
+const SENTRY_METADATA_ENTRIES = 4; // the three tags and the request ID
+
 /**
- * Validate an invoke request: body, schema, model, environment and output cap; then price its
- * worst case. Throws a SentryError for anything a client must fix.
+ * Validate a request that came by any route: read its wire format, then the same rules for every
+ * route (tags and the caller's binding, model, environment, output cap, content the model can
+ * take), then price its worst case. Throws a SentryError for anything a client must fix.
  */
 export function validateRequest(
   input: ExecutionInput,
   catalog: Catalog,
   options: { openCallers?: boolean; profiles?: Record<string, Record<string, string>> } = {},
 ): ValidatedRequest {
-  const { maxBodyBytes, maxMessages } = catalog.limits;
+  const { maxBodyBytes, maxMessages, maxContentChars } = catalog.limits;
   if (input.bodyTooLarge) throw new PayloadTooLargeError(maxBodyBytes);
   if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
     throw new InvalidRequestError('The Idempotency-Key header is invalid.', [
@@ -41,19 +47,19 @@ export function validateRequest(
       },
     ]);
   }
+  const route = input.route ?? 'invoke';
+  const paths = FIELD_PATHS[route];
   const body = input.body ?? '';
-  const request = parseJsonBody(
-    body,
-    invokeRequestSchema(maxMessages, catalog.limits.maxContentChars),
-    'The request',
-  );
-  authorizeTags(input.caller, request.tags, catalog.callers, options.openCallers ?? false);
+  const request = readWire(route, body, { maxMessages, maxContentChars }, input.modelId);
+
+  const { tags, fromBinding } = tagsOf(request.tags, input.caller, paths.tags);
+  authorizeTags(input.caller, tags, catalog.callers, options.openCallers ?? false);
 
   const retired = retiredModel(catalog, request.model);
   if (retired) throw new ModelRetiredError(retired.alias, retired.retiredOn, retired.replacement);
   const resolved = resolveModel(catalog, request.model);
   // A cost center with its own application inference profile is billed through it.
-  const profile = resolved && options.profiles?.[request.tags.costCenter]?.[resolved.alias];
+  const profile = resolved && options.profiles?.[tags.costCenter]?.[resolved.alias];
   const model = resolved && profile ? { ...resolved, invokeModelId: profile } : resolved;
   if (!model) {
     throw new UnknownModelError(
@@ -61,50 +67,92 @@ export function validateRequest(
     );
   }
 
-  const details: ErrorDetail[] = [];
-  if (!catalog.environments.includes(request.tags.environment)) {
-    details.push({ path: 'tags.environment', message: `must be one of ${catalog.environments.join(', ')}` });
+  const parameterPath = (name: string) => (paths.parameters ? `${paths.parameters}.${name}` : name);
+  const details: ErrorDetail[] = [...conversationProblems(request.messages, paths.messages, maxContentChars)];
+  if (!catalog.environments.includes(tags.environment)) {
+    details.push({
+      path: `${paths.tags}.environment`,
+      message: `must be one of ${catalog.environments.join(', ')}`,
+    });
   }
-  const parameters = request.prompt.parameters ?? {};
-  const maxTokens = parameters.max_tokens ?? model.maxOutputTokens;
+  const { parameters } = request;
+  const maxTokens = parameters.maxTokens ?? model.maxOutputTokens;
   if (maxTokens > model.maxOutputTokens) {
     details.push({
-      path: 'prompt.parameters.max_tokens',
+      path: parameterPath(
+        route === 'openai' ? 'max_tokens' : route === 'converse' ? 'maxTokens' : 'max_tokens',
+      ),
       message: `must be at most ${model.maxOutputTokens}, the cap of ${model.alias}`,
     });
   }
-  if (parameters.top_k !== undefined && model.topK === 'none') {
-    details.push({ path: 'prompt.parameters.top_k', message: `${model.alias} does not take top_k` });
+  if (parameters.temperature !== undefined && parameters.temperature > 1) {
+    details.push({ path: parameterPath('temperature'), message: `must be at most 1 for ${model.alias}` });
+  }
+  if (parameters.topK !== undefined && model.topK === 'none') {
+    details.push({
+      path: parameterPath(route === 'converse' ? 'topK' : 'top_k'),
+      message: `${model.alias} does not take top_k`,
+    });
+  }
+  const metadataEntries = Object.keys(request.metadata ?? {}).length;
+  if (metadataEntries > MAX_METADATA_ENTRIES - SENTRY_METADATA_ENTRIES) {
+    details.push({
+      path: paths.tags,
+      message: `holds at most ${MAX_METADATA_ENTRIES - SENTRY_METADATA_ENTRIES} entries besides the tags`,
+    });
   }
   if (details.length > 0) throw new InvalidRequestError('The request does not match the schema.', details);
 
+  const prompt = {
+    ...(request.system ? { system: request.system } : {}),
+    messages: request.messages,
+    ...(request.toolConfig ? { toolConfig: request.toolConfig } : {}),
+  };
+  let inputTokens: number;
+  try {
+    inputTokens = contentTokenBound(prompt, model);
+  } catch (error) {
+    if (!(error instanceof UnboundableContentError)) throw error;
+    throw new InvalidRequestError(`The request holds content ${model.alias} cannot take here.`, [
+      {
+        path: error.path.startsWith('messages')
+          ? `${paths.messages}${error.path.slice('messages'.length)}`
+          : error.path,
+        message: error.message,
+      },
+    ]);
+  }
+
   const receivedAt = new Date(input.receivedAt);
   const priceVersion = priceVersionAt(catalog, receivedAt);
-  const inputTokens = inputTokenBound(request.prompt);
   const costPico = worstCaseCost(inputTokens, maxTokens, priceOf(catalog, priceVersion, model.modelId));
 
   return {
     requestId: input.requestId,
     receivedAt: input.receivedAt,
+    ...(route === 'invoke' ? {} : { route }),
     model,
     prompt: {
-      ...(request.prompt.system !== undefined ? { system: request.prompt.system } : {}),
-      messages: request.prompt.messages,
+      ...prompt,
       parameters: {
         maxTokens,
         temperature: parameters.temperature,
-        topP: parameters.top_p,
-        topK: parameters.top_k,
-        stopSequences: parameters.stop_sequences,
+        topP: parameters.topP,
+        topK: parameters.topK,
+        stopSequences: parameters.stopSequences,
       },
     },
-    tags: request.tags,
+    tags,
+    ...(fromBinding ? { tagsFrom: 'binding' as const } : {}),
+    ...(request.metadata ? { metadata: request.metadata } : {}),
     callerId: callerIdOf(input.caller),
     ...(input.idempotencyKey !== undefined
       ? {
           idempotency: {
             key: input.idempotencyKey,
-            bodyHash: createHash('sha256').update(body).digest('hex'),
+            bodyHash: createHash('sha256')
+              .update(`${route}\n${input.modelId ?? ''}\n${body}`)
+              .digest('hex'),
           },
         }
       : {}),
@@ -116,4 +164,71 @@ export function validateRequest(
       priceVersion,
     },
   };
+}
+
+const TAG_NAMES = ['applicationId', 'costCenter', 'environment'] as const;
+
+/**
+ * The request's tags, each checked against the tag value rule. A tag left out is taken from the
+ * caller's API key when its binding names exactly one value for it; otherwise it is required.
+ */
+function tagsOf(
+  given: Partial<Tags>,
+  caller: ExecutionInput['caller'],
+  at: string,
+): { tags: Tags; fromBinding: boolean } {
+  const binding = caller?.keyId ? bindingOf(caller, []) : undefined;
+  const single = (values: string[] | undefined) => (values?.length === 1 ? values[0] : undefined);
+  const bound: Partial<Tags> = {
+    costCenter: single(binding?.costCenters),
+    applicationId: single(binding?.applicationIds),
+    environment: single(binding?.environments),
+  };
+  const details: ErrorDetail[] = [];
+  let fromBinding = false;
+  const tags = {} as Tags;
+  for (const name of TAG_NAMES) {
+    const value = given[name] ?? bound[name];
+    if (given[name] === undefined && value !== undefined) fromBinding = true;
+    if (value === undefined) {
+      details.push({
+        path: `${at}.${name}`,
+        message: 'is required (an API key bound to exactly one value may leave it out)',
+      });
+    } else if (!TAG_VALUE.test(value)) {
+      details.push({
+        path: `${at}.${name}`,
+        message:
+          'must be 1 to 64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+      });
+    } else tags[name] = value;
+  }
+  if (details.length > 0) throw new InvalidRequestError('The request does not match the schema.', details);
+  return { tags, fromBinding };
+}
+
+/** Roles alternate, starting with the user; text is not blank and within the limit. */
+function conversationProblems(messages: Message[], at: string, maxContentChars: number): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  messages.forEach((message, index) => {
+    const expected = index % 2 === 0 ? 'user' : 'assistant';
+    if (message.role !== expected) {
+      problems.push({
+        path: `${at}[${index}].role`,
+        message: `must be '${expected}': roles alternate, starting with 'user'`,
+      });
+    }
+    message.content.forEach((block, b) => {
+      if (!('text' in block)) return;
+      if (block.text.trim().length === 0)
+        problems.push({ path: `${at}[${index}].content[${b}].text`, message: 'must not be blank' });
+      else if (block.text.length > maxContentChars) {
+        problems.push({
+          path: `${at}[${index}].content[${b}].text`,
+          message: `must be at most ${maxContentChars} characters`,
+        });
+      }
+    });
+  });
+  return problems;
 }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { TAG_VALUE } from '../shared/rules/catalog.ts';
+import { contentBlockSchema, systemBlockSchema, toolConfigSchema } from '../shared/rules/content.ts';
 
-const tagValue = z
-  .string()
-  .regex(
-    TAG_VALUE,
-    'must be 1 to 64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+/**
+ * The seed format's request (POST /v1/invoke). Content and the system prompt are text, as in seed
+ * 001, or arrays of Converse content blocks; `tools` and `toolChoice` are Converse's. Unknown
+ * fields are refused at every level. Tags may be left out only when an API key's binding names
+ * exactly one value for them (checked after parsing, with the binding).
+ */
+const tagValue = z.string();
 
 const text = (maxChars: number) =>
   z
@@ -25,7 +26,6 @@ export const parametersSchema = z
   })
   .strict();
 
-/** The invoke request (seed 001 format). Unknown fields are refused at every level. */
 const schemas = new Map<string, ReturnType<typeof buildSchema>>();
 
 /** The invoke request schema for these limits, built once (schemas are not cheap to build). */
@@ -41,34 +41,37 @@ export function invokeRequestSchema(maxMessages: number, maxContentChars: number
 
 function buildSchema(maxMessages: number, maxContentChars: number) {
   const messageSchema = z
-    .object({ role: z.enum(['user', 'assistant']), content: text(maxContentChars) })
+    .object({
+      role: z.enum(['user', 'assistant']),
+      content: z.union([
+        text(maxContentChars),
+        z.array(contentBlockSchema).min(1, 'must hold at least one block'),
+      ]),
+    })
     .strict();
   return z
     .object({
       model: z.string().min(1).max(256),
       prompt: z
         .object({
-          system: text(maxContentChars).optional(),
+          system: z.union([text(maxContentChars), z.array(systemBlockSchema).min(1)]).optional(),
           messages: z
             .array(messageSchema)
             .min(1, 'must hold at least one message')
-            .max(maxMessages, `must hold at most ${maxMessages} messages`)
-            .superRefine((messages, ctx) => {
-              messages.forEach((message, index) => {
-                const expected = index % 2 === 0 ? 'user' : 'assistant';
-                if (message.role !== expected) {
-                  ctx.addIssue({
-                    code: 'custom',
-                    path: [index, 'role'],
-                    message: `must be '${expected}': roles alternate, starting with 'user'`,
-                  });
-                }
-              });
-            }),
+            .max(maxMessages, `must hold at most ${maxMessages} messages`),
+          tools: toolConfigSchema.shape.tools.optional(),
+          toolChoice: toolConfigSchema.shape.toolChoice,
           parameters: parametersSchema.optional(),
         })
         .strict(),
-      tags: z.object({ applicationId: tagValue, costCenter: tagValue, environment: tagValue }).strict(),
+      tags: z
+        .object({
+          applicationId: tagValue.optional(),
+          costCenter: tagValue.optional(),
+          environment: tagValue.optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict();
 }

@@ -1,13 +1,14 @@
 /**
  * The shape API Gateway's request validator checks before anything runs: a JSON object with
- * `model`, `prompt` and `tags`. ValidateRequest checks everything else, with details. The local
+ * `model` and `prompt`, and `tags` as an object when given (an API key bound to one cost center,
+ * application and environment may leave them out). ValidateRequest checks everything else, with details. The local
  * gateway applies the same model, so both answer alike.
  */
 export const INVOKE_REQUEST_MODEL = {
   $schema: 'http://json-schema.org/draft-04/schema#',
   title: 'InvokeRequest',
   type: 'object',
-  required: ['model', 'prompt', 'tags'],
+  required: ['model', 'prompt'],
   properties: {
     model: { type: 'string' },
     prompt: { type: 'object' },
@@ -38,4 +39,4 @@ export function matchesInvokeModel(body: string): boolean {
 
 /** The 400 answer for a body the model refuses. */
 export const INVALID_BODY_MESSAGE =
-  'The request body must be a JSON object with model, prompt and tags; see the API reference.';
+  'The request body must be a JSON object with model, prompt and tags (an object); see the API reference.';

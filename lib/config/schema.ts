@@ -197,6 +197,8 @@ export function catalogOf(config: CostSentryConfig): Catalog {
           maxOutputTokens: m.maxOutputTokens,
           topK: m.topK,
           lifecycle: m.lifecycle,
+          ...(m.imageTokenBound !== undefined ? { imageTokenBound: m.imageTokenBound } : {}),
+          ...(m.toolOverheadTokens !== undefined ? { toolOverheadTokens: m.toolOverheadTokens } : {}),
           ...(m.inferenceProfileArn ? { inferenceProfileArn: m.inferenceProfileArn } : {}),
         },
       ]),

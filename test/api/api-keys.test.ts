@@ -134,3 +134,64 @@ describe('managing keys', () => {
     expect((await cli('keys', 'revoke', salesKeyId)).stderr).toMatch(/NOT_FOUND \(HTTP 404\)/);
   });
 });
+
+describe('a key bound to exactly one cost center, application and environment', () => {
+  it('lets a request leave its tags out: they come from the binding, and the audit line says so', async () => {
+    const { prompt, model } = invokeBody();
+    const { status, json } = await call({ model, prompt }, apiKey);
+    expect(status).toBe(200);
+    expect(json.tags).toMatchObject({
+      costCenter: 'support',
+      applicationId: 'docs-helper',
+      environment: 'production',
+    });
+    const audit = logLines(stack).find((l) => l.audit?.requestId === json.requestId)?.audit;
+    expect(audit).toMatchObject({ tagsFrom: 'binding' });
+  });
+
+  it('serves the AWS SDK Bedrock client with the key as its bearer token, tags left out', async () => {
+    const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+    const client = new BedrockRuntimeClient({
+      endpoint: stack.url,
+      region: 'us-east-1',
+      token: { token: apiKey },
+      authSchemePreference: ['httpBearerAuth'],
+    });
+    const answer = await client.send(
+      new ConverseCommand({ modelId: 'nova-lite', messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }),
+    );
+    expect(answer.stopReason).toBe('end_turn');
+    const refused = new BedrockRuntimeClient({
+      endpoint: stack.url,
+      region: 'us-east-1',
+      token: { token: 'cs_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      authSchemePreference: ['httpBearerAuth'],
+    });
+    await expect(
+      refused.send(
+        new ConverseCommand({
+          modelId: 'nova-lite',
+          messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+        }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 401 } });
+    client.destroy();
+    refused.destroy();
+  });
+
+  it('serves the openai package with the key as its API key', async () => {
+    const { default: OpenAI } = await import('openai');
+    const openai = new OpenAI({ apiKey, baseURL: `${stack.url}/v1` });
+    const completion = await openai.chat.completions.create({
+      model: 'nova-lite',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    await expect(
+      new OpenAI({ apiKey: 'not-a-key', baseURL: `${stack.url}/v1`, maxRetries: 0 }).chat.completions.create({
+        model: 'nova-lite',
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    ).rejects.toMatchObject({ status: 401 });
+  });
+});

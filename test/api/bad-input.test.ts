@@ -180,8 +180,64 @@ const CASES: Case[] = [
     'INVALID_REQUEST',
   ],
   [
-    'content as an array',
-    withPrompt({ messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }),
+    'content as an array of strings',
+    withPrompt({ messages: [{ role: 'user', content: ['Hi'] }] }),
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'a block of no known kind',
+    withPrompt({ messages: [{ role: 'user', content: [{ video: { format: 'mp4' } }] }] }),
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'a binary document the sentry cannot bound',
+    withPrompt({
+      messages: [
+        {
+          role: 'user',
+          content: [{ document: { format: 'pdf', name: 'report', source: { bytes: 'aGk=' } } }],
+        },
+      ],
+    }),
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'an image for a text-only model',
+    {
+      ...invokeBody({ model: 'nova-micro' }),
+      prompt: {
+        messages: [{ role: 'user', content: [{ image: { format: 'png', source: { bytes: 'aGk=' } } }] }],
+      },
+    },
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'an image that is not base64',
+    withPrompt({
+      messages: [{ role: 'user', content: [{ image: { format: 'png', source: { bytes: 'not base64!' } } }] }],
+    }),
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'tools for a model without a published tool overhead',
+    {
+      ...invokeBody({ model: 'nova-lite' }),
+      prompt: {
+        messages: [{ role: 'user', content: 'Hi' }],
+        tools: [{ toolSpec: { name: 'f', inputSchema: { json: { type: 'object' } } } }],
+      },
+    },
+    400,
+    'INVALID_REQUEST',
+  ],
+  [
+    'an empty text block',
+    withPrompt({ messages: [{ role: 'user', content: [{ text: '   ' }] }] }),
     400,
     'INVALID_REQUEST',
   ],

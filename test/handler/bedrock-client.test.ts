@@ -25,8 +25,8 @@ const input = (overrides: Partial<ConverseInput> = {}): ConverseInput => ({
     maxOutputTokens: 100,
     topK: 'anthropic',
   },
-  system: 'Be brief.',
-  messages: [{ role: 'user', content: 'Hi' }],
+  system: [{ text: 'Be brief.' }],
+  messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
   parameters: { maxTokens: 50, temperature: 0.2, topP: 0.9, topK: 40, stopSequences: ['END'] },
   metadata: { applicationId: 'app', costCenter: 'support', environment: 'dev', requestId: 'req-1' },
   timeoutMs: 1000,
@@ -34,6 +34,33 @@ const input = (overrides: Partial<ConverseInput> = {}): ConverseInput => ({
 });
 
 describe('converseRequest', () => {
+  it('sends image and document bytes as the SDK takes them, and the tool configuration', () => {
+    const request = converseRequest(
+      input({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { image: { format: 'png', source: { bytes: 'aGk=' } } },
+              { document: { format: 'txt', name: 'notes', source: { bytes: 'aGk=' } } },
+            ],
+          },
+        ],
+        toolConfig: {
+          tools: [{ toolSpec: { name: 'f', inputSchema: { json: {} } } }],
+          toolChoice: { any: {} },
+        },
+      }),
+    );
+    const [image, document] = request.messages?.[0]?.content ?? [];
+    expect(Buffer.from(image?.image?.source?.bytes as Uint8Array).toString()).toBe('hi');
+    expect(Buffer.from(document?.document?.source?.bytes as Uint8Array).toString()).toBe('hi');
+    expect(request.toolConfig).toEqual({
+      tools: [{ toolSpec: { name: 'f', inputSchema: { json: {} } } }],
+      toolChoice: { any: {} },
+    });
+  });
+
   it('maps the request onto Converse, top_k through additionalModelRequestFields', () => {
     expect(converseRequest(input())).toEqual({
       modelId: 'arn:profile',
@@ -92,15 +119,28 @@ describe('translateBedrockError without an answer from Bedrock', () => {
 describe('BedrockInvoker', () => {
   const invoker = new BedrockInvoker(1000, new BedrockRuntimeClient({ region: 'us-east-1' }));
 
-  it('returns the text, stop reason and usage', async () => {
+  it('returns the text and tool-use blocks, stop reason and usage', async () => {
     bedrock.on(ConverseCommand).resolves({
-      output: { message: { role: 'assistant', content: [{ text: 'Hello' }, { text: ' there' }] } },
+      output: {
+        message: {
+          role: 'assistant',
+          content: [
+            { text: 'Hello' },
+            { text: ' there' },
+            { toolUse: { toolUseId: 't1', name: 'lookup', input: { q: 1 } } },
+          ],
+        },
+      },
       stopReason: 'end_turn',
       usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, cacheReadInputTokens: 1 },
       metrics: { latencyMs: 10 },
     });
     await expect(invoker.converse(input())).resolves.toEqual({
-      text: 'Hello there',
+      content: [
+        { text: 'Hello' },
+        { text: ' there' },
+        { toolUse: { toolUseId: 't1', name: 'lookup', input: { q: 1 } } },
+      ],
       stopReason: 'end_turn',
       usage: {
         inputTokens: 3,

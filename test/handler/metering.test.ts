@@ -26,7 +26,7 @@ const state = {
     maxOutputTokens: 4096,
     topK: 'nova',
   },
-  prompt: { messages: [{ role: 'user', content: PROMPT }], parameters: { maxTokens: 100 } },
+  prompt: { messages: [{ role: 'user', content: [{ text: PROMPT }] }], parameters: { maxTokens: 100 } },
   tags,
   estimate: {
     inputTokens: 61,
@@ -80,7 +80,7 @@ describe('SettleUsage handler', () => {
     const response = (await settle({
       ...state,
       invocation: {
-        output: { role: 'assistant', content: COMPLETION },
+        output: { role: 'assistant', content: [{ text: COMPLETION }] },
         stopReason: 'end_turn',
         usage: {
           inputTokens: 20,

@@ -393,7 +393,7 @@ describe('the request validator', () => {
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
     template.hasResourceProperties('AWS::ApiGateway::Model', {
       ContentType: 'application/json',
-      Schema: Match.objectLike({ required: ['model', 'prompt', 'tags'] }),
+      Schema: Match.objectLike({ required: ['model', 'prompt'] }),
     });
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'BAD_REQUEST_BODY',

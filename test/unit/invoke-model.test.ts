@@ -18,7 +18,7 @@ function run(now: number) {
     converse: async (input: ConverseInput) => {
       calls.push(input);
       return {
-        text: 'ok',
+        content: [{ text: 'ok' }],
         stopReason: 'end_turn',
         usage: {
           inputTokens: 1,

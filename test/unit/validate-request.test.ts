@@ -37,6 +37,7 @@ describe('validateRequest accepts', () => {
       invokeModelId: 'amazon.nova-lite-v1:0',
       maxOutputTokens: 4096,
       topK: 'nova',
+      imageTokenBound: 3000,
     });
     expect(request.prompt.parameters.maxTokens).toBe(4096);
     expect(request.tags).toEqual({
@@ -251,7 +252,9 @@ describe('validateRequest refuses text that is not well-formed Unicode', () => {
   });
 
   it('but accepts a surrogate pair, escaped or not', () => {
-    expect(run(raw('\\ud83d\\ude00 \u{1F600}')).prompt.messages[0]?.content).toBe('\u{1F600} \u{1F600}');
+    expect(run(raw('\\ud83d\\ude00 \u{1F600}')).prompt.messages[0]?.content[0]).toEqual({
+      text: '\u{1F600} \u{1F600}',
+    });
   });
 });
 

@@ -14,6 +14,8 @@ export interface MeterRecord {
   callerId?: string | undefined;
   /** Tags that passed validation and name a registered cost center; absent otherwise. */
   tags?: Tags | undefined;
+  /** `binding` when the request left its tags out and its API key's binding supplied them. */
+  tagsFrom?: 'binding' | undefined;
   modelId?: string | undefined;
   decision: 'allowed' | 'rejected' | 'failed';
   errorCode?: string | undefined;
@@ -89,6 +91,7 @@ export function auditOf(record: MeterRecord): Record<string, unknown> {
     timestamp: record.timestamp,
     callerId: record.callerId,
     tags: record.tags,
+    ...(record.tagsFrom ? { tagsFrom: record.tagsFrom } : {}),
     modelId: record.modelId,
     decision: record.decision,
     errorCode: record.errorCode,

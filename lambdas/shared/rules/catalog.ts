@@ -66,6 +66,10 @@ export const modelSchema = z
     inferenceProfileArn: z.string().startsWith('arn:').optional(),
     topK: topKStyleSchema.default('none'),
     lifecycle: lifecycleSchema.default({ status: 'active' }),
+    /** The most input tokens one image can count (the model's published maximum); absent: no images. */
+    imageTokenBound: z.number().int().positive().optional(),
+    /** The tokens the model's tool-use system prompt adds; absent: the sentry refuses tools for it. */
+    toolOverheadTokens: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -172,6 +176,10 @@ export interface ResolvedModel {
   invokeModelId: string;
   maxOutputTokens: number;
   topK: TopKStyle;
+  /** The most input tokens one image can count; absent when the model takes no images here. */
+  imageTokenBound?: number | undefined;
+  /** The tokens its tool-use system prompt adds; absent when the sentry takes no tools for it. */
+  toolOverheadTokens?: number | undefined;
   /** For a Legacy model: the end-of-life warning the answer carries. */
   warning?: string;
 }
@@ -191,6 +199,8 @@ export function resolveModel(catalog: Catalog, name: string): ResolvedModel | un
     invokeModelId: model.inferenceProfileArn ?? model.modelId,
     maxOutputTokens: model.maxOutputTokens,
     topK: model.topK,
+    ...(model.imageTokenBound !== undefined ? { imageTokenBound: model.imageTokenBound } : {}),
+    ...(model.toolOverheadTokens !== undefined ? { toolOverheadTokens: model.toolOverheadTokens } : {}),
     ...(lifecycle.status === 'legacy'
       ? {
           warning:

@@ -294,8 +294,9 @@ export class DeadlineExceededError extends SentryError {
 }
 
 export class ModelError extends SentryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ModelError', { message }, options);
+  /** `upstream`: Bedrock's own exception name, passed on by the Converse route. */
+  constructor(message: string, options?: ErrorOptions & { upstream?: string }) {
+    super('ModelError', { message, ...(options?.upstream ? { upstream: options.upstream } : {}) }, options);
   }
 }
 

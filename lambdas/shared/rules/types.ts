@@ -1,16 +1,15 @@
 import type { CallerIdentity } from './callers.ts';
+import type { ResolvedModel } from './catalog.ts';
+import type { ChatMessage, ContentBlock, SystemBlock, ToolConfig } from './content.ts';
+import type { Period } from './period.ts';
+import type { Usage } from './pricing.ts';
 import type { Tags } from './tags.ts';
+import type { Route } from './wire/request.ts';
 
 export type { Tags };
 
-import type { ResolvedModel } from './catalog.ts';
-import type { Period } from './period.ts';
-import type { Usage } from './pricing.ts';
-
-export interface Message {
-  role: 'user' | 'assistant';
-  content: string;
-}
+/** A message of the conversation, in Converse blocks whatever the route it came by. */
+export type Message = ChatMessage;
 
 export interface InferenceParameters {
   maxTokens: number;
@@ -31,15 +30,30 @@ export interface ExecutionInput {
   caller?: CallerIdentity;
   /** The Idempotency-Key header, when the client sent one. */
   idempotencyKey?: string;
+  /** The route it came by, when not the seed format's POST /v1/invoke. */
+  route?: Route;
+  /** The Converse route's model, from its path. */
+  modelId?: string;
 }
 
 /** The output of ValidateRequest: everything later steps need, and no raw body. */
 export interface ValidatedRequest {
   requestId: string;
   receivedAt: number;
+  /** The route it came by (absent for the seed format): how the answer and errors are shaped. */
+  route?: Route | undefined;
   model: ResolvedModel;
-  prompt: { system?: string | undefined; messages: Message[]; parameters: InferenceParameters };
+  prompt: {
+    system?: SystemBlock[] | undefined;
+    messages: Message[];
+    toolConfig?: ToolConfig | undefined;
+    parameters: InferenceParameters;
+  };
   tags: Tags;
+  /** Where the tags came from: the request, or the API key's binding when the request left them out. */
+  tagsFrom?: 'binding' | undefined;
+  /** Other request metadata for Bedrock's invocation logs. */
+  metadata?: Record<string, string> | undefined;
   /** The API key or IAM principal that called, for the audit log; absent in the open local stack. */
   callerId?: string | undefined;
   /** With an Idempotency-Key: the key and a SHA-256 of the body it was sent with. */
@@ -79,7 +93,7 @@ export interface Reservation {
 
 /** The output of InvokeModel. */
 export interface Invocation {
-  output: { role: 'assistant'; content: string };
+  output: { role: 'assistant'; content: ContentBlock[] };
   stopReason: string;
   usage: Usage;
   latencyMs: number;
