@@ -1,71 +1,7 @@
-import type { AdminBudgetStore } from '../../lambdas/budget-admin/request.ts';
 import type { ApiKeyRecord, KeyStore } from '../../lambdas/shared/rules/api-keys.ts';
-import {
-  type BudgetDefinition,
-  type BudgetScope,
-  type CounterFigures,
-  type CounterKey,
-  keys,
-  type UsageAggregate,
-  ZERO_FIGURES,
-} from '../../lambdas/shared/rules/budget.ts';
 import type { IdempotencyRecord, IdempotencyStore } from '../../lambdas/shared/rules/idempotency.ts';
 
-/** In-memory fakes of the stores' interfaces, for core unit tests: no AWS, no DynamoDB. */
-
-const scopeId = (scope: BudgetScope) => `${scope.costCenter}\u0000${scope.applicationId ?? ''}`;
-const keyId = (key: CounterKey) => `${key.pk}\u0000${key.sk}`;
-
-/** Budget definitions, counter figures and usage aggregates, as the admin API reads them. */
-export class MemoryBudgetStore implements AdminBudgetStore {
-  readonly budgets = new Map<string, BudgetDefinition>();
-  readonly counters = new Map<string, CounterFigures>();
-  readonly usage: UsageAggregate[] = [];
-
-  constructor(budgets: BudgetDefinition[] = []) {
-    for (const budget of budgets) this.budgets.set(scopeId(budget), budget);
-  }
-
-  /** Set a counter's figures for a budget's period, as settled requests would have. */
-  setCounter(scope: BudgetScope, periodKey: string, figures: Partial<CounterFigures>): void {
-    this.counters.set(keyId(keys.counter(scope, periodKey)), { ...ZERO_FIGURES, alerted: [], ...figures });
-  }
-
-  async getBudgets(scope: BudgetScope) {
-    const costCenter = this.budgets.get(scopeId({ costCenter: scope.costCenter }));
-    const application = scope.applicationId ? this.budgets.get(scopeId(scope)) : undefined;
-    return { ...(costCenter ? { costCenter } : {}), ...(application ? { application } : {}) };
-  }
-
-  async putBudget(budget: BudgetDefinition): Promise<void> {
-    this.budgets.set(scopeId(budget), { ...budget, updatedAt: '2026-11-23T00:00:00.000Z' });
-  }
-
-  async deleteBudget(scope: BudgetScope): Promise<boolean> {
-    const existed = this.budgets.delete(scopeId(scope));
-    if (existed && !scope.applicationId) {
-      for (const [id, budget] of this.budgets) {
-        if (budget.costCenter === scope.costCenter) this.budgets.delete(id);
-      }
-    }
-    return existed;
-  }
-
-  async listBudgets(): Promise<BudgetDefinition[]> {
-    return [...this.budgets.values()];
-  }
-
-  async getCounter(key: CounterKey): Promise<CounterFigures> {
-    const figures = this.counters.get(keyId(key)) ?? ZERO_FIGURES;
-    return { ...figures, alerted: [...figures.alerted] };
-  }
-
-  async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
-    return this.usage.filter((row) => row.costCenter === costCenter && row.day.startsWith(period));
-  }
-}
-
-/** API keys by ID. */
+/** API keys by ID: an in-memory {@link KeyStore} for core unit tests, no AWS. */
 export class MemoryKeyStore implements KeyStore {
   readonly records = new Map<string, ApiKeyRecord>();
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type AdminRequest, type AdminResponse, handleAdmin } from '../../lambdas/budget-admin/core.ts';
 import { type ApiKeyRecord, parseApiKey, secretMatches } from '../../lambdas/shared/rules/api-keys.ts';
+import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { budgetDefinitionOf, budgetInputSchema } from '../../lambdas/shared/rules/budget-input.ts';
 import { SentryError, statusOf } from '../../lambdas/shared/rules/errors.ts';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import fixture from '../fixtures/budget-admin.json' with { type: 'json' };
-import { MemoryBudgetStore, MemoryKeyStore } from '../helpers/memory-stores.ts';
+import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
+import { MemoryKeyStore } from '../helpers/memory-stores.ts';
 
 /** One admin call and what it must answer; `send` is the JSON body, `rawBody` the text as sent. */
 interface Case {
@@ -25,7 +27,7 @@ interface Case {
 }
 
 /** The fixture's budgets, counters, usage and keys in in-memory stores, at the fixture's time. */
-function setup() {
+async function setup() {
   const store = new MemoryBudgetStore(
     fixture.budgets.map(({ costCenter, applicationId, ...input }) =>
       budgetDefinitionOf(
@@ -36,13 +38,11 @@ function setup() {
     ),
   );
   for (const { costCenter, periodKey, spentUsd, spentTokens } of fixture.counters) {
-    const pico = usdToPico(spentUsd);
-    store.setCounter({ costCenter }, periodKey, {
-      spentPico: pico,
-      allocatedPico: pico,
-      spentTokens,
-      allocatedTokens: spentTokens,
-    });
+    // Spent as a settled request leaves it: held, then settled at what it reserved.
+    const key = keys.counter({ costCenter }, periodKey);
+    const amount = { pico: usdToPico(spentUsd), tokens: spentTokens };
+    store.hold(key, 'settled-before', amount, new Date(fixture.now));
+    await store.settle(key, 'settled-before', amount, amount);
   }
   store.usage.push(
     ...fixture.usage.map(({ costUsd, ...row }) => ({
@@ -52,8 +52,8 @@ function setup() {
       costPico: usdToPico(costUsd),
     })),
   );
-  const keys = new MemoryKeyStore(fixture.keys as ApiKeyRecord[]);
-  return { store, keys, deps: { store, keys, now: () => new Date(fixture.now) } };
+  const keyStore = new MemoryKeyStore(fixture.keys as ApiKeyRecord[]);
+  return { store, keyStore, deps: { store, keys: keyStore, now: () => new Date(fixture.now) } };
 }
 
 const requestOf = (c: Case): AdminRequest => ({
@@ -66,7 +66,7 @@ const requestOf = (c: Case): AdminRequest => ({
 /** The answer, or the SentryError thrown for it as the handler turns it into a status and a body. */
 async function answer(
   c: Case,
-  deps: ReturnType<typeof setup>['deps'],
+  deps: Awaited<ReturnType<typeof setup>>['deps'],
 ): Promise<AdminResponse & { error?: Record<string, unknown> }> {
   try {
     return await handleAdmin(requestOf(c), deps);
@@ -82,7 +82,7 @@ const scopesOf = async (store: MemoryBudgetStore) =>
     .sort();
 
 async function check(c: Case) {
-  const { store, keys, deps } = setup();
+  const { store, keyStore, deps } = await setup();
 
   const got = await answer(c, deps);
 
@@ -92,7 +92,7 @@ async function check(c: Case) {
   if (c.body) expect(got.body).toMatchObject(c.body);
   if (c.status === 204) expect(got.body).toBeUndefined();
   if (c.budgetsAfter) expect(await scopesOf(store)).toEqual(c.budgetsAfter);
-  if (c.keysAfter !== undefined) expect(keys.records.size).toBe(c.keysAfter);
+  if (c.keysAfter !== undefined) expect(keyStore.records.size).toBe(c.keysAfter);
 }
 
 describe('the admin core', () => {
@@ -108,7 +108,7 @@ describe('the admin core', () => {
     it.each(fixture.keyCases as Case[])('$name', check);
 
     it('stores only the hash of a new key, which the key shown once matches', async () => {
-      const { keys, deps } = setup();
+      const { keyStore, deps } = await setup();
 
       const created = await handleAdmin(
         { method: 'POST', path: '/v1/keys', query: {}, body: JSON.stringify({ costCenters: ['support'] }) },
@@ -117,7 +117,7 @@ describe('the admin core', () => {
 
       const { apiKey, keyId } = created.body as { apiKey: string; keyId: string };
       const parsed = parseApiKey(apiKey);
-      const stored = keys.records.get(keyId);
+      const stored = keyStore.records.get(keyId);
       expect(parsed?.keyId).toBe(keyId);
       expect(JSON.stringify(stored)).not.toContain(parsed?.secret);
       expect(secretMatches(parsed?.secret ?? '', stored?.secretHash ?? '')).toBe(true);
