@@ -15,9 +15,15 @@ export interface AdminResponse {
   body?: unknown;
 }
 
+/** The part of the budget store the admin API uses: definitions, counters and usage, never holds. */
+export type AdminBudgetStore = Pick<
+  BudgetStore,
+  'getBudgets' | 'putBudget' | 'deleteBudget' | 'listBudgets' | 'getCounter' | 'queryUsage'
+>;
+
 /** What the admin API reads and writes: budgets and their figures, API keys, and the time. */
 export interface AdminDeps {
-  store: BudgetStore;
+  store: AdminBudgetStore;
   keys: KeyStore;
   now: () => Date;
 }

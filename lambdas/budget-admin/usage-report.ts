@@ -94,29 +94,32 @@ async function usageOf<S extends typeof usageQuerySchema | typeof reportQuerySch
   return { ...(parsed.data as z.output<S>), period, rows };
 }
 
+/** The requests and cost of a set of aggregates. */
+const totalOf = (rows: UsageAggregate[]) => ({
+  requests: rows.reduce((sum, r) => sum + r.requests, 0),
+  costUsd: picoToUsd(rows.reduce((sum, r) => sum + r.costPico, 0n)),
+});
+
 /**
  * Finance's report of a period, from the aggregates: totals, spend by each dimension, spend per
  * day per cost center, and each cost center's budget use now.
  */
 export async function report(query: AdminRequest['query'], deps: AdminDeps): Promise<AdminResponse> {
-  const { period, costCenter, rows } = await usageOf(reportQuerySchema, query, deps);
+  const { period, costCenter: only, rows } = await usageOf(reportQuerySchema, query, deps);
   const daily = new Map<string, bigint>();
   for (const row of rows) {
     const key = `${row.day}|${row.costCenter}`;
     daily.set(key, (daily.get(key) ?? 0n) + row.costPico);
   }
   const budgets = (await deps.store.listBudgets()).filter(
-    (b) => !b.applicationId && (!costCenter || b.costCenter === costCenter),
+    (b) => !b.applicationId && (!only || b.costCenter === only),
   );
   return {
     status: 200,
     body: {
       period,
       generatedAt: deps.now().toISOString(),
-      total: {
-        requests: rows.reduce((sum, r) => sum + r.requests, 0),
-        costUsd: picoToUsd(rows.reduce((sum, r) => sum + r.costPico, 0n)),
-      },
+      total: totalOf(rows),
       byCostCenter: summarise(rows, 'costCenter'),
       byApplication: summarise(rows, 'application'),
       byEnvironment: summarise(rows, 'environment'),
@@ -134,16 +137,8 @@ export async function report(query: AdminRequest['query'], deps: AdminDeps): Pro
   };
 }
 
+/** Usage of a period summed by one dimension (cost center unless `by` says otherwise). */
 export async function usage(query: AdminRequest['query'], deps: AdminDeps): Promise<AdminResponse> {
   const { period, by, rows } = await usageOf(usageQuerySchema, query, deps);
-  const totalPico = rows.reduce((sum, r) => sum + r.costPico, 0n);
-  return {
-    status: 200,
-    body: {
-      period,
-      by,
-      rows: summarise(rows, by),
-      total: { requests: rows.reduce((sum, r) => sum + r.requests, 0), costUsd: picoToUsd(totalPico) },
-    },
-  };
+  return { status: 200, body: { period, by, rows: summarise(rows, by), total: totalOf(rows) } };
 }

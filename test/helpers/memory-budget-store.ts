@@ -1,0 +1,228 @@
+import {
+  type Amount,
+  type BudgetDefinition,
+  type BudgetScope,
+  type BudgetStore,
+  type CounterFigures,
+  type CounterKey,
+  type HoldDetail,
+  type StaleReservation,
+  type UsageAggregate,
+  ZERO_FIGURES,
+} from '../../lambdas/shared/rules/budget.ts';
+
+/** One request's hold on a counter, as the store's reservation marker records it. */
+interface Hold {
+  amount: Amount;
+  heldSince: Date;
+  detail?: HoldDetail | undefined;
+}
+
+interface Counter {
+  figures: CounterFigures;
+  holds: Map<string, Hold>;
+  /** On the open index: it may hold reservations. */
+  open: boolean;
+}
+
+type Method = keyof BudgetStore;
+
+const scopeId = (scope: BudgetScope) => `${scope.costCenter}\u0000${scope.applicationId ?? ''}`;
+const keyId = (key: CounterKey) => `${key.pk}\u0000${key.sk}`;
+
+const withAllocated = (f: Omit<CounterFigures, 'allocatedPico' | 'allocatedTokens'>): CounterFigures => ({
+  ...f,
+  allocatedPico: f.spentPico + f.reservedPico,
+  allocatedTokens: f.spentTokens + f.reservedTokens,
+});
+
+/**
+ * An in-memory {@link BudgetStore} for core unit tests: the same single-counter semantics as
+ * the DynamoDB adapter (a conditional hold per request, idempotent release and settle through
+ * the request's marker, alerts claimed once), no AWS. `failOn` makes a method throw, as a store
+ * failure would, after a number of calls that succeed.
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  readonly budgets = new Map<string, BudgetDefinition>();
+  readonly counters = new Map<string, Counter & { key: CounterKey }>();
+  readonly usage: UsageAggregate[] = [];
+  readonly #failures = new Map<Method, number>();
+
+  constructor(budgets: BudgetDefinition[] = []) {
+    for (const budget of budgets) this.budgets.set(scopeId(budget), budget);
+  }
+
+  /** Make `method` throw from its call number `after + 1` on. */
+  failOn(method: Method, after = 0): this {
+    this.#failures.set(method, after);
+    return this;
+  }
+
+  /** A counter's figures, or zero for one never written. */
+  figures(key: CounterKey): CounterFigures {
+    return this.counters.get(keyId(key))?.figures ?? ZERO_FIGURES;
+  }
+
+  /** The request IDs holding a reservation on a counter. */
+  holders(key: CounterKey): string[] {
+    return [...(this.counters.get(keyId(key))?.holds.keys() ?? [])];
+  }
+
+  /** Put a hold on a counter, as a reservation written at `heldSince` would have. */
+  hold(key: CounterKey, requestId: string, amount: Amount, heldSince: Date, detail?: HoldDetail): void {
+    const counter = this.#counter(key);
+    counter.holds.set(requestId, { amount, heldSince, detail });
+    counter.open = true;
+    counter.figures = withAllocated({
+      ...counter.figures,
+      reservedPico: counter.figures.reservedPico + amount.pico,
+      reservedTokens: counter.figures.reservedTokens + amount.tokens,
+    });
+  }
+
+  /** Whether a counter is on the open index. */
+  isOpen(key: CounterKey): boolean {
+    return this.counters.get(keyId(key))?.open ?? false;
+  }
+
+  #call(method: Method): void {
+    const left = this.#failures.get(method);
+    if (left === undefined) return;
+    if (left > 0) this.#failures.set(method, left - 1);
+    else throw new Error(`store failure in ${method}`);
+  }
+
+  #counter(key: CounterKey): Counter {
+    const id = keyId(key);
+    let counter = this.counters.get(id);
+    if (!counter) {
+      counter = { key, figures: { ...ZERO_FIGURES, alerted: [] }, holds: new Map(), open: false };
+      this.counters.set(id, counter);
+    }
+    return counter;
+  }
+
+  async getBudgets(scope: BudgetScope) {
+    this.#call('getBudgets');
+    const costCenter = this.budgets.get(scopeId({ costCenter: scope.costCenter }));
+    const application = scope.applicationId ? this.budgets.get(scopeId(scope)) : undefined;
+    return { ...(costCenter ? { costCenter } : {}), ...(application ? { application } : {}) };
+  }
+
+  async putBudget(budget: BudgetDefinition): Promise<void> {
+    this.#call('putBudget');
+    this.budgets.set(scopeId(budget), budget);
+  }
+
+  async deleteBudget(scope: BudgetScope): Promise<boolean> {
+    this.#call('deleteBudget');
+    const existed = this.budgets.delete(scopeId(scope));
+    if (!scope.applicationId) {
+      for (const [id, budget] of this.budgets) {
+        if (budget.costCenter === scope.costCenter) this.budgets.delete(id);
+      }
+    }
+    return existed;
+  }
+
+  async listBudgets(): Promise<BudgetDefinition[]> {
+    this.#call('listBudgets');
+    return [...this.budgets.values()];
+  }
+
+  async reserve(
+    key: CounterKey,
+    requestId: string,
+    amount: Amount,
+    max: { pico?: bigint | undefined; tokens?: number | undefined },
+    at: Date,
+    detail?: HoldDetail,
+  ): Promise<{ reserved: boolean; figures: CounterFigures }> {
+    this.#call('reserve');
+    const counter = this.#counter(key);
+    if (counter.holds.has(requestId)) return { reserved: true, figures: counter.figures };
+    const { allocatedPico, allocatedTokens } = counter.figures;
+    const fits =
+      (max.pico === undefined || allocatedPico + amount.pico <= max.pico) &&
+      (max.tokens === undefined || allocatedTokens + amount.tokens <= max.tokens);
+    if (!fits) return { reserved: false, figures: counter.figures };
+    this.hold(key, requestId, amount, at, detail);
+    return { reserved: true, figures: counter.figures };
+  }
+
+  async release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }> {
+    this.#call('release');
+    const counter = this.#counter(key);
+    const hold = counter.holds.get(requestId);
+    if (!hold) return { released: false, figures: counter.figures };
+    return { released: true, figures: this.#close(counter, requestId, hold.amount, { pico: 0n, tokens: 0 }) };
+  }
+
+  async settle(
+    key: CounterKey,
+    requestId: string,
+    reserved: Amount,
+    used: Amount,
+  ): Promise<{ settled: boolean; figures: CounterFigures }> {
+    this.#call('settle');
+    const counter = this.#counter(key);
+    if (!counter.holds.has(requestId)) return { settled: false, figures: counter.figures };
+    return { settled: true, figures: this.#close(counter, requestId, reserved, used) };
+  }
+
+  #close(counter: Counter, requestId: string, reserved: Amount, used: Amount): CounterFigures {
+    counter.holds.delete(requestId);
+    const f = counter.figures;
+    counter.figures = withAllocated({
+      ...f,
+      reservedPico: f.reservedPico - reserved.pico,
+      reservedTokens: f.reservedTokens - reserved.tokens,
+      spentPico: f.spentPico + used.pico,
+      spentTokens: f.spentTokens + used.tokens,
+    });
+    return counter.figures;
+  }
+
+  async getCounter(key: CounterKey): Promise<CounterFigures> {
+    this.#call('getCounter');
+    return this.figures(key);
+  }
+
+  async markAlert(key: CounterKey, threshold: number): Promise<boolean> {
+    this.#call('markAlert');
+    const counter = this.#counter(key);
+    if (counter.figures.alerted.includes(threshold)) return false;
+    counter.figures = { ...counter.figures, alerted: [...counter.figures.alerted, threshold] };
+    return true;
+  }
+
+  async addUsage(usage: UsageAggregate): Promise<void> {
+    this.#call('addUsage');
+    this.usage.push(usage);
+  }
+
+  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+    this.#call('findStaleReservations');
+    const stale: StaleReservation[] = [];
+    const idle: CounterKey[] = [];
+    for (const counter of this.counters.values()) {
+      if (!counter.open) continue;
+      if (counter.holds.size === 0) idle.push(counter.key);
+      for (const [requestId, hold] of counter.holds) {
+        if (hold.heldSince < heldBefore) stale.push({ key: counter.key, requestId, ...hold });
+      }
+    }
+    return { stale, idle };
+  }
+
+  async forgetIdleCounter(key: CounterKey): Promise<void> {
+    this.#call('forgetIdleCounter');
+    const counter = this.#counter(key);
+    if (counter.holds.size === 0) counter.open = false;
+  }
+
+  async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
+    this.#call('queryUsage');
+    return this.usage.filter((u) => u.costCenter === costCenter && u.day.startsWith(period));
+  }
+}

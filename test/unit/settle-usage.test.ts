@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { settleUsage } from '../../lambdas/settle-usage/core.ts';
+import type { Usage } from '../../lambdas/shared/rules/pricing.ts';
+import {
+  type BudgetFixture,
+  catalog,
+  loadFixture,
+  RECEIVED_AT,
+  reserveIn,
+  storeWith,
+  validatedRequest,
+} from '../helpers/core-fixtures.ts';
+import type { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
+
+interface SettleCase {
+  name: string;
+  model?: string;
+  /** The estimate the request reserved, in pico-USD (default 27,660,000). */
+  reservedPico?: string;
+  budgets: BudgetFixture[];
+  usage: { inputTokens: number; outputTokens: number };
+  expect: {
+    costUsd: number;
+    costPico: string;
+    budget: Record<string, unknown>;
+    applicationBudget?: Record<string, unknown>;
+    warnings?: string[];
+    utilization?: number;
+    alerts: number[];
+  };
+}
+
+const { cases } = loadFixture<{ cases: SettleCase[] }>('settle-usage.json');
+
+const usageOf = (u: SettleCase['usage']): Usage => ({
+  ...u,
+  totalTokens: u.inputTokens + u.outputTokens,
+  cacheReadInputTokens: 0,
+  cacheWriteInputTokens: 0,
+});
+
+/** A request that reserved its estimate and that Bedrock answered with this usage. */
+function answered(store: MemoryBudgetStore, usage: Usage, model?: string, reservedPico?: string) {
+  const request = validatedRequest({ model, costPico: reservedPico });
+  const reservation = reserveIn(store, request);
+  const invocation = {
+    output: { role: 'assistant' as const, content: 'sim' },
+    stopReason: 'end_turn',
+    usage,
+    latencyMs: 13,
+  };
+  return { ...request, reservation, invocation };
+}
+
+const depsOf = (store: MemoryBudgetStore, errors: unknown[] = []) => ({
+  store,
+  catalog,
+  now: () => RECEIVED_AT + 61,
+  onError: (what: string) => errors.push(what),
+});
+
+describe('settleUsage', () => {
+  it.each(cases)('$name', async (c) => {
+    const store = storeWith(c.budgets);
+    const state = answered(store, usageOf(c.usage), c.model, c.reservedPico);
+    const errors: unknown[] = [];
+
+    const result = await settleUsage(state, depsOf(store, errors));
+
+    expect(result.settled).toBe(true);
+    expect(result.response.cost).toEqual({ usd: c.expect.costUsd, priceVersion: '2026-12-01' });
+    expect(result.response.budget).toMatchObject(c.expect.budget);
+    if (c.expect.applicationBudget) {
+      expect(result.response.applicationBudget).toMatchObject(c.expect.applicationBudget);
+    } else {
+      expect(result.response.applicationBudget).toBeUndefined();
+    }
+    expect(result.response.warnings).toEqual(c.expect.warnings);
+    expect(result.response.latencyMs).toEqual({ model: 13, total: 61 });
+    expect(result.record).toMatchObject({ decision: 'allowed', costPico: BigInt(c.expect.costPico) });
+    if (c.expect.utilization !== undefined) {
+      expect(result.record.budgetUtilization).toBeCloseTo(c.expect.utilization, 5);
+    }
+    expect(result.alerts.map((a) => a.threshold)).toEqual(c.expect.alerts);
+    expect(store.usage).toHaveLength(1);
+    expect(store.usage[0]?.costPico).toBe(BigInt(c.expect.costPico));
+    for (const scope of state.reservation.scopes) expect(store.holders(scope)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('settles nothing more when the same request is settled again', async () => {
+    const store = storeWith([
+      { costCenter: 'support', period: 'monthly', limitPico: '9000000', alertThresholds: [0.5] },
+    ]);
+    const state = answered(store, usageOf({ inputTokens: 2, outputTokens: 32 }));
+    const first = await settleUsage(state, depsOf(store));
+
+    const again = await settleUsage(state, depsOf(store));
+
+    expect(again.settled).toBe(false);
+    expect(again.alerts).toEqual([]);
+    expect(again.response.budget).toEqual(first.response.budget);
+    expect(store.figures(state.reservation.scopes[0] ?? { pk: '', sk: '' }).spentPico).toBe(7_800_000n);
+    expect(store.usage).toHaveLength(1);
+  });
+
+  it('reports usage above its reservation, and still charges what was used', async () => {
+    const store = storeWith([{ costCenter: 'support', period: 'monthly', limitPico: '500000000000000' }]);
+    const state = answered(store, usageOf({ inputTokens: 1000, outputTokens: 1000 }));
+    const errors: unknown[] = [];
+
+    const result = await settleUsage(state, depsOf(store, errors));
+
+    expect(errors).toEqual(['usage above its reservation']);
+    expect(result.record.costPico).toBe(300_000_000n);
+  });
+});
