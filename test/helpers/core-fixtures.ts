@@ -57,7 +57,10 @@ export function validatedRequest(fixture: RequestFixture = {}): ValidatedRequest
     requestId: fixture.requestId ?? 'req-1',
     receivedAt: RECEIVED_AT,
     model,
-    prompt: { messages: [{ role: 'user', content: 'Hello' }], parameters: { maxTokens: outputTokens } },
+    prompt: {
+      messages: [{ role: 'user', content: [{ text: 'Hello' }] }],
+      parameters: { maxTokens: outputTokens },
+    },
     tags: {
       applicationId: fixture.applicationId ?? 'docs-helper',
       costCenter: 'support',

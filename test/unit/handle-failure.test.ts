@@ -52,7 +52,7 @@ function failedState(store: MemoryBudgetStore, c: ChargeCase): FailedState {
   const request = validatedRequest();
   const reservation = c.unreserved ? undefined : reserveIn(store, request);
   const invocation = c.invoked && {
-    output: { role: 'assistant' as const, content: 'sim' },
+    output: { role: 'assistant' as const, content: [{ text: 'sim' }] },
     stopReason: 'end_turn',
     usage: { ...c.invoked, totalTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 },
     latencyMs: 13,

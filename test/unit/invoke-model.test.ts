@@ -8,7 +8,7 @@ const state = {
   requestId: 'req-1',
   receivedAt: RECEIVED,
   model: { alias: 'nova-lite', modelId: 'm', invokeModelId: 'm', maxOutputTokens: 10, topK: 'none' },
-  prompt: { messages: [{ role: 'user', content: 'Hi' }], parameters: { maxTokens: 10 } },
+  prompt: { messages: [{ role: 'user', content: [{ text: 'Hi' }] }], parameters: { maxTokens: 10 } },
   tags: { applicationId: 'a', costCenter: 'c', environment: 'dev' },
 } as unknown as WorkflowState;
 

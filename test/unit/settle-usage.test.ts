@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settleUsage } from '../../lambdas/settle-usage/core.ts';
+import { type InvokeResponse, settleUsage } from '../../lambdas/settle-usage/core.ts';
 import type { Usage } from '../../lambdas/shared/rules/pricing.ts';
 import {
   type BudgetFixture,
@@ -44,7 +44,7 @@ function answered(store: MemoryBudgetStore, usage: Usage, model?: string, reserv
   const request = validatedRequest({ model, costPico: reservedPico });
   const reservation = reserveIn(store, request);
   const invocation = {
-    output: { role: 'assistant' as const, content: 'sim' },
+    output: { role: 'assistant' as const, content: [{ text: 'sim' }] },
     stopReason: 'end_turn',
     usage,
     latencyMs: 13,
@@ -68,15 +68,18 @@ describe('settleUsage', () => {
     const result = await settleUsage(state, depsOf(store, errors));
 
     expect(result.settled).toBe(true);
-    expect(result.response.cost).toEqual({ usd: c.expect.costUsd, priceVersion: '2026-12-01' });
-    expect(result.response.budget).toMatchObject(c.expect.budget);
+    expect((result.response as InvokeResponse).cost).toEqual({
+      usd: c.expect.costUsd,
+      priceVersion: '2026-12-01',
+    });
+    expect((result.response as InvokeResponse).budget).toMatchObject(c.expect.budget);
     if (c.expect.applicationBudget) {
-      expect(result.response.applicationBudget).toMatchObject(c.expect.applicationBudget);
+      expect((result.response as InvokeResponse).applicationBudget).toMatchObject(c.expect.applicationBudget);
     } else {
-      expect(result.response.applicationBudget).toBeUndefined();
+      expect((result.response as InvokeResponse).applicationBudget).toBeUndefined();
     }
-    expect(result.response.warnings).toEqual(c.expect.warnings);
-    expect(result.response.latencyMs).toEqual({ model: 13, total: 61 });
+    expect((result.response as InvokeResponse).warnings).toEqual(c.expect.warnings);
+    expect((result.response as InvokeResponse).latencyMs).toEqual({ model: 13, total: 61 });
     expect(result.record).toMatchObject({ decision: 'allowed', costPico: BigInt(c.expect.costPico) });
     if (c.expect.utilization !== undefined) {
       expect(result.record.budgetUtilization).toBeCloseTo(c.expect.utilization, 5);
@@ -99,7 +102,7 @@ describe('settleUsage', () => {
 
     expect(again.settled).toBe(false);
     expect(again.alerts).toEqual([]);
-    expect(again.response.budget).toEqual(first.response.budget);
+    expect((again.response as InvokeResponse).budget).toEqual((first.response as InvokeResponse).budget);
     expect(store.figures(state.reservation.scopes[0] ?? { pk: '', sk: '' }).spentPico).toBe(7_800_000n);
     expect(store.usage).toHaveLength(1);
   });

@@ -321,8 +321,9 @@ export function errorBody(code: ErrorCode, requestId: string, fields: PublicErro
   return { error: { code, message: fields.message, requestId, ...withoutMessage(fields) } };
 }
 
-function withoutMessage(fields: PublicErrorFields): Omit<PublicErrorFields, 'message'> {
-  const { message: _message, ...rest } = fields;
+/** The fields the seed format's body carries besides the message: not Bedrock's exception name, which only the Converse route passes on. */
+function withoutMessage(fields: PublicErrorFields): Omit<PublicErrorFields, 'message' | 'upstream'> {
+  const { message: _message, upstream: _upstream, ...rest } = fields;
   return rest;
 }
 
