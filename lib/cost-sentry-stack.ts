@@ -122,6 +122,7 @@ export class CostSentryStack extends Stack {
       adminFunction: admin.fn,
       keyAuthorizer: keyAuthorizer?.fn,
       maxBodyBytes: config.limits.maxBodyBytes,
+      limits: config.limits,
       logRetention,
       throttle: config.deployment.throttle,
       waf: config.deployment.waf,

@@ -91,9 +91,9 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   ...['AwsSolutions-APIG4', 'AwsSolutions-COG4'].map((id) => ({
     id,
     reason:
-      'A mock integration that answers a fixed JSON 404 or 405 with no backend and no data behind it, ' +
-      'so that unknown routes and methods answer as in the local stack.',
-    paths: /^Proxy\/Api\/Default\/(.*\/)?ANY\/Resource$/,
+      'A mock integration that answers fixed JSON with no backend and no data behind it: a 404 or 405, so ' +
+      'that unknown routes and methods answer as in the local stack, or the public OpenAPI document.',
+    paths: /^Proxy\/Api\/Default\/((.*\/)?ANY|openapi\.json\/GET)\/Resource$/,
   })),
   {
     id: 'AwsSolutions-APIG3',

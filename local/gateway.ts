@@ -14,6 +14,7 @@ import {
   INVOKE_METHOD,
   WIRE_ROUTES,
 } from '../lib/api/gateway-responses.ts';
+import { OPENAPI_PATH, openApiTemplate } from '../lib/api/openapi.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
 import { reportHtml, type SpendReport } from '../lib/report/html.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   /** When set, POST /v1/invoke needs an API key, checked by this (the Lambda authorizer's) handler. */
   authorizer?: ((event: AuthorizerEvent) => Promise<AuthorizerResult>) | undefined;
   maxBodyBytes: number;
+  /** The catalog's message limits, which the OpenAPI document states. */
+  limits: { maxMessages: number; maxContentChars: number };
   port: number;
   /** Loopback only: the local stack has no authentication. */
   host?: '127.0.0.1';
@@ -41,6 +44,18 @@ export interface LocalGateway {
 }
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+/** The OpenAPI document's template, built once per limits. */
+const openApiTemplates = new Map<string, string>();
+function openApi(limits: { maxMessages: number; maxContentChars: number }): string {
+  const key = `${limits.maxMessages}/${limits.maxContentChars}`;
+  let template = openApiTemplates.get(key);
+  if (!template) {
+    template = openApiTemplate(limits);
+    openApiTemplates.set(key, template);
+  }
+  return template;
+}
 
 /** How an HTTP/2 connection with prior knowledge begins. */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
@@ -117,6 +132,19 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const adminRoute = ADMIN_ROUTES.find((route) => route.pattern.test(path));
+    if (path === OPENAPI_PATH) {
+      req.resume();
+      if (req.method !== 'GET') {
+        gatewayError(GATEWAY_ERRORS.methodNotAllowed, { allow: 'GET' });
+        return;
+      }
+      send({
+        status: 200,
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: renderTemplate(openApi(options.limits), { body: '', requestId, requestTimeEpoch }).body,
+      });
+      return;
+    }
     if (path === DASHBOARD_PATH) {
       req.resume();
       if (req.method !== 'GET') {

@@ -36,6 +36,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminToken: options.adminToken,
       authorizer: options.auth === 'apikey' ? runtime.authorizer : undefined,
       maxBodyBytes: options.config.limits.maxBodyBytes,
+      limits: options.config.limits,
       port: options.port ?? 8787,
     });
     const started = runtime;

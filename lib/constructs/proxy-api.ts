@@ -25,6 +25,7 @@ import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { ENVELOPE_HEADERS, envelopeOf } from '../../lambdas/shared/rules/wire/request.ts';
 import { GATEWAY_ERRORS, GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+import { openApiTemplate } from '../api/openapi.ts';
 import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
 import {
   dropInResponseTemplate,
@@ -44,6 +45,8 @@ export interface ProxyApiProps {
   keyAuthorizer?: IFunction | undefined;
   /** Largest escaped body embedded in an execution; larger ones are answered 413. */
   maxBodyBytes: number;
+  /** The message limits, which the OpenAPI document states. */
+  limits: { maxMessages: number; maxContentChars: number };
   logRetention: RetentionDays;
   /** Stage-wide steady-state requests per second and burst. */
   throttle: { rateLimit: number; burstLimit: number };
@@ -230,6 +233,26 @@ export class ProxyApi extends Construct {
       resource.addMethod('ANY', notAllowed.integration, notAllowed.options);
     };
     allow(invoke, ['POST']);
+
+    // GET /openapi.json: the OpenAPI 3.1 document, from a mock integration (nothing behind it).
+    this.api.root.addResource('openapi.json').addMethod(
+      'GET',
+      new MockIntegration({
+        passthroughBehavior: PassthroughBehavior.WHEN_NO_TEMPLATES,
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [
+          {
+            statusCode: '200',
+            responseTemplates: { 'application/json': openApiTemplate(props.limits) },
+            responseParameters: requestIdParameter,
+          },
+        ],
+      }),
+      {
+        authorizationType: AuthorizationType.NONE,
+        methodResponses: [{ statusCode: '200', responseParameters: { [REQUEST_ID_HEADER]: true } }],
+      },
+    );
 
     const model = this.api.root.addResource('model');
     model.addMethod('ANY', notFound.integration, notFound.options);
