@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys } from '../../lambdas/shared/rules/budget.ts';
-import { periodKey } from '../../lambdas/shared/rules/period.ts';
+import { type Period, periodKey } from '../../lambdas/shared/rules/period.ts';
 import { validateRequest } from '../../lambdas/validate-request/core.ts';
 import { teeJsonLines } from '../../local/log-sink.ts';
 import { type LocalRuntime, type LocalRuntimeOptions, startRuntime } from '../../local/runtime.ts';
@@ -78,7 +78,7 @@ export function execute(
 }
 
 /** The current monthly counters of a cost center. */
-export function counters(runtime: LocalRuntime, costCenter: string, period: 'monthly' | 'daily' = 'monthly') {
+export function counters(runtime: LocalRuntime, costCenter: string, period: Period = 'monthly') {
   return runtime.store.getCounter(keys.costCenterCounter(costCenter, periodKey(period, new Date())));
 }
 
