@@ -27,6 +27,10 @@ export const budgetConfigSchema = needsALimit(
   }),
 );
 
+/** The Express execution log levels a deployment may choose. */
+export const STATE_MACHINE_LOG_LEVELS = ['ERROR', 'ALL'] as const;
+export type StateMachineLogLevel = (typeof STATE_MACHINE_LOG_LEVELS)[number];
+
 export const deploymentSchema = z
   .object({
     /** Days CloudWatch keeps the Lambda, Step Functions and API logs. @default 30 */
@@ -46,6 +50,11 @@ export const deploymentSchema = z
       .object({ rateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000) })
       .strict()
       .optional(),
+    /**
+     * Which Express execution events are logged: ERROR (failures only) or ALL (every state's
+     * events, about 4 KB a request, for debugging). Execution data is never logged. @default ERROR
+     */
+    stateMachineLogLevel: z.enum(STATE_MACHINE_LOG_LEVELS).default('ERROR'),
   })
   .strict();
 
@@ -125,6 +134,7 @@ export const configSchema = z
       logRetentionDays: 30,
       throttle: { rateLimit: 100, burstLimit: 200 },
       environment: 'production',
+      stateMachineLogLevel: 'ERROR',
     }),
   })
   .strict();

@@ -94,9 +94,20 @@ describe('SettleUsage handler', () => {
     })) as { cost: { usd: number } };
 
     expect(response.cost.usd).toBe(0.0000108); // 20 x 60,000 + 40 x 240,000 pico-USD
-    const [emf, utilizationLine] = emfLines(capture.lines());
-    expect(utilizationLine).toMatchObject({ CostCenter: 'support', BudgetUtilization: 0 });
-    expect(emfDimensions(utilizationLine ?? {})).toEqual([['CostCenter']]);
+    const emfs = emfLines(capture.lines());
+    expect(emfs).toHaveLength(1);
+    const emf = emfs[0] ?? {};
+    // Utilization rides in the same line under its own directive: per cost center only.
+    const directives = (
+      emf._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][]; Metrics: unknown[] }> }
+    ).CloudWatchMetrics;
+    expect(directives[1]).toEqual({
+      Namespace: 'CostSentry',
+      Dimensions: [['CostCenter']],
+      Metrics: [{ Name: 'BudgetUtilization', Unit: 'Percent' }],
+    });
+    expect(directives[0]?.Metrics).not.toContainEqual(expect.objectContaining({ Name: 'BudgetUtilization' }));
+    expect(emf).toMatchObject({ CostCenter: 'support', BudgetUtilization: 0 });
     expect(emfDimensions(emf ?? {})).toEqual([
       ['CostCenter'],
       ['CostCenter', 'ApplicationId', 'Environment'],
@@ -113,12 +124,19 @@ describe('SettleUsage handler', () => {
     });
     const audit = capture.lines().filter((l) => l.message === 'audit');
     expect(audit).toHaveLength(1);
-    expect(audit[0]?.audit).toMatchObject({
+    // Every field finance and audit need, and nothing a request does not have.
+    expect(audit[0]?.audit).toEqual({
       requestId: 'req-1',
-      decision: 'allowed',
+      timestamp: '2026-11-23T10:00:00.000Z',
       tags,
+      modelId: 'amazon.nova-lite-v1:0',
+      decision: 'allowed',
+      usage: { inputTokens: 20, outputTokens: 40 },
       costUsd: 0.0000108,
+      priceVersion: '2026-12-01',
+      latencyMs: expect.objectContaining({ model: 12, total: expect.any(Number) }),
     });
+    expect(Buffer.byteLength(JSON.stringify(audit[0]))).toBeLessThan(500);
     const written = JSON.stringify(capture.lines());
     expect(written).not.toContain(PROMPT);
     expect(written).not.toContain(COMPLETION);
