@@ -27,8 +27,17 @@ export interface SyncExecutionResult {
 export interface LocalWorkflowOptions {
   /** Milliseconds to pause before each retry, by state name, instead of the definition's backoff. */
   retryIntervalOverrides?: Record<string, number>;
-  /** Told how long each function invocation took (the benchmark and the cost model read it). */
-  onInvoke?: (functionName: FunctionName, milliseconds: number) => void;
+  /**
+   * Told how long each function invocation took, in wall time and in this process's CPU time
+   * (user + system), and the error report of one that threw (the benchmark and the cost model
+   * read them).
+   */
+  onInvoke?: (
+    functionName: FunctionName,
+    milliseconds: number,
+    cpuMilliseconds: number,
+    errorReport?: string,
+  ) => void;
 }
 
 interface TaskState {
@@ -72,11 +81,20 @@ export class LocalWorkflow {
         // step (or Catch) left; SettleUsage's result is the execution's output.
         assertStateFits((input as { Payload?: unknown }).Payload);
         const started = performance.now();
+        const cpu = options.onInvoke ? process.cpuUsage() : undefined;
         let result: Awaited<ReturnType<typeof invokeLikeLambda>>;
+        let failure: Error | undefined;
         try {
           result = await invokeLikeLambda(handler, input);
+        } catch (error) {
+          failure = error as Error;
+          throw error;
         } finally {
-          options.onInvoke?.(functionName, performance.now() - started);
+          if (cpu) {
+            const used = process.cpuUsage(cpu);
+            const cpuMs = (used.user + used.system) / 1000;
+            options.onInvoke?.(functionName, performance.now() - started, cpuMs, failure?.message);
+          }
         }
         assertStateFits(result.Payload);
         return result;

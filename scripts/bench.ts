@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { validateRequest } from '../lambdas/validate-request/core.ts';
 import { catalogOf, loadConfig } from '../lib/config/schema.ts';
-import { type ColdStart, measureColdStarts, measureRequestPaths, type RequestPaths } from './measure.ts';
+import {
+  type ColdStart,
+  measureColdStarts,
+  measurementLines,
+  measureRequestPaths,
+  type RequestPaths,
+} from './measure.ts';
 
 const CONCURRENCY = [1, 10, 50];
 const WARMUP = 30;
@@ -308,6 +314,7 @@ function print(result: {
           .padStart(7)} ms vs ${c.unbundledInitMs.toFixed(1).padStart(7)} ms unbundled (${c.ratio}x)`,
     ),
   );
+  lines.push('', ...measurementLines(paths, coldStarts));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

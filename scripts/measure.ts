@@ -3,15 +3,21 @@
  * each function runs, log bytes per request (all in one in-process local runtime), and each
  * bundle's size and cold init time against the same handler unbundled.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { build } from 'esbuild';
+import { DynamoBudgetStore } from '../lambdas/shared/adapters/budget-store.ts';
 import { ENV } from '../lambdas/shared/wiring/env.ts';
 import { type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
+import { ensureTable } from '../local/dynamo.ts';
 import { teeJsonLines } from '../local/log-sink.ts';
-import { startRuntime } from '../local/runtime.ts';
+import { LOCAL_TABLE, seedBudgets, startRuntime } from '../local/runtime.ts';
 import { type FaultProxy, startFaultProxy } from '../test/helpers/dynamo-proxy.ts';
 
 export const body = (costCenter: string, content = 'Summarise our cloud bill in one line.') => ({
@@ -26,6 +32,24 @@ export interface PathMeasurement {
   /** Read and write request units, for items under 1 KB (4 KB for reads): one a call, one an item of a batch. */
   readUnits: number;
   writeUnits: number;
+  /** Bytes CloudWatch Logs ingests for one request on this path, by source (see {@link LogBytes}). */
+  logBytes: LogBytes;
+}
+
+/**
+ * Log bytes of one request, by source. `application` is measured: the handlers' metric and audit
+ * lines, with the X-Ray trace ID Powertools adds on AWS. `accessLog` is the stage's access log
+ * format rendered with typical values. `runtimeErrors` is measured from the error reports of the
+ * functions that threw, plus the Node.js runtime's envelope. `stateMachine` counts Step Functions'
+ * events at level ERROR (one TaskFailed per failed task; an estimate of each event's size).
+ * Lambda's START, END and REPORT lines are 0 at system log level WARN.
+ */
+export interface LogBytes {
+  application: number;
+  accessLog: number;
+  runtimeErrors: number;
+  stateMachine: number;
+  total: number;
 }
 
 export interface RequestPaths {
@@ -34,14 +58,46 @@ export interface RequestPaths {
   modelError: PathMeasurement;
   /** Mean milliseconds per invocation, by function, over the successful requests. */
   functionMs: Record<string, number>;
-  /** Mean bytes of metric and audit lines a request writes. */
+  /**
+   * Mean CPU milliseconds (user + system, one core) per invocation, by function: the sentry's
+   * own work, with DynamoDB and the Bedrock simulator in another process.
+   */
+  functionCpuMs: Record<string, number>;
+  /** Mean bytes of metric and audit lines a successful request writes. */
   logBytesPerRequest: number;
   requests: number;
 }
 
+/** What Step Functions logs for one failed task at level ERROR (a TaskFailed event, no execution data): an estimate. */
+export const STATE_MACHINE_ERROR_EVENT_BYTES = 350;
+/** The Node.js runtime's envelope around an error report (timestamp, level, requestId): an estimate. */
+const RUNTIME_ERROR_ENVELOPE_BYTES = 120;
+/** A trace header as Lambda sets it, so Powertools adds `xray_trace_id` to its lines as on AWS. */
+const TRACE_HEADER = 'Root=1-6751e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+
+/** The stage's access log line (CDK's JSON format with the standard fields) with typical values. */
+export function accessLogBytes(): number {
+  const typical: Record<string, string> = {
+    requestId: '8d5f6c2e-1b3a-4f0e-9c7d-2a6b4e8f0a1c',
+    'identity.sourceIp': '203.0.113.24',
+    'identity.user': '-',
+    'identity.caller': '-',
+    requestTime: '01/Dec/2026:22:28:23 +0000',
+    httpMethod: 'POST',
+    resourcePath: '/v1/invoke',
+    status: '200',
+    protocol: 'HTTP/1.1',
+    responseLength: '412',
+  };
+  const line = AccessLogFormat.jsonWithStandardFields()
+    .toString()
+    .replace(/\$context\.([\w.]+)/g, (_, name: string) => typical[name] ?? '-');
+  return Buffer.byteLength(line) + 1;
+}
+
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
 
-function units(calls: Map<string, number>, itemsPerBatchGet: number): PathMeasurement {
+function units(calls: Map<string, number>, itemsPerBatchGet: number): Omit<PathMeasurement, 'logBytes'> {
   const dynamoCalls = Object.fromEntries([...calls.entries()].sort());
   let readUnits = 0;
   let writeUnits = 0;
@@ -53,29 +109,72 @@ function units(calls: Map<string, number>, itemsPerBatchGet: number): PathMeasur
   return { dynamoCalls, readUnits, writeUnits };
 }
 
-/** Run the three request paths once each (after a warm-up), then `requests` successes for timings. */
+/** DynamoDB and the Bedrock simulator in a child process, so this process's CPU is the sentry's own. */
+async function startServices(
+  config: CostSentryConfig,
+): Promise<{ dynamo: string; bedrock: string; stop(): void }> {
+  const models = Object.values(config.models).map((m) => m.inferenceProfileArn ?? m.modelId);
+  const local = (file: string) => JSON.stringify(pathToFileURL(join(process.cwd(), 'local', file)).href);
+  const script = `
+    const { startDynalite } = await import(${local('dynamo.ts')});
+    const { startBedrockSimulator } = await import(${local('bedrock-simulator.ts')});
+    const dynamo = await startDynalite({});
+    const simulator = await startBedrockSimulator({ models: new Set(${JSON.stringify(models)}) });
+    process.stdout.write(JSON.stringify({ dynamo: dynamo.endpoint, bedrock: simulator.endpoint }) + '\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const endpoints = JSON.parse(line.toString()) as { dynamo: string; bedrock: string };
+  return { ...endpoints, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * Run each request path `samples` times (after a warm-up) to count its DynamoDB calls and its log
+ * bytes, then `requests` successes for the functions' times. DynamoDB and the simulator run in a
+ * child process; the handlers, the state machine and the SDK clients run here, one request at a time.
+ */
 export async function measureRequestPaths(config: CostSentryConfig, requests = 200): Promise<RequestPaths> {
   const dir = mkdtempSync(join(tmpdir(), 'cost-sentry-measure-'));
+  const services = await startServices(config);
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: services.bedrock,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    _X_AMZN_TRACE_ID: TRACE_HEADER,
+  });
   const sink = teeJsonLines(join(dir, 'sentry.log'), { echo: false });
   let proxy: FaultProxy | undefined;
   const timings = new Map<string, number[]>();
+  const cpuTimings = new Map<string, number[]>();
+  let errorReportBytes = 0;
   const runtime = await startRuntime({
     config,
+    bedrock: 'aws',
     sweepIntervalMs: 0,
-    onInvoke: (name, ms) => timings.set(name, [...(timings.get(name) ?? []), ms]),
-    interposeDynamo: async (endpoint) => {
-      proxy = await startFaultProxy(endpoint);
+    onInvoke: (name, ms, cpuMs, errorReport) => {
+      timings.set(name, [...(timings.get(name) ?? []), ms]);
+      cpuTimings.set(name, [...(cpuTimings.get(name) ?? []), cpuMs]);
+      if (errorReport) errorReportBytes += Buffer.byteLength(errorReport) + RUNTIME_ERROR_ENVELOPE_BYTES;
+    },
+    interposeDynamo: async () => {
+      proxy = await startFaultProxy(services.dynamo);
       return proxy.endpoint;
     },
   });
+  const client = new DynamoDBClient({ endpoint: services.dynamo });
   try {
-    await runtime.store.putBudget({
+    await ensureTable(client, LOCAL_TABLE);
+    const store = new DynamoBudgetStore(client, LOCAL_TABLE);
+    await seedBudgets(store, config);
+    await store.putBudget({
       costCenter: 'measure',
       period: 'monthly',
       limitPico: 10n ** 15n,
       alertThresholds: [],
     });
-    await runtime.store.putBudget({
+    await store.putBudget({
       costCenter: 'measure-empty',
       period: 'monthly',
       limitPico: 1n,
@@ -84,31 +183,60 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
     let n = 0;
     const run = (b: unknown) =>
       runtime.workflow.run({ requestId: `measure-${n++}`, receivedAt: Date.now(), body: JSON.stringify(b) });
-    const counted = async (b: unknown) => {
+    const samples = 20;
+    const measured = async (b: unknown): Promise<PathMeasurement> => {
       proxy?.calls.clear();
       await run(b);
-      return units(new Map(proxy?.calls), 1);
+      const calls = units(new Map(proxy?.calls), 1);
+      errorReportBytes = 0;
+      const logBefore = statSync(sink.path).size;
+      for (let i = 0; i < samples; i++) await run(b);
+      const application = Math.round((statSync(sink.path).size - logBefore) / samples);
+      const runtimeErrors = Math.round(errorReportBytes / samples);
+      const stateMachine = runtimeErrors > 0 ? STATE_MACHINE_ERROR_EVENT_BYTES : 0;
+      const accessLog = accessLogBytes();
+      const total = application + accessLog + runtimeErrors + stateMachine;
+      return { ...calls, logBytes: { application, accessLog, runtimeErrors, stateMachine, total } };
     };
     for (let i = 0; i < 20; i++) await run(body('measure'));
-    const success = await counted(body('measure'));
-    const budgetRefused = await counted(body('measure-empty'));
-    const modelError = await counted(body('measure', 'Hi [[sim:error=ValidationException]]'));
+    const success = await measured(body('measure'));
+    const budgetRefused = await measured(body('measure-empty'));
+    const modelError = await measured(body('measure', 'Hi [[sim:error=ValidationException]]'));
 
     timings.clear();
-    const logBefore = statSync(sink.path).size;
+    cpuTimings.clear();
     for (let i = 0; i < requests; i++) await run(body('measure'));
-    const logBytesPerRequest = Math.round((statSync(sink.path).size - logBefore) / requests);
-    const functionMs = Object.fromEntries(
-      [...timings.entries()].map(([name, values]) => [
-        name,
-        round2(values.reduce((a, b) => a + b, 0) / values.length),
-      ]),
-    );
-    return { success, budgetRefused, modelError, functionMs, logBytesPerRequest, requests };
+    const means = (map: Map<string, number[]>) =>
+      Object.fromEntries(
+        [...map.entries()].map(([name, values]) => [
+          name,
+          round2(values.reduce((a, b) => a + b, 0) / values.length),
+        ]),
+      );
+    return {
+      success,
+      budgetRefused,
+      modelError,
+      functionMs: means(timings),
+      functionCpuMs: means(cpuTimings),
+      logBytesPerRequest: success.logBytes.application,
+      requests,
+    };
   } finally {
+    client.destroy();
     await runtime.close();
     await proxy?.close();
     sink.restore();
+    services.stop();
+    for (const key of [
+      'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      '_X_AMZN_TRACE_ID',
+    ]) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
   }
 }
 
@@ -116,6 +244,10 @@ export interface ColdStart {
   function: string;
   bundleBytes: number;
   bundledInitMs: number;
+  /** CPU milliseconds (user + system) of the bundled import: what Lambda's CPU share scales. */
+  bundledInitCpuMs: number;
+  /** The process's resident memory after the bundled import, in MiB: the floor of the function's memory. */
+  bundledRssMiB: number;
   unbundledInitMs: number;
   ratio: number;
 }
@@ -137,7 +269,11 @@ const FUNCTIONS = [
  * time a fresh Node process importing it, against the same process importing the handler's
  * TypeScript source with its node_modules. Medians of `runs`.
  */
-export async function measureColdStarts(config: CostSentryConfig, runs = 5): Promise<ColdStart[]> {
+export async function measureColdStarts(
+  config: CostSentryConfig,
+  runs = 5,
+  names: readonly string[] = FUNCTIONS,
+): Promise<ColdStart[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cost-sentry-bundles-'));
   const env = {
     ...process.env,
@@ -149,7 +285,7 @@ export async function measureColdStarts(config: CostSentryConfig, runs = 5): Pro
     [ENV.bedrockTimeoutMs]: '18000',
   };
   const results: ColdStart[] = [];
-  for (const name of FUNCTIONS) {
+  for (const name of names) {
     const outfile = join(dir, name, 'index.mjs');
     await build({
       entryPoints: [join('lambdas', name, 'handler.ts')],
@@ -166,24 +302,31 @@ export async function measureColdStarts(config: CostSentryConfig, runs = 5): Pro
       },
       logLevel: 'silent',
     });
-    const time = (file: string) =>
-      median(
-        Array.from({ length: runs }, () => {
-          const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-          const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-            env,
-            encoding: 'utf8',
-          });
-          if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
-          return Number(child.stdout);
-        }),
-      );
-    const bundledInitMs = time(outfile);
-    const unbundledInitMs = time(join(process.cwd(), 'lambdas', name, 'handler.ts'));
+    const time = (file: string) => {
+      const samples = Array.from({ length: runs }, () => {
+        const script = `const c=process.cpuUsage();const t=performance.now();await import(${JSON.stringify(file)});const u=process.cpuUsage(c);process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000,rssMiB:process.memoryUsage().rss/2**20}));`;
+        const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+          env,
+          encoding: 'utf8',
+        });
+        if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
+        return JSON.parse(child.stdout) as { ms: number; cpuMs: number; rssMiB: number };
+      });
+      return {
+        ms: median(samples.map((r) => r.ms)),
+        cpuMs: median(samples.map((r) => r.cpuMs)),
+        rssMiB: median(samples.map((r) => r.rssMiB)),
+      };
+    };
+    const bundled = time(outfile);
+    const unbundledInitMs = time(join(process.cwd(), 'lambdas', name, 'handler.ts')).ms;
+    const bundledInitMs = bundled.ms;
     results.push({
       function: name,
       bundleBytes: readFileSync(outfile).length,
       bundledInitMs: round2(bundledInitMs),
+      bundledInitCpuMs: round2(bundled.cpuMs),
+      bundledRssMiB: round2(bundled.rssMiB),
       unbundledInitMs: round2(unbundledInitMs),
       ratio: round2(unbundledInitMs / bundledInitMs),
     });
@@ -196,3 +339,99 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 };
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, and a share in proportion below. */
+export const FULL_VCPU_MB = 1769;
+/** A DynamoDB call from a Lambda in the same region: "single-digit milliseconds"; 8 ms taken. */
+export const DYNAMO_ROUND_TRIP_MS = 8;
+/** Step Functions' transition and Lambda's invoke around one Task state: not published; 25 ms assumed. */
+export const STATE_OVERHEAD_MS = 25;
+/** API Gateway REST's own time with mapping templates: 10 to 30 ms published by third parties; 20 ms taken. */
+export const API_GATEWAY_MS = 20;
+/** StartSyncExecution's start and finish of an Express execution: not published; 10 ms assumed. */
+export const START_SYNC_EXECUTION_MS = 10;
+
+export interface Hop {
+  hop: string;
+  /** Milliseconds a warm request spends here (p50 estimate). */
+  warmMs: number;
+  /** Extra milliseconds when the function starts cold (its init CPU at its CPU share). */
+  coldExtraMs: number;
+  /** Where the figure comes from. */
+  basis: string;
+}
+
+/**
+ * The deployed latency budget of a successful request, per hop, at `memoryMb`: published or assumed
+ * figures for the AWS services, and the sentry's own measured CPU per step scaled by its CPU share.
+ */
+export function latencyBudget(paths: RequestPaths, coldStarts: ColdStart[], memoryMb = 256): Hop[] {
+  const share = FULL_VCPU_MB / memoryMb;
+  const cold = (fn: string) => (coldStarts.find((c) => c.function === fn)?.bundledInitCpuMs ?? 0) * share;
+  const step = (fn: string, state: string, dynamo: string[]): Hop[] => [
+    {
+      hop: `${state}: Step Functions task and Lambda invoke`,
+      warmMs: STATE_OVERHEAD_MS,
+      coldExtraMs: round2(cold(fn)),
+      basis: 'assumed (not published); cold: measured init CPU x CPU share',
+    },
+    {
+      hop: `${state}: the sentry's CPU`,
+      warmMs: round2((paths.functionCpuMs[fn] ?? 0) * share),
+      coldExtraMs: 0,
+      basis: `measured ${paths.functionCpuMs[fn] ?? 0} ms on one core x ${round2(share)}`,
+    },
+    ...dynamo.map((call) => ({
+      hop: `${state}: DynamoDB ${call}`,
+      warmMs: DYNAMO_ROUND_TRIP_MS,
+      coldExtraMs: 0,
+      basis: 'published: single-digit ms',
+    })),
+  ];
+  return [
+    {
+      hop: 'API Gateway REST (mapping templates)',
+      warmMs: API_GATEWAY_MS,
+      coldExtraMs: 0,
+      basis: 'published 10-30 ms',
+    },
+    {
+      hop: 'StartSyncExecution (Express start and finish)',
+      warmMs: START_SYNC_EXECUTION_MS,
+      coldExtraMs: 0,
+      basis: 'assumed (not published)',
+    },
+    ...step('validate-request', 'ValidateRequest', []),
+    ...step('reserve-budget', 'ReserveBudget', ['BatchGetItem (budgets)', 'UpdateItem (hold)']),
+    ...step('invoke-model', 'InvokeModel', []),
+    ...step('settle-usage', 'SettleUsage', ['UpdateItem (settle)', 'UpdateItem (day aggregate)']),
+  ];
+}
+
+/** What the benchmark prints of these measurements, after its own figures. */
+export function measurementLines(paths: RequestPaths, coldStarts: ColdStart[]): string[] {
+  const bytes = (p: PathMeasurement) =>
+    `${p.logBytes.total} (application ${p.logBytes.application}, access log ${p.logBytes.accessLog}, ` +
+    `runtime errors ${p.logBytes.runtimeErrors}, state machine ${p.logBytes.stateMachine})`;
+  const hops = latencyBudget(paths, coldStarts);
+  const warm = hops.reduce((sum, h) => sum + h.warmMs, 0);
+  const cold = hops.reduce((sum, h) => sum + h.coldExtraMs, 0);
+  return [
+    `Sentry CPU per call (one core, DynamoDB and the simulator in another process): ${Object.entries(
+      paths.functionCpuMs,
+    )
+      .map(([f, ms]) => `${f} ${ms} ms`)
+      .join(', ')}`,
+    'Log bytes ingested per request (Lambda system lines at WARN, Express at ERROR):',
+    `  success:          ${bytes(paths.success)}`,
+    `  budget refused:   ${bytes(paths.budgetRefused)}`,
+    `  model error:      ${bytes(paths.modelError)}`,
+    '',
+    'Deployed latency budget of a success at 256 MB (ms, warm p50; extra when the function starts cold):',
+    ...hops.map(
+      (h) =>
+        `  ${h.hop.padEnd(52)} ${h.warmMs.toFixed(1).padStart(7)} ${h.coldExtraMs ? `+${h.coldExtraMs.toFixed(0)}`.padStart(7) : '       '}  ${h.basis}`,
+    ),
+    `  ${'the sentry adds (model time excluded)'.padEnd(52)} ${warm.toFixed(1).padStart(7)} ${`+${cold.toFixed(0)}`.padStart(7)}  if all four start cold`,
+  ];
+}
