@@ -16,7 +16,11 @@ Budgets (platform teams):
   budgets get <costCenter> [--application ID]   one budget, with its forecast
   budgets set <costCenter> [--application ID] --period ${PERIODS.join('|')}
               [--limit-usd N] [--limit-tokens N] [--thresholds 0.5,0.8,1]
-                                                create or change a budget (takes effect on the next request)
+              [--rpm N] [--tpm N] [--clamp-min N]
+              [--policy downgrade:0.8:FROM:TO] [--policy deny:0.95:MODEL[,MODEL]]
+                                                create or change a budget (takes effect on the next request):
+                                                rate limits per UTC minute, max_tokens clamped to fit (down
+                                                to N), and policies checked in order (repeat --policy)
   budgets delete <costCenter> [--application ID]
                                                 delete a budget (a cost center's takes its applications' with it)
 Calls (applications):
@@ -70,6 +74,10 @@ async function run(argv: string[]): Promise<string> {
       'limit-usd': { type: 'string' },
       'limit-tokens': { type: 'string' },
       thresholds: { type: 'string' },
+      rpm: { type: 'string' },
+      tpm: { type: 'string' },
+      'clamp-min': { type: 'string' },
+      policy: { type: 'string', multiple: true },
       by: { type: 'string' },
       'cost-center': { type: 'string' },
       model: { type: 'string', default: 'nova-lite' },

@@ -17,13 +17,60 @@ const budgetColumns: Column[] = [
   { key: 'projectedSpendUsd', header: 'PROJECTED', format: usd },
   { key: 'projectedRunOutAt', header: 'RUNS OUT' },
   { key: 'resetsAt', header: 'RESETS' },
+  { key: 'rpm', header: 'RPM' },
+  { key: 'tpm', header: 'TPM' },
+  { key: 'thisMinute', header: 'THIS MINUTE' },
+  { key: 'fitting', header: 'FIT' },
+  { key: 'policyState', header: 'POLICIES' },
   { key: 'source', header: 'SOURCE' },
 ];
 
-/** A budget row flattened for table and CSV output (the forecast's fields inline). */
+interface PolicyView {
+  atUtilization: number;
+  action: 'downgrade' | 'deny';
+  from?: string;
+  to?: string;
+  models?: string[];
+  active?: boolean;
+}
+
+/** A policy in one line: `downgrade claude-sonnet->claude-haiku at 80% (active)`. */
+function policyText(p: PolicyView): string {
+  const what =
+    p.action === 'downgrade' ? `downgrade ${p.from}->${p.to}` : `deny ${(p.models ?? []).join(',')}`;
+  return `${what} at ${Math.round(p.atUtilization * 1000) / 10}%${p.active ? ' (active)' : ''}`;
+}
+
+/** A budget row flattened for table and CSV output (the forecast's, rate limits' and policies' fields inline). */
 function budgetRow(budget: Record<string, unknown>): Record<string, unknown> {
   const forecast = (budget.forecast ?? {}) as Record<string, unknown>;
-  return { ...budget, ...forecast };
+  const rates = budget.rateLimits as { requestsPerMinute?: number; tokensPerMinute?: number } | undefined;
+  const window = budget.rateWindow as { requests: number; tokens: number } | undefined;
+  const policies = (budget.policies ?? []) as PolicyView[];
+  return {
+    ...budget,
+    ...forecast,
+    rpm: rates?.requestsPerMinute,
+    tpm: rates?.tokensPerMinute,
+    thisMinute: window ? `${window.requests} req, ${window.tokens} tok` : undefined,
+    fitting: budget.fit ? `clamp >= ${budget.minOutputTokens}` : undefined,
+    policyState: policies.length ? policies.map(policyText).join('; ') : undefined,
+  };
+}
+
+/** `--policy downgrade:0.8:FROM:TO` or `--policy deny:0.95:MODEL[,MODEL]` as the API's policy. */
+function policyOption(text: string): Record<string, unknown> {
+  const [action, at, ...rest] = text.split(':');
+  const atUtilization = numberOption('policy', at ?? '');
+  if (action === 'downgrade' && rest.length === 2) {
+    return { atUtilization, action, from: rest[0], to: rest[1] };
+  }
+  if (action === 'deny' && rest.length === 1) {
+    return { atUtilization, action, models: (rest[0] ?? '').split(',').map((m) => m.trim()) };
+  }
+  throw new UsageError(
+    `--policy ${text}: use downgrade:UTILIZATION:FROM:TO or deny:UTILIZATION:MODEL[,MODEL]`,
+  );
 }
 
 /** `budgets list|get|set|delete`: the admin API's budget routes. */
@@ -68,10 +115,24 @@ function budgetBody(values: CommandContext['values']): Record<string, unknown> {
     .map((t) => numberOption('thresholds', t.trim()) as number);
   const limitUsd = values['limit-usd'] as string | undefined;
   const limitTokens = values['limit-tokens'] as string | undefined;
+  const rpm = values.rpm as string | undefined;
+  const tpm = values.tpm as string | undefined;
+  const clampMin = values['clamp-min'] as string | undefined;
+  const policies = (values.policy as string[] | undefined)?.map(policyOption);
   return {
     period: values.period,
     ...(limitUsd !== undefined ? { limitUsd: numberOption('limit-usd', limitUsd) } : {}),
     ...(limitTokens !== undefined ? { limitTokens: numberOption('limit-tokens', limitTokens) } : {}),
     ...(thresholds ? { alertThresholds: thresholds } : {}),
+    ...(rpm !== undefined || tpm !== undefined
+      ? {
+          rateLimits: {
+            ...(rpm !== undefined ? { requestsPerMinute: numberOption('rpm', rpm) } : {}),
+            ...(tpm !== undefined ? { tokensPerMinute: numberOption('tpm', tpm) } : {}),
+          },
+        }
+      : {}),
+    ...(clampMin !== undefined ? { fit: 'clamp', minOutputTokens: numberOption('clamp-min', clampMin) } : {}),
+    ...(policies?.length ? { policies } : {}),
   };
 }

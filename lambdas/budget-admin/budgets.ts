@@ -5,6 +5,7 @@ import {
   forecast,
   keys,
   utilization,
+  windowMinute,
 } from '../shared/rules/budget.ts';
 import { budgetDefinitionOf, budgetInputSchema } from '../shared/rules/budget-input.ts';
 import { TAG_VALUE } from '../shared/rules/catalog.ts';
@@ -40,8 +41,11 @@ export async function budgetWithFigures(
   const at = deps.now();
   const key = periodKey(budget.period, at);
   const figures = await deps.store.getCounter(keys.counter(budget, key));
+  const minute = windowMinute(at);
+  const window = budget.rateLimits ? await deps.store.getWindow(keys.rateWindow(budget, minute)) : undefined;
   return {
     ...budgetView(budget, key, figures, at),
+    ...(window ? { rateWindow: { minute, ...window } } : {}),
     alertThresholds: budget.alertThresholds,
     alertsSent: figures.alerted.sort((a, b) => a - b),
     utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,

@@ -68,9 +68,18 @@ export function chargeOf(state: FailedState, catalog: Catalog): Amount {
 /** Failures after validation that hold nothing: refusals that returned their own holds, or came before any. */
 const HOLDS_NOTHING = new Set([
   'BudgetExceededError',
+  'BudgetPolicyError',
+  'RateLimitedError',
   'UnknownCostCenterError',
   'IdempotencyKeyReusedError',
   'IdempotencyInProgressError',
+]);
+
+/** Refusals by a registered cost center's budget: their tags are known good, so they are metric dimensions. */
+const BUDGET_REFUSALS: ReadonlySet<string> = new Set([
+  ERRORS.BudgetExceededError.code,
+  ERRORS.BudgetPolicyError.code,
+  ERRORS.RateLimitedError.code,
 ]);
 
 /**
@@ -140,7 +149,7 @@ export async function handleFailure(
     }
   }
   // Tags are metric dimensions only once validated and known to name a registered cost center.
-  const registered = state.reservation !== undefined || code === 'BUDGET_EXCEEDED';
+  const registered = state.reservation !== undefined || BUDGET_REFUSALS.has(code);
   return {
     failure: { code, body: failureBody((state as { route?: Route }).route, code, fields, state.requestId) },
     record: {

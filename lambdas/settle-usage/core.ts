@@ -4,7 +4,13 @@ import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import { type ContentBlock, isTextOnly, textOf } from '../shared/rules/content.ts';
 import { picoToUsd } from '../shared/rules/money.ts';
 import { type Usage, usageCost, usageTokens } from '../shared/rules/pricing.ts';
-import { type BudgetAlert, budgetOfScope, settleRequest } from '../shared/rules/settlement.ts';
+import {
+  type BudgetAlert,
+  type BudgetReservation,
+  budgetOfScope,
+  type Routing,
+  settleRequest,
+} from '../shared/rules/settlement.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
 import { toConverse } from '../shared/rules/wire/converse.ts';
 import { toOpenAi } from '../shared/rules/wire/openai.ts';
@@ -31,8 +37,10 @@ export interface InvokeResponse {
   applicationBudget?: Record<string, unknown>;
   tags: Tags & { requestId: string; timestamp: string };
   latencyMs: { model: number; total: number };
-  /** What the client should know but that did not stop the request (a Legacy model's end of life). */
+  /** What the client should know but that did not stop the request (a Legacy model's end of life, a clamped max_tokens, a downgrade). */
   warnings?: string[];
+  /** A budget policy served a cheaper model than the one requested. */
+  routing?: Routing;
 }
 
 /**
@@ -48,7 +56,9 @@ export async function settleUsage(
   alerts: BudgetAlert[];
   settled: boolean;
 }> {
-  const { reservation, invocation, estimate, model, tags, requestId } = state;
+  const { invocation, estimate, model, tags, requestId } = state;
+  const reservation: BudgetReservation = state.reservation;
+  const warnings = [...(reservation.warnings ?? []), ...(model.warning ? [model.warning] : [])];
   const receivedAt = new Date(state.receivedAt);
   const costPico = usageCost(invocation.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
   const { figures, alerts, settled } = await settleRequest(
@@ -84,7 +94,8 @@ export async function settleUsage(
     ...(views[1] ? { applicationBudget: views[1] } : {}),
     tags: { ...tags, requestId, timestamp },
     latencyMs,
-    ...(model.warning ? { warnings: [model.warning] } : {}),
+    ...(warnings.length ? { warnings } : {}),
+    ...(reservation.routing ? { routing: reservation.routing } : {}),
   };
   return {
     response: answerFor(state, response, invocation),
@@ -159,6 +170,7 @@ function answerFor(
               budget: response.budget,
               ...(response.applicationBudget ? { applicationBudget: response.applicationBudget } : {}),
               ...(response.warnings ? { warnings: response.warnings } : {}),
+              ...(response.routing ? { routing: response.routing } : {}),
             },
           ),
         ),

@@ -217,7 +217,7 @@ describe('the hard cap over HTTP', () => {
     const body = invokeBody({
       costCenter: 'http-capped',
       model: 'claude-opus',
-      content: 'Draft the memo.',
+      content: 'Draft the memo. [[sim:output_tokens=300]]',
       maxTokens: 300,
     });
     const limitPico = await budgetForWorstCases(stack.runtime, body, 50n);

@@ -20,6 +20,10 @@ export interface BudgetFixture {
   limitPico?: string;
   limitTokens?: number;
   alertThresholds?: number[];
+  fit?: 'clamp';
+  minOutputTokens?: number;
+  rateLimits?: BudgetDefinition['rateLimits'];
+  policies?: BudgetDefinition['policies'];
 }
 
 export function budgetOf(fixture: BudgetFixture): BudgetDefinition {

@@ -6,8 +6,10 @@ import {
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
+  type RateLimits,
   type StaleReservation,
   type UsageAggregate,
+  type WindowFigures,
   ZERO_FIGURES,
 } from '../../lambdas/shared/rules/budget.ts';
 
@@ -23,6 +25,13 @@ interface Counter {
   holds: Map<string, Hold>;
   /** On the open index: it may hold reservations. */
   open: boolean;
+}
+
+/** One scope's rate window for one minute, as the store's window item records it. */
+interface RateWindow {
+  figures: WindowFigures;
+  holds: Map<string, number>;
+  expiresAt?: Date;
 }
 
 type Method = keyof BudgetStore;
@@ -46,6 +55,8 @@ export class MemoryBudgetStore implements BudgetStore {
   readonly budgets = new Map<string, BudgetDefinition>();
   readonly counters = new Map<string, Counter & { key: CounterKey }>();
   readonly usage: UsageAggregate[] = [];
+  /** Rate windows by key: their figures and each request's worst-case tokens. */
+  readonly windows = new Map<string, RateWindow>();
   readonly #failures = new Map<Method, number>();
 
   constructor(budgets: BudgetDefinition[] = []) {
@@ -148,6 +159,63 @@ export class MemoryBudgetStore implements BudgetStore {
     if (!fits) return { reserved: false, figures: counter.figures };
     this.hold(key, requestId, amount, at, detail);
     return { reserved: true, figures: counter.figures };
+  }
+
+  async reserveWindow(
+    key: CounterKey,
+    requestId: string,
+    tokens: number,
+    limits: RateLimits,
+    expiresAt: Date,
+  ): Promise<{ reserved: boolean; figures: WindowFigures }> {
+    this.#call('reserveWindow');
+    const window = this.#window(key);
+    if (window.holds.has(requestId)) return { reserved: true, figures: { ...window.figures } };
+    const { requests, tokens: counted } = window.figures;
+    const fits =
+      (limits.requestsPerMinute === undefined || requests + 1 <= limits.requestsPerMinute) &&
+      (limits.tokensPerMinute === undefined || counted + tokens <= limits.tokensPerMinute);
+    if (!fits) return { reserved: false, figures: { ...window.figures } };
+    window.holds.set(requestId, tokens);
+    window.expiresAt = expiresAt;
+    window.figures = { requests: requests + 1, tokens: counted + tokens };
+    return { reserved: true, figures: { ...window.figures } };
+  }
+
+  async settleWindow(
+    key: CounterKey,
+    requestId: string,
+    heldTokens: number,
+    usedTokens: number | undefined,
+  ): Promise<boolean> {
+    this.#call('settleWindow');
+    const window = this.#window(key);
+    if (!window.holds.delete(requestId)) return false;
+    window.figures = {
+      requests: window.figures.requests - (usedTokens === undefined ? 1 : 0),
+      tokens: window.figures.tokens - heldTokens + (usedTokens ?? 0),
+    };
+    return true;
+  }
+
+  /** A rate window's figures, or zero for one never written. */
+  windowFigures(key: CounterKey): WindowFigures {
+    return { ...(this.windows.get(keyId(key))?.figures ?? { requests: 0, tokens: 0 }) };
+  }
+
+  async getWindow(key: CounterKey): Promise<WindowFigures> {
+    this.#call('getWindow');
+    return this.windowFigures(key);
+  }
+
+  #window(key: CounterKey): RateWindow {
+    const id = keyId(key);
+    let window = this.windows.get(id);
+    if (!window) {
+      window = { figures: { requests: 0, tokens: 0 }, holds: new Map() };
+      this.windows.set(id, window);
+    }
+    return window;
   }
 
   async release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }> {

@@ -22,7 +22,8 @@ describe('the hard cap', () => {
     const body = invokeBody({
       costCenter: 'capped',
       model: 'claude-sonnet',
-      content: 'Summarise the ledger.',
+      // Each uses its whole max_tokens, so the budget runs out and later requests are refused.
+      content: 'Summarise the ledger. [[sim:output_tokens=200]]',
       maxTokens: 200,
     });
     const limitPico = await budgetForWorstCases(runtime, body, 50n);

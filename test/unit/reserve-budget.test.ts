@@ -5,11 +5,14 @@ import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
 import {
   type BudgetFixture,
   budgetOf,
+  catalog,
   loadFixture,
   RECEIVED_AT,
+  type RequestFixture,
   storeWith,
   validatedRequest,
 } from '../helpers/core-fixtures.ts';
+import type { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
 
 type Scope = 'costCenter' | 'application';
 
@@ -18,15 +21,41 @@ interface ReserveCase {
   budgets: BudgetFixture[];
   /** pico-USD another request holds on the cost center's counter. */
   heldByOthers?: string;
+  /** pico-USD other requests spent (settled) on the cost center's counter. */
+  spentByOthers?: string;
+  /** Requests of the same minute reserved before this one (each with the same worst case). */
+  earlierRequests?: number;
+  /** The request as ValidateRequest handed it on, when not the default nova-lite one. */
+  request?: RequestFixture;
   /** The store's reserve fails after this many calls that succeed. */
   failReserveAfter?: number;
   expect: {
     scopes?: Scope[];
-    error?: { name: string; scope?: Scope; message?: string; retryAfterSeconds?: number };
+    /** The reservation and the request InvokeModel runs, when they differ from the default request's. */
+    reserved?: { costPico: string; tokens: number; maxTokens?: number; model?: string };
+    routing?: { requested: string; served: string };
+    warnings?: number;
+    error?: {
+      name: string;
+      scope?: Scope;
+      message?: string;
+      retryAfterSeconds?: number;
+      reason?: 'held' | 'spent';
+      limit?: string;
+      policy?: Record<string, unknown>;
+    };
     /** pico-USD held on each budget's counter afterwards. */
     heldPico?: Partial<Record<Scope, string>>;
   };
 }
+
+/** Deps with the clock at the request's arrival and no real waiting. */
+const depsOf = (store: MemoryBudgetStore) => ({
+  store,
+  catalog,
+  now: () => RECEIVED_AT,
+  sleep: async () => undefined,
+});
 
 const { cases } = loadFixture<{ cases: ReserveCase[] }>('reserve-budget.json');
 const at = new Date(RECEIVED_AT);
@@ -42,11 +71,19 @@ describe('reserveBudget', () => {
     if (c.heldByOthers) {
       store.hold(counterOf('costCenter'), 'other', { pico: BigInt(c.heldByOthers), tokens: 0 }, at);
     }
+    if (c.spentByOthers) {
+      const spent = { pico: BigInt(c.spentByOthers), tokens: 0 };
+      store.hold(counterOf('costCenter'), 'earlier', spent, at);
+      await store.settle(counterOf('costCenter'), 'earlier', spent, spent);
+    }
+    for (let i = 0; i < (c.earlierRequests ?? 0); i++) {
+      await reserveBudget(validatedRequest({ ...c.request, requestId: `earlier-${i}` }), depsOf(store));
+    }
     if (c.failReserveAfter !== undefined) store.failOn('reserve', c.failReserveAfter);
 
-    const outcome = await reserveBudget(validatedRequest(), { store }).then(
-      (reservation) => ({ reservation, error: undefined }),
-      (error: Error) => ({ reservation: undefined, error }),
+    const outcome = await reserveBudget(validatedRequest(c.request), depsOf(store)).then(
+      (reserved) => ({ reserved, reservation: reserved.reservation, error: undefined }),
+      (error: Error) => ({ reserved: undefined, reservation: undefined, error }),
     );
 
     if (c.expect.error) {
@@ -57,10 +94,28 @@ describe('reserveBudget', () => {
         expect(fields?.retryAfterSeconds).toBe(c.expect.error.retryAfterSeconds);
       }
       if (c.expect.error.message) expect(outcome.error?.message).toBe(c.expect.error.message);
+      if (c.expect.error.reason) expect(fields?.reason).toBe(c.expect.error.reason);
+      if (c.expect.error.limit) expect(fields?.limit).toBe(c.expect.error.limit);
+      if (c.expect.error.policy) expect(fields?.policy).toEqual(c.expect.error.policy);
     } else {
       expect(outcome.error).toBeUndefined();
       expect(outcome.reservation?.scopes.map((s) => s.scope)).toEqual(c.expect.scopes);
-      expect(outcome.reservation).toMatchObject({ requestId: 'req-1', costPico: '27660000', tokens: 161 });
+      const reserved = c.expect.reserved ?? { costPico: '27660000', tokens: 161 };
+      expect(outcome.reservation).toMatchObject({
+        requestId: 'req-1',
+        costPico: reserved.costPico,
+        tokens: reserved.tokens,
+      });
+      expect(outcome.reserved?.estimate).toMatchObject({
+        costPico: reserved.costPico,
+        tokens: reserved.tokens,
+      });
+      if (reserved.maxTokens) expect(outcome.reserved?.prompt.parameters.maxTokens).toBe(reserved.maxTokens);
+      if (reserved.model) expect(outcome.reserved?.model.alias).toBe(reserved.model);
+      expect(outcome.reservation?.routing).toEqual(
+        c.expect.routing ? expect.objectContaining(c.expect.routing) : undefined,
+      );
+      expect(outcome.reservation?.warnings?.length ?? 0).toBe(c.expect.warnings ?? 0);
     }
     for (const [scope, pico] of Object.entries(c.expect.heldPico ?? {})) {
       expect(store.figures(counterOf(scope as Scope)).reservedPico).toBe(BigInt(pico));
@@ -71,9 +126,9 @@ describe('reserveBudget', () => {
     const store = storeWith([{ costCenter: 'support', period: 'monthly', limitPico: '1000000000000' }]);
     const request = validatedRequest();
 
-    await reserveBudget(request, { store });
-    const again = await reserveBudget(request, { store });
+    await reserveBudget(request, depsOf(store));
+    const again = await reserveBudget(request, depsOf(store));
 
-    expect(store.figures(again.scopes[0] ?? { pk: '', sk: '' }).reservedPico).toBe(27_660_000n);
+    expect(store.figures(again.reservation.scopes[0] ?? { pk: '', sk: '' }).reservedPico).toBe(27_660_000n);
   });
 });

@@ -17,14 +17,17 @@ import {
   type HoldDetail,
   keys,
   OPEN_INDEX,
+  type RateLimits,
   REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
+  type WindowFigures,
 } from '../rules/budget.ts';
 import {
   ALERT_PREFIX,
   budgetItem,
   definitionOf,
+  EXPIRES_AT,
   figuresOf,
   keyOf,
   markerOf,
@@ -33,6 +36,7 @@ import {
   reservationsOf,
   usageOf,
   usageUpdate,
+  windowFiguresOf,
 } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
@@ -238,6 +242,58 @@ export class DynamoBudgetStore implements BudgetStore {
     };
   }
 
+  async reserveWindow(
+    key: CounterKey,
+    requestId: string,
+    tokens: number,
+    limits: RateLimits,
+    expiresAt: Date,
+  ): Promise<{ reserved: boolean; figures: WindowFigures }> {
+    const conditions = ['attribute_not_exists(#r)'];
+    const values: Item = {
+      ':held': n(tokens),
+      ':one': n(1),
+      ':exp': n(Math.ceil(expiresAt.getTime() / 1000)),
+    };
+    if (limits.requestsPerMinute !== undefined) {
+      conditions.push('(attribute_not_exists(requests) OR requests < :maxR)');
+      values[':maxR'] = n(limits.requestsPerMinute);
+    }
+    if (limits.tokensPerMinute !== undefined) {
+      if (tokens > limits.tokensPerMinute) {
+        return { reserved: false, figures: windowFiguresOf(await this.#get(key)) };
+      }
+      conditions.push('(attribute_not_exists(tokens) OR tokens <= :maxT)');
+      values[':maxT'] = n(limits.tokensPerMinute - tokens);
+    }
+    const { applied, item } = await this.#updateReservation(key, requestId, {
+      update: `SET #r = :held, ${EXPIRES_AT} = :exp ADD requests :one, tokens :held`,
+      condition: conditions.join(' AND '),
+      values,
+    });
+    return {
+      reserved: applied || item?.[RESERVATION_PREFIX + requestId] !== undefined,
+      figures: windowFiguresOf(item),
+    };
+  }
+
+  async settleWindow(
+    key: CounterKey,
+    requestId: string,
+    heldTokens: number,
+    usedTokens: number | undefined,
+  ): Promise<boolean> {
+    const { applied } = await this.#updateReservation(key, requestId, {
+      update: 'REMOVE #r ADD requests :dr, tokens :dt',
+      condition: 'attribute_exists(#r)',
+      values: {
+        ':dr': n(usedTokens === undefined ? -1 : 0),
+        ':dt': n((usedTokens ?? 0) - heldTokens),
+      },
+    });
+    return applied;
+  }
+
   async settle(
     key: CounterKey,
     requestId: string,
@@ -270,6 +326,10 @@ export class DynamoBudgetStore implements BudgetStore {
     const held = { pico: BigInt(marker.p?.N ?? '0'), tokens: Number(marker.t?.N ?? '0') };
     const { settled, figures } = await this.settle(key, requestId, held, { pico: 0n, tokens: 0 });
     return { released: settled, figures };
+  }
+
+  async getWindow(key: CounterKey): Promise<WindowFigures> {
+    return windowFiguresOf(await this.#get(key));
   }
 
   async getCounter(key: CounterKey): Promise<CounterFigures> {

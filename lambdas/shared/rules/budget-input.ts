@@ -16,6 +16,31 @@ function isWholePico(usd: number): boolean {
   }
 }
 
+/** At most this many policies per budget: each is checked on every request. */
+export const MAX_POLICIES = 10;
+
+const modelName = z.string().min(1).max(200);
+
+/** A soft limit, as config and admin API both write it. */
+export const policySchema = z.discriminatedUnion('action', [
+  z
+    .object({
+      atUtilization: z.number().min(0).max(10),
+      action: z.literal('downgrade'),
+      from: modelName,
+      to: modelName,
+    })
+    .strict()
+    .refine((p) => p.from !== p.to, { message: 'a downgrade needs two different models' }),
+  z
+    .object({
+      atUtilization: z.number().min(0).max(10),
+      action: z.literal('deny'),
+      models: z.array(modelName).min(1).max(50),
+    })
+    .strict(),
+]);
+
 const hasALimit = (b: { limitUsd?: number | undefined; limitTokens?: number | undefined }) =>
   b.limitUsd !== undefined || b.limitTokens !== undefined;
 
@@ -39,6 +64,19 @@ export const budgetInputObject = z
       .array(z.number().gt(0).max(10))
       .max(10)
       .default(() => [...DEFAULT_ALERT_THRESHOLDS]),
+    fit: z.enum(['refuse', 'clamp']).optional(),
+    minOutputTokens: z.number().int().positive().optional(),
+    rateLimits: z
+      .object({
+        requestsPerMinute: z.number().int().positive().optional(),
+        tokensPerMinute: z.number().int().positive().optional(),
+      })
+      .strict()
+      .refine((r) => r.requestsPerMinute !== undefined || r.tokensPerMinute !== undefined, {
+        message: 'rateLimits needs requestsPerMinute, tokensPerMinute or both',
+      })
+      .optional(),
+    policies: z.array(policySchema).max(MAX_POLICIES).optional(),
   })
   .strict();
 
@@ -65,6 +103,10 @@ export function budgetDefinitionOf(
     limitPico: input.limitUsd === undefined ? undefined : usdToPico(input.limitUsd),
     limitTokens: input.limitTokens,
     alertThresholds: input.alertThresholds,
+    ...(input.fit === 'clamp' ? { fit: 'clamp' as const } : {}),
+    ...(input.minOutputTokens !== undefined ? { minOutputTokens: input.minOutputTokens } : {}),
+    ...(input.rateLimits ? { rateLimits: input.rateLimits } : {}),
+    ...(input.policies?.length ? { policies: input.policies } : {}),
     source,
   };
 }

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type Amount,
   type BudgetDefinition,
+  type BudgetPolicy,
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
@@ -9,6 +10,7 @@ import {
   REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
+  type WindowFigures,
   ZERO_FIGURES,
 } from './budget.ts';
 import type { Period } from './period.ts';
@@ -45,6 +47,14 @@ export function figuresOf(item: Item | undefined): CounterFigures {
   };
 }
 
+/** A rate window item's figures (zero for a window never written). */
+export function windowFiguresOf(item: Item | undefined): WindowFigures {
+  return { requests: numOf(item, 'requests'), tokens: numOf(item, 'tokens') };
+}
+
+/** The attribute on a rate window item that expires it (the table's TTL attribute). */
+export const EXPIRES_AT = 'expiresAt';
+
 /** A stored budget definition item back as a definition. */
 export function definitionOf(item: Item): BudgetDefinition {
   return {
@@ -54,6 +64,17 @@ export function definitionOf(item: Item): BudgetDefinition {
     limitPico: item.limitPico?.N !== undefined ? BigInt(item.limitPico.N) : undefined,
     limitTokens: item.limitTokens?.N !== undefined ? Number(item.limitTokens.N) : undefined,
     alertThresholds: (item.alertThresholds?.L ?? []).map((v) => Number(v.N)),
+    ...(item.fit?.S === 'clamp' ? { fit: 'clamp' as const } : {}),
+    ...(item.minOutputTokens?.N !== undefined ? { minOutputTokens: Number(item.minOutputTokens.N) } : {}),
+    ...(item.rpm?.N !== undefined || item.tpm?.N !== undefined
+      ? {
+          rateLimits: {
+            ...(item.rpm?.N !== undefined ? { requestsPerMinute: Number(item.rpm.N) } : {}),
+            ...(item.tpm?.N !== undefined ? { tokensPerMinute: Number(item.tpm.N) } : {}),
+          },
+        }
+      : {}),
+    ...(item.policies?.S ? { policies: JSON.parse(item.policies.S) as BudgetPolicy[] } : {}),
     source: item.source?.S === 'api' ? 'api' : 'config',
     updatedAt: item.updatedAt?.S,
   };
@@ -117,6 +138,16 @@ export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
     ...(budget.limitPico !== undefined ? { limitPico: n(budget.limitPico) } : {}),
     ...(budget.limitTokens !== undefined ? { limitTokens: n(budget.limitTokens) } : {}),
     alertThresholds: { L: budget.alertThresholds.map((t) => n(t)) },
+    ...(budget.fit ? { fit: { S: budget.fit } } : {}),
+    ...(budget.minOutputTokens !== undefined ? { minOutputTokens: n(budget.minOutputTokens) } : {}),
+    ...(budget.rateLimits?.requestsPerMinute !== undefined
+      ? { rpm: n(budget.rateLimits.requestsPerMinute) }
+      : {}),
+    ...(budget.rateLimits?.tokensPerMinute !== undefined
+      ? { tpm: n(budget.rateLimits.tokensPerMinute) }
+      : {}),
+    // Kept as JSON text: a policy is read whole, never updated in place.
+    ...(budget.policies?.length ? { policies: { S: JSON.stringify(budget.policies) } } : {}),
     ...(updatedAt ? { updatedAt: { S: updatedAt } } : {}),
   };
 }

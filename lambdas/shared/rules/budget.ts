@@ -13,9 +13,50 @@ export interface BudgetDefinition extends BudgetScope {
   limitPico?: bigint | undefined;
   limitTokens?: number | undefined;
   alertThresholds: number[];
+  /**
+   * `clamp`: a request whose worst case does not fit runs with a smaller `max_tokens`, down to
+   * `minOutputTokens`, when that fits. Absent: it is refused.
+   */
+  fit?: 'clamp' | undefined;
+  /** The least `max_tokens` a clamped request keeps (with `fit: "clamp"`). */
+  minOutputTokens?: number | undefined;
+  /** Requests and worst-case tokens per UTC minute. */
+  rateLimits?: RateLimits | undefined;
+  /** Soft limits, checked in order before the hard cap. */
+  policies?: BudgetPolicy[] | undefined;
   /** Who wrote it last: the config (at deploy or local start) or the admin API. */
   source?: 'config' | 'api' | undefined;
   updatedAt?: string | undefined;
+}
+
+/** The rate limits of a scope, per UTC minute. */
+export interface RateLimits {
+  requestsPerMinute?: number | undefined;
+  tokensPerMinute?: number | undefined;
+}
+
+/** Which rate limit refused a request. */
+export type RateLimitName = keyof RateLimits;
+
+/** A soft limit: at or above a utilization, serve a cheaper model or refuse some models. */
+export type BudgetPolicy =
+  | { atUtilization: number; action: 'downgrade'; from: string; to: string }
+  | { atUtilization: number; action: 'deny'; models: string[] };
+
+/** The UTC minute a rate window covers: `2026-11-23T10:04`. */
+export function windowMinute(at: Date): string {
+  return at.toISOString().slice(0, 16);
+}
+
+/** Whole seconds until the next UTC minute's window, at least 1 (for `Retry-After`). */
+export function secondsUntilNextWindow(at: Date): number {
+  return Math.max(1, Math.ceil((60_000 - (at.getTime() % 60_000)) / 1000));
+}
+
+/** The figures of one rate window (one scope, one UTC minute). */
+export interface WindowFigures {
+  requests: number;
+  tokens: number;
 }
 
 /** The counters of one budget scope for one period. `allocated = spent + reserved`. */
@@ -137,6 +178,11 @@ export const keys = {
     pk: `CC#${scope.costCenter}`,
     sk: `${app(scope)}PERIOD#${periodKey}`,
   }),
+  /** A scope's rate window for one UTC minute (`2026-11-23T10:04`). */
+  rateWindow: (scope: BudgetScope, minute: string): CounterKey => ({
+    pk: `CC#${scope.costCenter}`,
+    sk: `${app(scope)}RATE#${minute}`,
+  }),
   costCenterCounter: (costCenter: string, periodKey: string): CounterKey =>
     keys.counter({ costCenter }, periodKey),
   usage: (
@@ -182,6 +228,27 @@ export interface BudgetStore {
    */
   release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }>;
   /**
+   * Count a request and its worst-case tokens in a rate window unless that would take it past a
+   * limit. Idempotent per requestId. The window item expires (TTL) at `expiresAt`.
+   */
+  reserveWindow(
+    key: CounterKey,
+    requestId: string,
+    tokens: number,
+    limits: RateLimits,
+    expiresAt: Date,
+  ): Promise<{ reserved: boolean; figures: WindowFigures }>;
+  /**
+   * Correct a request's count on a rate window from its worst case (`heldTokens`) to what it
+   * used, or, with `usedTokens` undefined, uncount it. Idempotent per requestId.
+   */
+  settleWindow(
+    key: CounterKey,
+    requestId: string,
+    heldTokens: number,
+    usedTokens: number | undefined,
+  ): Promise<boolean>;
+  /**
    * Release the request's reservation and add what it really used. Idempotent per requestId:
    * only the first call for a reservation changes the counters.
    */
@@ -192,6 +259,8 @@ export interface BudgetStore {
     used: Amount,
   ): Promise<{ settled: boolean; figures: CounterFigures }>;
   getCounter(key: CounterKey): Promise<CounterFigures>;
+  /** A rate window's figures (zero for a window nobody used). */
+  getWindow(key: CounterKey): Promise<WindowFigures>;
   /** Record that a threshold's alert is sent for this period; true for the one caller that records it. */
   markAlert(key: CounterKey, threshold: number): Promise<boolean>;
   addUsage(usage: UsageAggregate): Promise<void>;
@@ -264,6 +333,19 @@ export function budgetView(
     spentTokens: figures.spentTokens,
     reservedTokens: figures.reservedTokens,
     resetsAt: isoSeconds(periodEnd(budget.period, at)),
+    ...flowView(budget, figures),
+  };
+}
+
+/** A budget's flow settings as clients see them: fitting, rate limits, and which policies are in force. */
+function flowView(budget: BudgetDefinition, figures: CounterFigures): Record<string, unknown> {
+  const used = utilization(budget, figures);
+  return {
+    ...(budget.fit ? { fit: budget.fit, minOutputTokens: budget.minOutputTokens ?? 1 } : {}),
+    ...(budget.rateLimits ? { rateLimits: budget.rateLimits } : {}),
+    ...(budget.policies?.length
+      ? { policies: budget.policies.map((p) => ({ ...p, active: used >= p.atUtilization })) }
+      : {}),
   };
 }
 

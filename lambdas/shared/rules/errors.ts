@@ -116,6 +116,10 @@ export interface PublicErrorFields {
   retryAfterSeconds?: number;
   /** A budget refusal: `spent` (waits for the reset) or `held` (by requests in flight; retry soon). */
   reason?: 'spent' | 'held';
+  /** A rate limit refusal: which limit refused (`requestsPerMinute` or `tokensPerMinute`). */
+  limit?: string;
+  /** A budget policy refusal: the policy that refused. */
+  policy?: Record<string, unknown>;
   /** A model error: Bedrock's own exception name, for the routes that speak Bedrock's wire. */
   upstream?: string;
 }
@@ -269,8 +273,33 @@ export class UnknownCostCenterError extends SentryError {
 }
 
 export class BudgetExceededError extends SentryError {
-  constructor(message: string, budget: Record<string, unknown>, retryAfterSeconds: number) {
-    super('BudgetExceededError', { message, budget, retryAfterSeconds });
+  /** `reason`: `held` when the request would fit once the requests in flight settle, else `spent`. */
+  constructor(
+    message: string,
+    budget: Record<string, unknown>,
+    retryAfterSeconds: number,
+    reason?: 'spent' | 'held',
+  ) {
+    super('BudgetExceededError', { message, budget, retryAfterSeconds, ...(reason ? { reason } : {}) });
+  }
+}
+
+/** A budget's soft limit refuses the model at the budget's current use; `policy` is the policy. */
+export class BudgetPolicyError extends SentryError {
+  constructor(
+    message: string,
+    policy: Record<string, unknown>,
+    budget: Record<string, unknown>,
+    retryAfterSeconds: number,
+  ) {
+    super('BudgetPolicyError', { message, policy, budget, retryAfterSeconds });
+  }
+}
+
+/** A scope's rate limit refuses the request in this UTC minute; `limit` names which. */
+export class RateLimitedError extends SentryError {
+  constructor(message: string, limit: string, budget: Record<string, unknown>, retryAfterSeconds: number) {
+    super('RateLimitedError', { message, limit, budget, retryAfterSeconds });
   }
 }
 
@@ -363,6 +392,8 @@ export function publicFieldsOf(cause: string): PublicErrorFields | undefined {
         : {}),
       ...(fields.reason === 'spent' || fields.reason === 'held' ? { reason: fields.reason } : {}),
       ...(typeof fields.upstream === 'string' ? { upstream: fields.upstream } : {}),
+      ...(typeof fields.limit === 'string' ? { limit: fields.limit } : {}),
+      ...(fields.policy && typeof fields.policy === 'object' ? { policy: fields.policy } : {}),
     };
   } catch {
     return undefined;

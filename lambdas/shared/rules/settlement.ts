@@ -1,10 +1,12 @@
 import {
   type Amount,
   type BudgetDefinition,
+  type BudgetPolicy,
   type BudgetStore,
   type CounterFigures,
   type CounterKey,
   keys,
+  type RateLimits,
   thresholdsToAlert,
   utilization,
 } from './budget.ts';
@@ -13,13 +15,42 @@ import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { Reservation, ReservedScope, Tags } from './types.ts';
 
+/** A request's count on a scope's rate window: the window item and the worst-case tokens it holds. */
+export interface WindowHold extends CounterKey {
+  tokens: number;
+}
+
+/** How a downgrade policy changed the model a request is served by. */
+export interface Routing {
+  requested: string;
+  served: string;
+  reason: string;
+}
+
+/** A reserved scope with the budget's flow settings, so answers can show them. */
+export interface BudgetReservedScope extends ReservedScope {
+  rateLimits?: RateLimits | undefined;
+  policies?: BudgetPolicy[] | undefined;
+  fit?: 'clamp' | undefined;
+  minOutputTokens?: number | undefined;
+}
+
+/** What ReserveBudget holds: the budget counters, the rate windows, and what it changed. */
+export interface BudgetReservation extends Reservation {
+  scopes: BudgetReservedScope[];
+  windows?: WindowHold[] | undefined;
+  routing?: Routing | undefined;
+  /** What the client should know: a clamped `max_tokens`, a downgrade. */
+  warnings?: string[] | undefined;
+}
+
 /** The amount a reservation holds. */
 export function reservedAmount(reservation: Reservation): Amount {
   return { pico: BigInt(reservation.costPico), tokens: reservation.tokens };
 }
 
 /** The counter a budget holds reservations on for the period that contains `at`. */
-export function scopeOf(budget: BudgetDefinition, at: Date): ReservedScope {
+export function scopeOf(budget: BudgetDefinition, at: Date): BudgetReservedScope {
   const key = periodKey(budget.period, at);
   return {
     scope: budget.applicationId ? 'application' : 'costCenter',
@@ -31,7 +62,32 @@ export function scopeOf(budget: BudgetDefinition, at: Date): ReservedScope {
     limitPico: budget.limitPico?.toString(),
     limitTokens: budget.limitTokens,
     alertThresholds: budget.alertThresholds,
+    ...(budget.rateLimits ? { rateLimits: budget.rateLimits } : {}),
+    ...(budget.policies ? { policies: budget.policies } : {}),
+    ...(budget.fit ? { fit: budget.fit } : {}),
+    ...(budget.minOutputTokens !== undefined ? { minOutputTokens: budget.minOutputTokens } : {}),
   };
+}
+
+/**
+ * Give back a request's counts on rate windows (`used` undefined: uncount it) or correct them
+ * to its real tokens. Tries every window; the first failure is thrown after the rest ran.
+ */
+export async function settleWindows(
+  store: BudgetStore,
+  requestId: string,
+  windows: readonly WindowHold[],
+  usedTokens: number | undefined,
+): Promise<void> {
+  let failure: unknown;
+  for (const window of windows) {
+    try {
+      await store.settleWindow(window, requestId, window.tokens, usedTokens);
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /**
@@ -58,8 +114,12 @@ export async function releaseHolds(
 }
 
 /** The budget a reserved scope was held against. */
-export function budgetOfScope(scope: ReservedScope): BudgetDefinition {
+export function budgetOfScope(scope: BudgetReservedScope): BudgetDefinition {
   return {
+    ...(scope.rateLimits ? { rateLimits: scope.rateLimits } : {}),
+    ...(scope.policies ? { policies: scope.policies } : {}),
+    ...(scope.fit ? { fit: scope.fit } : {}),
+    ...(scope.minOutputTokens !== undefined ? { minOutputTokens: scope.minOutputTokens } : {}),
     costCenter: scope.costCenter,
     applicationId: scope.applicationId,
     period: scope.period,
@@ -125,12 +185,18 @@ export interface ChargeDetail {
  */
 export async function settleRequest(
   store: BudgetStore,
-  reservation: Reservation,
+  reservation: BudgetReservation,
   used: Amount,
   detail: ChargeDetail,
   onError: (what: string, error: unknown) => void,
 ): Promise<SettledRequest> {
   const results = await settleScopes(store, reservation, used);
+  if (reservation.windows?.length) {
+    // A window left at the worst case only counts too much, and only until its minute ends.
+    await settleWindows(store, reservation.requestId, reservation.windows, used.tokens).catch((error) =>
+      onError('rate window not corrected', error),
+    );
+  }
   if (used.pico > reservedAmount(reservation).pico) {
     // The estimate is meant to be an upper bound; real usage above it could take spent past a limit.
     onError('usage above its reservation', {
