@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { priceOf, priceVersionAt, resolveModel, retiredModel } from '../../lambdas/shared/rules/catalog.ts';
-import { inputTokenBound, usageCost, worstCaseCost } from '../../lambdas/shared/rules/pricing.ts';
+import { type ChatMessage, contentTokenBound } from '../../lambdas/shared/rules/content.ts';
+import { usageCost, worstCaseCost } from '../../lambdas/shared/rules/pricing.ts';
+
+/** A one-message prompt, with an optional system prompt, in Converse blocks. */
+const promptOf = (system: string | undefined, text: string) => ({
+  ...(system ? { system: [{ text: system }] } : {}),
+  messages: [{ role: 'user', content: [{ text }] } satisfies ChatMessage],
+});
+
 import { exampleCatalog } from '../helpers/fixtures.ts';
 
 const catalog = exampleCatalog();
@@ -63,20 +71,24 @@ describe('the worst-case estimate', () => {
   const texts = ['Hello', 'é'.repeat(100), '日本語のテキスト', '😀😀😀 emoji', 'x'.repeat(10_000), ''];
 
   it.each(texts)('is never below the UTF-8 bytes of %j, one token a byte at the most', (text) => {
-    const prompt = { system: 'Be brief.', messages: [{ content: text || ' ' }] };
-    const bytes = [prompt.system, ...prompt.messages.map((m) => m.content)].reduce(
-      (sum, t) => sum + Buffer.byteLength(t, 'utf8'),
-      0,
-    );
-
-    expect(inputTokenBound(prompt)).toBeGreaterThanOrEqual(bytes);
+    const bytes = Buffer.byteLength('Be brief.') + Buffer.byteLength(text || ' ');
+    expect(contentTokenBound(promptOf('Be brief.', text || ' '), {})).toBeGreaterThanOrEqual(bytes);
   });
 
   it('bounds tokens by UTF-8 bytes plus role overhead', () => {
-    expect(inputTokenBound({ messages: [{ content: 'abc' }] })).toBe(32 + 3 + 8);
-    expect(inputTokenBound({ system: 'é', messages: [{ content: 'a' }, { content: 'b' }] })).toBe(
-      32 + 2 + 8 + 1 + 8 + 1 + 8,
-    );
+    expect(contentTokenBound(promptOf(undefined, 'abc'), {})).toBe(32 + 3 + 8);
+    expect(
+      contentTokenBound(
+        {
+          system: [{ text: 'é' }],
+          messages: [
+            { role: 'user', content: [{ text: 'a' }] },
+            { role: 'assistant', content: [{ text: 'b' }] },
+          ],
+        },
+        {},
+      ),
+    ).toBe(32 + 2 + 8 + 1 + 8 + 1 + 8);
   });
 
   it('prices every input token at the dearest input rate and max_tokens at the output rate', () => {

@@ -236,3 +236,29 @@ describe('the worst case of every kind of content', () => {
     expect(() => contentTokenBound(tools, { imageTokenBound: 1 })).toThrow(/does not take tools/);
   });
 });
+
+describe('the text bound against tokenizers that normalise', () => {
+  it('counts a text at its size after NFKC normalisation when that is larger (U+FDFA becomes 18 characters)', () => {
+    const ligatures = '\uFDFA'.repeat(1_000);
+    const plain = contentTokenBound({ messages: [{ role: 'user', content: [{ text: 'x' }] }] }, {});
+    const bound = contentTokenBound({ messages: [{ role: 'user', content: [{ text: ligatures }] }] }, {});
+    expect(bound - plain).toBeGreaterThanOrEqual(Buffer.byteLength(ligatures.normalize('NFKC')) - 1);
+    expect(Buffer.byteLength(ligatures.normalize('NFKC'))).toBeGreaterThan(Buffer.byteLength(ligatures) * 5);
+  });
+
+  it('counts tool JSON as a serializer that escapes non-ASCII would write it', () => {
+    const toolUse = (input: unknown) =>
+      contentTokenBound(
+        {
+          messages: [
+            {
+              role: 'assistant',
+              content: [{ toolUse: { toolUseId: 't', name: 'f', input: input as never } }],
+            },
+          ],
+        },
+        {},
+      );
+    expect(toolUse({ q: 'é'.repeat(100) }) - toolUse({ q: '' })).toBeGreaterThanOrEqual(600);
+  });
+});

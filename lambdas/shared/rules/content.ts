@@ -140,7 +140,17 @@ export const MESSAGE_OVERHEAD_TOKENS = 8;
 export const BLOCK_OVERHEAD_TOKENS = 8;
 
 const utf8 = new TextEncoder();
-const bytesOf = (text: string) => utf8.encode(text).length;
+/**
+ * The bytes a text can take before a tokenizer sees it: as sent, and after NFKC normalisation,
+ * which some tokenizers apply first (one ligature such as U+FDFA becomes 18 characters).
+ */
+export const bytesOf = (text: string) =>
+  Math.max(utf8.encode(text).length, utf8.encode(text.normalize('NFKC')).length);
+/** A JSON value's bytes, also as a serializer that escapes every non-ASCII character would write it. */
+const jsonBytes = (value: unknown) => {
+  const text = JSON.stringify(value);
+  return Math.max(bytesOf(text), text.replace(/[^\x00-\x7f]/g, '\\u0000').length);
+};
 /** The decoded length of base64 text. */
 const base64Bytes = (b64: string) =>
   Math.floor((b64.length * 3) / 4) - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
@@ -186,7 +196,7 @@ export function contentTokenBound(
     if (limits.toolOverheadTokens === undefined) {
       throw new UnboundableContentError('toolConfig', 'this model does not take tools');
     }
-    tokens += limits.toolOverheadTokens + bytesOf(JSON.stringify(prompt.toolConfig));
+    tokens += limits.toolOverheadTokens + jsonBytes(prompt.toolConfig);
   }
   return tokens;
 }
@@ -197,7 +207,7 @@ function blockBound(
   path: string,
 ): number {
   if ('text' in block) return bytesOf(block.text);
-  if ('json' in block) return BLOCK_OVERHEAD_TOKENS + bytesOf(JSON.stringify(block.json));
+  if ('json' in block) return BLOCK_OVERHEAD_TOKENS + jsonBytes(block.json);
   if ('image' in block) {
     if (limits.imageTokenBound === undefined) {
       throw new UnboundableContentError(path, 'this model does not take images');
@@ -205,11 +215,17 @@ function blockBound(
     return BLOCK_OVERHEAD_TOKENS + limits.imageTokenBound;
   }
   if ('document' in block) {
-    return BLOCK_OVERHEAD_TOKENS + bytesOf(block.document.name) + base64Bytes(block.document.source.bytes);
+    // A text document's bytes, decoded and normalised as any text.
+    const text = Buffer.from(block.document.source.bytes, 'base64').toString('utf8');
+    return (
+      BLOCK_OVERHEAD_TOKENS +
+      bytesOf(block.document.name) +
+      Math.max(base64Bytes(block.document.source.bytes), bytesOf(text))
+    );
   }
   if ('toolUse' in block) {
     const { toolUseId: id, name, input } = block.toolUse;
-    return BLOCK_OVERHEAD_TOKENS + bytesOf(id) + bytesOf(name) + bytesOf(JSON.stringify(input));
+    return BLOCK_OVERHEAD_TOKENS + bytesOf(id) + bytesOf(name) + jsonBytes(input);
   }
   if ('toolResult' in block) {
     return block.toolResult.content.reduce(

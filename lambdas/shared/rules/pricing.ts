@@ -10,32 +10,6 @@ export interface Usage {
   cacheWriteInputTokens: number;
 }
 
-export interface PromptText {
-  system?: string | undefined;
-  messages: ReadonlyArray<{ content: string }>;
-}
-
-/** Tokens a request costs before any text: the model's prompt template. Generous on purpose. */
-export const REQUEST_OVERHEAD_TOKENS = 32;
-/** Tokens each message (and the system prompt) adds for its role markers. */
-export const MESSAGE_OVERHEAD_TOKENS = 8;
-
-const utf8 = new TextEncoder();
-
-/**
- * An upper bound of the input tokens Bedrock will count. Every tokenizer Bedrock uses turns at
- * least one UTF-8 byte into each token, so the byte count plus the role and template overhead can
- * never be below the real count.
- */
-export function inputTokenBound(prompt: PromptText): number {
-  let tokens = REQUEST_OVERHEAD_TOKENS;
-  if (prompt.system !== undefined) tokens += utf8.encode(prompt.system).length + MESSAGE_OVERHEAD_TOKENS;
-  for (const message of prompt.messages) {
-    tokens += utf8.encode(message.content).length + MESSAGE_OVERHEAD_TOKENS;
-  }
-  return tokens;
-}
-
 /**
  * The worst-case cost of a request: every input token at the dearest input rate (plain, cache
  * read or cache write) and `maxTokens` output tokens.
