@@ -262,3 +262,28 @@ describe('the text bound against tokenizers that normalise', () => {
     expect(toolUse({ q: 'é'.repeat(100) }) - toolUse({ q: '' })).toBeGreaterThanOrEqual(600);
   });
 });
+
+describe('error paths never quote a key the client chose', () => {
+  it.each([
+    [
+      'a tool JSON key',
+      { toolUse: { toolUseId: 't', name: 'f', input: { card_4111111111111111: '\ud800' } } },
+    ],
+    [
+      'a tool result JSON key',
+      { toolResult: { toolUseId: 't', content: [{ json: { card_4111111111111111: '\ud800' } }] } },
+    ],
+  ])('%s', async (_name, block) => {
+    const { parseJsonBody } = await import('../../lambdas/shared/rules/json-body.ts');
+    const { contentBlockSchema } = await import('../../lambdas/shared/rules/content.ts');
+    const { z } = await import('zod');
+    const body = JSON.stringify({ content: [block] }).replace('\\\\ud800', '\\ud800');
+    let error: unknown;
+    try {
+      parseJsonBody(body, z.object({ content: z.array(contentBlockSchema) }).strict(), 'The request');
+    } catch (e) {
+      error = e;
+    }
+    expect(JSON.stringify((error as { fields: unknown }).fields)).not.toContain('4111111111111111');
+  });
+});

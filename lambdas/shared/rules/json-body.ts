@@ -17,8 +17,20 @@ export function detailsOf(error: z.ZodError): ErrorDetail[] {
   }));
 }
 
+/**
+ * Fields whose keys are the client's own (tag metadata, tool JSON, JSON schemas): a path stops at
+ * them, so an error never quotes a key the client chose (a card number, a token).
+ */
+const CLIENT_KEYED = new Set(['requestMetadata', 'metadata', 'json', 'input', 'logit_bias']);
+const clientKeyed = (path: ReadonlyArray<PropertyKey>, i: number) =>
+  CLIENT_KEYED.has(String(path[i])) || (path[i] === 'parameters' && path[i - 1] === 'function');
+
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>(
+  const cut = path.findIndex(
+    (key, i) => i > 0 && typeof path[i - 1] === 'string' && CLIENT_KEYED.has(String(path[i - 1])),
+  );
+  const shown = cut < 0 ? path : path.slice(0, cut);
+  return shown.reduce<string>(
     (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
     '',
   );
