@@ -56,6 +56,8 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
         cacheReadInputTokens: 0,
         cacheWriteInputTokens: 0,
         costPico: 0n,
+        rateLimited: 0,
+        downgrades: 0,
       },
     };
     group.totals.requests += row.requests;
@@ -64,6 +66,8 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
     group.totals.cacheReadInputTokens += row.cacheReadInputTokens;
     group.totals.cacheWriteInputTokens += row.cacheWriteInputTokens;
     group.totals.costPico += row.costPico;
+    group.totals.rateLimited = (group.totals.rateLimited ?? 0) + (row.rateLimited ?? 0);
+    group.totals.downgrades = (group.totals.downgrades ?? 0) + (row.downgrades ?? 0);
     groups.set(id, group);
   }
   return [...groups.values()]

@@ -337,6 +337,29 @@ function leastAmount(request: ValidatedRequest, budget: BudgetDefinition, catalo
 }
 
 /**
+ * Count a rate-limited request in its day's usage aggregate, for the report: one unconditional
+ * write on the refusal path only. A failure is ignored: the refusal stands either way.
+ */
+async function countRateLimited(request: ValidatedRequest, at: Date, deps: ReserveDeps): Promise<void> {
+  await deps.store
+    .addUsage({
+      day: at.toISOString().slice(0, 10),
+      costCenter: request.tags.costCenter,
+      applicationId: request.tags.applicationId,
+      environment: request.tags.environment,
+      modelId: request.model.modelId,
+      requests: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: 0,
+      costPico: 0n,
+      rateLimited: 1,
+    })
+    .catch(() => undefined);
+}
+
+/**
  * Hold the request's worst-case cost against its cost center's budget and, when the application
  * has one, its application's budget, one conditional write each; count it first in the rate
  * window of each scope with rate limits. Before that, the budgets' policies may refuse the model
@@ -353,7 +376,10 @@ export async function reserveBudget(request: ValidatedRequest, deps: ReserveDeps
   const budgets = [found.costCenter, ...(found.application ? [found.application] : [])];
 
   const { request: served, routing } = await applyPolicies(request, budgets, at, deps);
-  const windows = await holdWindows(served, budgets, deps);
+  const windows = await holdWindows(served, budgets, deps).catch(async (error: unknown) => {
+    if (error instanceof RateLimitedError) await countRateLimited(served, at, deps);
+    throw error;
+  });
   const warnings: string[] = [];
   if (routing) warnings.push(`${routing.requested} was served as ${routing.served}: ${routing.reason}.`);
 

@@ -65,7 +65,13 @@ export async function settleUsage(
     deps.store,
     reservation,
     { pico: costPico, tokens: usageTokens(invocation.usage) },
-    { tags, modelId: model.modelId, usage: invocation.usage, at: receivedAt },
+    {
+      tags,
+      modelId: model.modelId,
+      usage: invocation.usage,
+      at: receivedAt,
+      ...(reservation.routing ? { downgraded: true } : {}),
+    },
     deps.onError,
   );
 
@@ -112,6 +118,9 @@ export async function settleUsage(
       priceVersion: estimate.priceVersion,
       latencyMs,
       budgetUtilization: utilization(budgetOfScope(costCenterScope), costCenterFigures),
+      ...(reservation.routing
+        ? { routing: { requested: reservation.routing.requested, served: reservation.routing.served } }
+        : {}),
     },
     alerts,
     settled,

@@ -139,6 +139,14 @@ export class FinanceDashboard extends Construct {
       graph('Rejections and errors by code', [search(['ErrorCode'], 'Errors', 'Sum', FIVE_MINUTES, '')]),
     );
     this.dashboard.addWidgets(
+      graph('Rate-limited requests by cost center (per 5 min)', [
+        search(['CostCenter'], 'RateLimited', 'Sum', FIVE_MINUTES, ''),
+      ]),
+      graph('Downgraded requests by served model (per 5 min)', [
+        search(['ModelId'], 'Downgrades', 'Sum', FIVE_MINUTES, ''),
+      ]),
+    );
+    this.dashboard.addWidgets(
       graph(
         'Model latency p50 and p99 (ms)',
         [

@@ -57,6 +57,8 @@ const COUNTS: Array<[string, string]> = [
   ['requests', 'Requests'],
   ['inputTokens', 'Input tokens'],
   ['outputTokens', 'Output tokens'],
+  ['rateLimited', 'Rate limited'],
+  ['downgrades', 'Downgraded'],
   ['costUsd', 'Cost'],
 ];
 

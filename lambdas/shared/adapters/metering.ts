@@ -25,6 +25,8 @@ export interface MeterRecord {
   latencyMs: { model?: number | undefined; total: number };
   /** The cost center's budget use after this request (1 = the whole limit). */
   budgetUtilization?: number | undefined;
+  /** A budget policy served a cheaper model (`modelId` is the served one). */
+  routing?: { requested: string; served: string } | undefined;
 }
 
 /**
@@ -59,6 +61,8 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
 
   if (record.decision === 'allowed') metrics.addMetric('Invocations', MetricUnit.Count, 1);
   if (record.errorCode === 'BUDGET_EXCEEDED') metrics.addMetric('BudgetRejections', MetricUnit.Count, 1);
+  if (record.errorCode === 'RATE_LIMITED') metrics.addMetric('RateLimited', MetricUnit.Count, 1);
+  if (record.routing) metrics.addMetric('Downgrades', MetricUnit.Count, 1);
   if (record.errorCode) metrics.addMetric('Errors', MetricUnit.Count, 1);
   if (record.decision === 'failed') metrics.addMetric('Failures', MetricUnit.Count, 1);
   if (record.usage) {
@@ -113,6 +117,7 @@ export function auditOf(record: MeterRecord): Record<string, unknown> {
     tags: record.tags,
     tagsFrom: record.tagsFrom,
     modelId: record.modelId,
+    routing: record.routing,
     decision: record.decision,
     errorCode: record.errorCode,
     usage,

@@ -166,6 +166,8 @@ export function usageOf(item: Item, costCenter: string): UsageAggregate {
     cacheReadInputTokens: numOf(item, 'cacheReadInputTokens'),
     cacheWriteInputTokens: numOf(item, 'cacheWriteInputTokens'),
     costPico: bigOf(item, 'costPico'),
+    rateLimited: numOf(item, 'rateLimited'),
+    downgrades: numOf(item, 'downgrades'),
   };
 }
 
@@ -179,7 +181,8 @@ export function usageUpdate(usage: UsageAggregate): {
     UpdateExpression:
       'SET costCenter = :cc, applicationId = :app, environment = :env, modelId = :model, #day = :day ' +
       'ADD requests :requests, inputTokens :in, outputTokens :out, ' +
-      'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost',
+      'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost, ' +
+      'rateLimited :rl, downgrades :dg',
     ExpressionAttributeNames: { '#day': 'day' },
     ExpressionAttributeValues: {
       ':cc': { S: usage.costCenter },
@@ -193,6 +196,8 @@ export function usageUpdate(usage: UsageAggregate): {
       ':cr': n(usage.cacheReadInputTokens),
       ':cw': n(usage.cacheWriteInputTokens),
       ':cost': n(usage.costPico),
+      ':rl': n(usage.rateLimited ?? 0),
+      ':dg': n(usage.downgrades ?? 0),
     },
   };
 }

@@ -105,6 +105,10 @@ export interface UsageAggregate {
   cacheReadInputTokens: number;
   cacheWriteInputTokens: number;
   costPico: bigint;
+  /** Requests a rate limit refused (they are in no other count). */
+  rateLimited?: number | undefined;
+  /** Requests a policy served by a cheaper model (`modelId` is the served one). */
+  downgrades?: number | undefined;
 }
 
 /** What a reservation marker records besides its amount, so a sweeper can account for it. */

@@ -174,6 +174,8 @@ export interface ChargeDetail {
   modelId: string;
   /** Bedrock's usage, when it answered. */
   usage?: Usage | undefined;
+  /** A policy served a cheaper model than the one requested. */
+  downgraded?: boolean | undefined;
   at: Date;
 }
 
@@ -234,6 +236,7 @@ export async function recordUsage(
       cacheReadInputTokens: detail.usage?.cacheReadInputTokens ?? 0,
       cacheWriteInputTokens: detail.usage?.cacheWriteInputTokens ?? 0,
       costPico: used.pico,
+      ...(detail.downgraded ? { downgrades: 1 } : {}),
     });
   } catch (error) {
     onError('usage aggregate not recorded', error);
