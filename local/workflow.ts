@@ -79,13 +79,15 @@ export class LocalWorkflow {
       this.#overrides[stateName] = async (input) => {
         // Every task passes the whole state as its payload, so this is the state the previous
         // step (or Catch) left; SettleUsage's result is the execution's output.
-        assertStateFits((input as { Payload?: unknown }).Payload);
+        // One JSON text each way, as Lambda passes it: sized once and parsed once.
+        const payload = JSON.stringify((input as { Payload?: unknown }).Payload ?? null);
+        assertStateFits(payload);
         const started = performance.now();
         const cpu = options.onInvoke ? process.cpuUsage() : undefined;
-        let result: Awaited<ReturnType<typeof invokeLikeLambda>>;
+        let output: string;
         let failure: Error | undefined;
         try {
-          result = await invokeLikeLambda(handler, input);
+          output = await invokeLikeLambda(handler, payload);
         } catch (error) {
           failure = error as Error;
           throw error;
@@ -96,8 +98,8 @@ export class LocalWorkflow {
             options.onInvoke?.(functionName, performance.now() - started, cpuMs, failure?.message);
           }
         }
-        assertStateFits(result.Payload);
-        return result;
+        assertStateFits(output);
+        return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: JSON.parse(output) };
       };
     }
   }
@@ -134,8 +136,8 @@ const stateBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(
  * Fail as Step Functions does when a state passes the limit: States.DataLimitExceeded, a
  * terminal error that neither Retry nor Catch (not even States.ALL) matches.
  */
-function assertStateFits(state: unknown): void {
-  const bytes = stateBytes(state);
+function assertStateFits(json: string): void {
+  const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes <= STATE_LIMIT_BYTES) return;
   const error = new Error(`The state has ${bytes} bytes, over the ${STATE_LIMIT_BYTES}-byte limit.`);
   error.name = 'States.DataLimitExceeded';
@@ -143,19 +145,11 @@ function assertStateFits(state: unknown): void {
   throw Object.assign(error, { isRetryable: false, isCatchable: false });
 }
 
-async function invokeLikeLambda(
-  handler: LambdaHandler,
-  input: unknown,
-): Promise<{ StatusCode: number; ExecutedVersion: string; Payload: unknown }> {
-  const { Payload } = input as { FunctionName: string; Payload: unknown };
+/** Call a handler as the Lambda service does: it gets the payload parsed from JSON and answers JSON. */
+async function invokeLikeLambda(handler: LambdaHandler, payload: string): Promise<string> {
   try {
-    // JSON round trips: a Lambda sees and returns JSON, never shared objects.
-    const result = await handler(JSON.parse(JSON.stringify(Payload ?? null)));
-    return {
-      StatusCode: 200,
-      ExecutedVersion: '$LATEST',
-      Payload: JSON.parse(JSON.stringify(result ?? null)),
-    };
+    // JSON both ways: a Lambda sees and returns JSON, never shared objects.
+    return JSON.stringify((await handler(JSON.parse(payload))) ?? null);
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
     // As the Node.js runtime reports it: the trace is the stack, whose first line repeats the message.
