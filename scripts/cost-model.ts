@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         ...before,
         logBytes: before.logBytes - BEFORE_LOG_BYTES.lambdaPlatform - BEFORE_LOG_BYTES.stepFunctions,
       },
-      status: 'built (the stack passes the option: asked)',
+      status: 'built (the ALL option needs the stack to pass it: asked)',
     },
     {
       name: 'one EMF line and a compact audit line; access log rendered',
