@@ -150,6 +150,7 @@ async function main(): Promise<void> {
         ...config.budgets,
         bench: { period: 'monthly', limitUsd: 1_000_000 },
         'bench-cap': { period: 'monthly', limitUsd: capLimitUsd },
+        'bench-held': { period: 'monthly', limitUsd: capLimitUsd },
       },
     }),
   );
@@ -229,6 +230,42 @@ async function main(): Promise<void> {
       finalUtilization: round4(Number(spentPico) / 1e12 / capLimitUsd),
     };
 
+    // The same storm, with clients that retry "held" refusals after their Retry-After.
+    const heldRetry = {
+      requests: CAP_REQUESTS,
+      accepted: 0,
+      heldRefusals: 0,
+      spentRefusals: 0,
+      other: 0,
+      spentPico: 0n,
+    };
+    await Promise.all(
+      Array.from({ length: CAP_REQUESTS }, async () => {
+        for (;;) {
+          const { status, json } = await invoke('bench-held');
+          const error = json.error as InvokeAnswer['error'] & { reason?: string; retryAfterSeconds?: number };
+          if (status === 200) {
+            heldRetry.accepted++;
+            heldRetry.spentPico += BigInt(Math.round(json.cost.usd * 1e12));
+          } else if (status === 429 && error.reason === 'held') {
+            heldRetry.heldRefusals++;
+            await new Promise((resolve) => setTimeout(resolve, (error.retryAfterSeconds ?? 1) * 1000));
+            continue;
+          } else if (status === 429) heldRetry.spentRefusals++;
+          else heldRetry.other++;
+          return;
+        }
+      }),
+    );
+    const heldSpentUsd = Number(heldRetry.spentPico) / 1e12;
+    const heldRetryFigures = {
+      ...heldRetry,
+      spentPico: undefined,
+      spentUsd: heldSpentUsd,
+      overspendUsd: Math.max(0, heldSpentUsd - capLimitUsd),
+      utilization: round4(heldSpentUsd / capLimitUsd),
+    };
+
     const machine = {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -240,7 +277,15 @@ async function main(): Promise<void> {
     sdk.destroy();
     const paths = await measureRequestPaths(config);
     const coldStarts = await measureColdStarts(config);
-    const result = { date: new Date().toISOString(), machine, levels, hardCap, paths, coldStarts };
+    const result = {
+      date: new Date().toISOString(),
+      machine,
+      levels,
+      hardCap,
+      heldRetry: heldRetryFigures,
+      paths,
+      coldStarts,
+    };
     print(result);
     mkdirSync('bench-results', { recursive: true });
     const file = join('bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
@@ -258,10 +303,15 @@ function print(result: {
   machine: Record<string, unknown>;
   levels: Level[];
   hardCap: HardCap;
+  heldRetry: { accepted: number; heldRefusals: number; spentRefusals: number; other: number } & {
+    spentUsd: number;
+    overspendUsd: number;
+    utilization: number;
+  };
   paths: RequestPaths;
   coldStarts: ColdStart[];
 }): void {
-  const { machine, levels, hardCap, paths, coldStarts } = result;
+  const { machine, levels, hardCap, heldRetry, paths, coldStarts } = result;
   const lines = [
     `Cost Sentry benchmark on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
     '',
@@ -288,6 +338,9 @@ function print(result: {
     `Hard cap: ${hardCap.requests} concurrent requests against a $${hardCap.limitUsd} budget (${CAP_FITS} worst cases of $${hardCap.worstCaseUsd})`,
     `  accepted ${hardCap.accepted}, rejected ${hardCap.rejected} (BUDGET_EXCEEDED), other ${hardCap.otherStatuses}`,
     `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilization at the first rejection ${hardCap.utilizationAtFirstRejection}, at the end ${hardCap.finalUtilization}`,
+    `Held retry: ${CAP_REQUESTS} concurrent clients that retry "held" refusals after Retry-After, same budget`,
+    `  accepted ${heldRetry.accepted}, held refusals retried ${heldRetry.heldRefusals}, spent refusals ${heldRetry.spentRefusals}, other ${heldRetry.other}`,
+    `  spent $${heldRetry.spentUsd} of $${hardCap.limitUsd}: utilization ${heldRetry.utilization}, overspend $${heldRetry.overspendUsd}`,
   );
   const calls = (p: RequestPaths['success']) =>
     `${Object.entries(p.dynamoCalls)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import {
+  type BudgetInput,
   budgetDefinitionOf,
   budgetInputObject,
   budgetInputSchema,
@@ -182,7 +183,32 @@ export function parseConfig(raw: unknown, source = 'config'): CostSentryConfig {
       ]);
     }
   }
+  const unknownModels = policyModelProblems(parsed.data);
+  if (unknownModels.length > 0) throw new ConfigError(source, unknownModels);
   return parsed.data;
+}
+
+/** A budget policy must name models of the catalog: a typo would never match (or never serve). */
+function policyModelProblems(config: CostSentryConfig): Array<{ path: string[]; message: string }> {
+  const known = new Set(Object.entries(config.models).flatMap(([alias, m]) => [alias, m.modelId]));
+  const problems: Array<{ path: string[]; message: string }> = [];
+  const check = (path: string[], policies: BudgetInput['policies']) =>
+    policies?.forEach((policy, i) => {
+      const named = policy.action === 'downgrade' ? [policy.from, policy.to] : policy.models;
+      for (const model of named.filter((m) => !known.has(m))) {
+        problems.push({
+          path: [...path, 'policies', String(i)],
+          message: `names '${model}', which is not in models`,
+        });
+      }
+    });
+  for (const [costCenter, budget] of Object.entries(config.budgets)) {
+    check(['budgets', costCenter], budget.policies);
+    for (const [app, appBudget] of Object.entries(budget.applications ?? {})) {
+      check(['budgets', costCenter, 'applications', app], appBudget.policies);
+    }
+  }
+  return problems;
 }
 
 /** Read and validate a JSON config file. */

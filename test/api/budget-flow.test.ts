@@ -54,8 +54,19 @@ afterAll(async () => {
 
 const tagsOf = (costCenter: string) => ({ costCenter, applicationId: 'flow-app', environment: 'dev' });
 
+/** The body of an answer, in the fields these tests read. */
+type Answer = Record<string, unknown> & { error?: Record<string, unknown>; cost?: { usd: number } };
+
+interface Outcome {
+  status: number | undefined;
+  /** The seed format's error code, Bedrock's exception name, or OpenAI's error type. */
+  code: unknown;
+  retryAfter: string | null;
+  json: Answer;
+}
+
 /** One request on a route; the outcome as status, error code or name, and the body. */
-async function call(route: RouteName, costCenter: string, text = 'Hi') {
+async function call(route: RouteName, costCenter: string, text = 'Hi'): Promise<Outcome> {
   if (route === 'invoke') {
     const response = await fetch(`${stack.url}/v1/invoke`, {
       method: 'POST',
@@ -66,7 +77,7 @@ async function call(route: RouteName, costCenter: string, text = 'Hi') {
         tags: tagsOf(costCenter),
       }),
     });
-    const json = (await response.json()) as Record<string, unknown> & { error?: Record<string, unknown> };
+    const json = (await response.json()) as Answer;
     return {
       status: response.status,
       code: json.error?.code,
@@ -161,7 +172,7 @@ describe.each(ROUTES)('the budget flow on the %s route', (route) => {
         model: { alias: 'nova-micro' },
         routing: { requested: 'nova-lite', served: 'nova-micro' },
       });
-      expect(figures.spentPico).toBe(usdToPico((answer.json.cost as { usd: number }).usd));
+      expect(figures.spentPico).toBe(usdToPico(answer.json.cost?.usd ?? -1));
     }
     if (route === 'openai') {
       expect(answer.json).toMatchObject({

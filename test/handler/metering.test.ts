@@ -1,7 +1,11 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BudgetExceededError, InvalidRequestError } from '../../lambdas/shared/rules/errors.ts';
+import {
+  BudgetExceededError,
+  InvalidRequestError,
+  RateLimitedError,
+} from '../../lambdas/shared/rules/errors.ts';
 import { ENV } from '../../lambdas/shared/wiring/env.ts';
 import { catalogOf } from '../../lib/config/schema.ts';
 import type { LambdaHandler } from '../../local/workflow.ts';
@@ -167,6 +171,23 @@ describe('HandleFailure handler', () => {
     expect(emfDimensions(emf ?? {})).toContainEqual(['CostCenter']);
     expect(emf).toMatchObject({ BudgetRejections: 1, Errors: 1, ErrorCode: 'BUDGET_EXCEEDED' });
     expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('counts a rate limit refusal as RateLimited, by cost center', async () => {
+    const refusal = new RateLimitedError('too many', 'requestsPerMinute', { costCenter: 'support' }, 12);
+    const { reservation: _none, ...unreserved } = state;
+    const failure = (await handleFailure({
+      ...unreserved,
+      error: { Error: refusal.name, Cause: causeOf(refusal) },
+    })) as { code: string; body: string };
+
+    expect(JSON.parse(failure.body).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      limit: 'requestsPerMinute',
+    });
+    const [emf] = emfLines(capture.lines());
+    expect(emfDimensions(emf ?? {})).toContainEqual(['CostCenter']);
+    expect(emf).toMatchObject({ RateLimited: 1, Errors: 1, ErrorCode: 'RATE_LIMITED' });
   });
 
   it('keeps unvalidated tags out of the metric dimensions', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { budgetWithFigures } from '../../lambdas/budget-admin/budgets.ts';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
-import { keys, windowMinute } from '../../lambdas/shared/rules/budget.ts';
+import { type BudgetDefinition, keys, windowMinute } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { settleRequest } from '../../lambdas/shared/rules/settlement.ts';
 import { catalog, RECEIVED_AT, storeWith, validatedRequest } from '../helpers/core-fixtures.ts';
@@ -112,5 +113,46 @@ describe('rate windows at the minute boundary', () => {
 
     const window = keys.rateWindow({ costCenter: 'support' }, windowMinute(new Date(now)));
     expect(store.windowFigures(window)).toEqual({ requests: 0, tokens: 0 });
+  });
+});
+
+describe('a budget as budgets get shows it', () => {
+  it('shows its rate limits with this minute’s counts, its fitting, and which policies are in force', async () => {
+    const store = storeWith([
+      {
+        costCenter: 'support',
+        period: 'monthly',
+        limitPico: '100000000',
+        fit: 'clamp',
+        minOutputTokens: 16,
+        rateLimits: { requestsPerMinute: 10 },
+        policies: [
+          { atUtilization: 0, action: 'downgrade', from: 'nova-lite', to: 'nova-micro' },
+          { atUtilization: 0.9, action: 'deny', models: ['nova-pro'] },
+        ],
+      },
+    ]);
+    const now = Date.parse('2026-11-23T10:00:10Z');
+    await reserveBudget(
+      validatedRequest(),
+      depsAt(store, () => now),
+    );
+
+    const body = await budgetWithFigures([...store.budgets.values()][0] as BudgetDefinition, {
+      store,
+      keys: undefined as never,
+      now: () => new Date(now),
+    });
+
+    expect(body).toMatchObject({
+      fit: 'clamp',
+      minOutputTokens: 16,
+      rateLimits: { requestsPerMinute: 10 },
+      rateWindow: { minute: '2026-11-23T10:00', requests: 1, tokens: 145 },
+      policies: [
+        { action: 'downgrade', active: true },
+        { action: 'deny', active: false },
+      ],
+    });
   });
 });

@@ -51,6 +51,24 @@ describe('the configuration', () => {
       /no price for amazon\.titan-text-lite-v1 \(alias extra\)/,
     ],
     [
+      'a budget policy naming a model the catalog does not have',
+      (c: Record<string, unknown>) => {
+        (c.budgets as Record<string, unknown>).typo = {
+          period: 'monthly',
+          limitUsd: 1,
+          policies: [{ atUtilization: 0.8, action: 'downgrade', from: 'nova-lite', to: 'nova-mini' }],
+        };
+      },
+      /budgets\.typo\.policies\.0: names 'nova-mini', which is not in models/,
+    ],
+    [
+      'rate limits that name no limit',
+      (c: Record<string, unknown>) => {
+        (c.budgets as Record<string, unknown>).unlimited = { period: 'monthly', limitUsd: 1, rateLimits: {} };
+      },
+      /budgets\.unlimited\.rateLimits: rateLimits needs requestsPerMinute, tokensPerMinute or both/,
+    ],
+    [
       'a budget with no limit',
       (c: Record<string, unknown>) => {
         (c.budgets as Record<string, unknown>).empty = { period: 'monthly' };
