@@ -212,3 +212,21 @@ describe('held versus spent over HTTP', () => {
     expect(Number(spent.retryAfter)).toBeGreaterThan(5);
   });
 });
+
+describe('fitting over HTTP', () => {
+  it('runs a request whose worst case does not fit with a clamped max_tokens, and says so', async () => {
+    // nova-lite: 64 output tokens cost 15,360,000 pico at the worst case; 12,000,000 leaves room for fewer.
+    await stack.runtime.store.putBudget(
+      budget('clamp-flow', { limitPico: 12_000_000n, fit: 'clamp', minOutputTokens: 8 }),
+    );
+
+    const answer = await call('invoke', 'clamp-flow', 'Hi [[sim:output_tokens=64]]');
+
+    expect(answer.status).toBe(200);
+    expect(answer.json.warnings).toEqual([expect.stringMatching(/^max_tokens was lowered from 64 to \d+/)]);
+    const clampedTo = Number(/to (\d+)/.exec(String((answer.json.warnings as string[])[0]))?.[1]);
+    expect((answer.json.usage as { outputTokens: number }).outputTokens).toBe(clampedTo);
+    const figures = await counters(stack.runtime, 'clamp-flow');
+    expect(figures.spentPico).toBeLessThanOrEqual(12_000_000n);
+  });
+});

@@ -97,6 +97,44 @@ describe('cost-sentry output and errors', () => {
     expect(csv[1]).toMatch(/^amazon\.nova-lite-v1:0,\d+,/);
   });
 
+  it('sets rate limits, fitting and policies, and shows them with budgets get', async () => {
+    const set = await cli(
+      'budgets',
+      'set',
+      'flowcli',
+      '--period',
+      'monthly',
+      '--limit-usd',
+      '5',
+      '--rpm',
+      '60',
+      '--tpm',
+      '90000',
+      '--clamp-min',
+      '128',
+      '--policy',
+      'downgrade:0.8:nova-pro:nova-lite',
+      '--policy',
+      'deny:0.95:nova-pro,nova-lite',
+    );
+    const json = JSON.parse((await cli('budgets', 'get', 'flowcli', '--format', 'json')).stdout);
+    const table = await cli('budgets', 'get', 'flowcli');
+
+    expect(set.code).toBe(0);
+    expect(json).toMatchObject({
+      rateLimits: { requestsPerMinute: 60, tokensPerMinute: 90000 },
+      rateWindow: { requests: 0, tokens: 0 },
+      fit: 'clamp',
+      minOutputTokens: 128,
+      policies: [
+        { atUtilization: 0.8, action: 'downgrade', from: 'nova-pro', to: 'nova-lite', active: false },
+        { atUtilization: 0.95, action: 'deny', models: ['nova-pro', 'nova-lite'], active: false },
+      ],
+    });
+    expect(table.stdout).toMatch(/RPM\s+TPM\s+THIS MINUTE\s+FIT\s+POLICIES/);
+    expect(table.stdout).toContain('downgrade nova-pro->nova-lite at 80%; deny nova-pro,nova-lite at 95%');
+  });
+
   it('deletes a budget', async () => {
     await cli('budgets', 'set', 'shortlived', '--period', 'monthly', '--limit-tokens', '1000');
     const deleted = await cli('budgets', 'delete', 'shortlived');
