@@ -107,6 +107,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason: 'The budget seed function runs only during deployments; there is no request path to trace.',
     paths: /^AWS679f53fac002430cb0da5b7982bd2287\/Resource$/,
   },
+  {
+    id: 'AwsSolutions-SF1',
+    reason:
+      'The Express state machine logs at ERROR by default: failed executions and tasks, never a success, whose ' +
+      'record is the audit line and the metrics (ALL would add about 4 KB of CloudWatch Logs a request). ' +
+      'deployment.stateMachineLogLevel "ALL" logs every event when debugging.',
+    paths: /^Workflow\/StateMachine\/Resource$/,
+  },
 ];
 
 /** Acknowledgements whose finding IDs name the stack's region and account. */
