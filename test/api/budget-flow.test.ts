@@ -184,24 +184,34 @@ describe.each(ROUTES)('the budget flow on the %s route', (route) => {
 });
 
 describe('held versus spent over HTTP', () => {
-  it('answers held with a short Retry-After while a request in flight holds the money, then serves the retry', async () => {
-    // The budget holds one worst case; the first request holds it for 2.5 s (longer than the
-    // server-side wait) and then uses almost none of it.
-    const probe = await call('invoke', 'nobody-yet');
-    expect(probe.status).toBe(403);
-    await stack.runtime.store.putBudget(budget('held-flow', { limitPico: 25_000_000n }));
-    const slow = call('invoke', 'held-flow', 'Hi [[sim:latency_ms=2500;output_tokens=1]]');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  const HELD: Record<RouteName, [number, string]> = {
+    invoke: [429, 'BUDGET_EXCEEDED'],
+    converse: [429, 'ThrottlingException'],
+    openai: [429, 'rate_limit_error'],
+  };
 
-    const held = await call('invoke', 'held-flow');
-    await slow;
-    const retried = await call('invoke', 'held-flow');
+  it.each(ROUTES)(
+    'answers held on the %s route while a request in flight holds the money, then serves the retry',
+    async (route) => {
+      // The budget holds one worst case; the first request holds it for 2.5 s (longer than the
+      // server-side wait) and then uses almost none of it.
+      const costCenter = `held-${route}`;
+      await stack.runtime.store.putBudget(budget(costCenter, { limitPico: 25_000_000n }));
+      const slow = call('invoke', costCenter, 'Hi [[sim:latency_ms=2500;output_tokens=1]]');
+      await new Promise((resolve) => setTimeout(resolve, 300));
 
-    expect(held.status).toBe(429);
-    expect(held.json.error).toMatchObject({ code: 'BUDGET_EXCEEDED', reason: 'held' });
-    expect(Number(held.retryAfter)).toBeLessThanOrEqual(5);
-    expect(retried.status).toBe(200);
-  });
+      const held = await call(route, costCenter);
+      await slow;
+      const retried = await call(route, costCenter);
+
+      expect([held.status, held.code]).toEqual(HELD[route]);
+      if (route === 'invoke') {
+        expect(held.json.error).toMatchObject({ reason: 'held', retryAfterSeconds: 1 });
+        expect(held.retryAfter).toBe('1');
+      }
+      expect(retried.status).toBe(200);
+    },
+  );
 
   it('answers spent with Retry-After until the reset when the money is spent', async () => {
     await stack.runtime.store.putBudget(budget('spent-flow', { limitPico: 1n }));
