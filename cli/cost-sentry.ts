@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { PERIODS } from '../lambdas/shared/rules/period.ts';
 import { CliError, LOCAL_ENDPOINT } from './client.ts';
+import { advise } from './commands/advise.ts';
 import { budgets } from './commands/budgets.ts';
 import { apiOf, type CommandContext, UsageError } from './commands/command.ts';
 import { invoke } from './commands/invoke.ts';
@@ -37,6 +38,11 @@ Reports (finance):
   report [--period 2026-11] [--by costCenter|application|environment|model] [--cost-center CC]
          [--format table|csv|json|html] [--output FILE]
                                                 the period's spend; html is one self-contained page with charts
+
+Advice (platform teams, finance):
+  advise [--period 2026-11] [--cost-center CC] [--format table|csv|json|html] [--output FILE]
+                                                what a cheaper tier, batch, Legacy migrations or provisioned
+                                                throughput would save a month, with evidence and an action
 
 Usage (finance):
   usage [--period 2026-11|2026-11-23] [--by costCenter|application|environment|model] [--cost-center CC]
@@ -93,7 +99,8 @@ async function run(argv: string[]): Promise<string> {
   });
   const [group, ...args] = positionals;
   if (values.help || !group) return HELP;
-  const formats: readonly string[] = group === 'report' ? [...FORMATS, 'html'] : FORMATS;
+  const formats: readonly string[] =
+    group === 'report' || group === 'advise' ? [...FORMATS, 'html'] : FORMATS;
   if (!formats.includes(values.format)) throw new UsageError(`--format must be one of ${formats.join(', ')}`);
   const api = apiOf({
     endpoint: values.endpoint ?? process.env.COST_SENTRY_ENDPOINT ?? LOCAL_ENDPOINT,
@@ -101,6 +108,7 @@ async function run(argv: string[]): Promise<string> {
     region: values.region,
   });
   if (group === 'report') return report({ api, values, args }, values.format as Format | 'html');
+  if (group === 'advise') return advise({ api, values, args }, values.format as Format | 'html');
   const command = GROUPS.get(group);
   if (!command) throw new UsageError(`unknown group '${group}'; see --help`);
   return command({ api, format: values.format as Format, values, args });

@@ -79,6 +79,7 @@ export class CostSentryStack extends Stack {
     const settle = fn('SettleUsage', 'settle-usage');
     const handleFailure = fn('HandleFailure', 'handle-failure');
     const admin = fn('BudgetAdmin', 'budget-admin');
+    if (config.advice) admin.fn.addEnvironment(ENV.advice, JSON.stringify(config.advice));
     for (const budgetFn of [reserve, settle, handleFailure]) budgets.grantRequestPath(budgetFn.role);
     // Claiming a key; SettleUsage records the response, HandleFailure drops a failed claim.
     for (const idempotent of [claim, settle, handleFailure]) budgets.grantIdempotency(idempotent.role);
@@ -153,6 +154,7 @@ export class CostSentryStack extends Stack {
             api.api.arnForExecuteApi('*', '/v1/budgets/*', stage),
             api.api.arnForExecuteApi('GET', '/v1/usage', stage),
             api.api.arnForExecuteApi('GET', '/v1/report', stage),
+            api.api.arnForExecuteApi('GET', '/v1/advice', stage),
             api.api.arnForExecuteApi('GET', '/v1/keys', stage),
             api.api.arnForExecuteApi('POST', '/v1/keys', stage),
             api.api.arnForExecuteApi('DELETE', '/v1/keys/*', stage),

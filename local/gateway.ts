@@ -366,9 +366,20 @@ async function dashboard(
   });
   if (result.statusCode !== 200)
     return { status: result.statusCode, headers: result.headers, body: result.body };
+  // The Advice panel: the advisor's recommendations for the same period.
+  const advice = await admin({
+    httpMethod: 'GET',
+    path: '/v1/advice',
+    body: null,
+    queryStringParameters: query,
+    requestContext: { requestId, identity: { userArn: null } },
+  });
   return {
     status: 200,
     headers: { 'content-type': 'text/html; charset=utf-8', 'x-request-id': requestId },
-    body: reportHtml(JSON.parse(result.body) as SpendReport),
+    body: reportHtml({
+      ...(JSON.parse(result.body) as SpendReport),
+      ...(advice.statusCode === 200 ? { advice: JSON.parse(advice.body) as SpendReport['advice'] } : {}),
+    }),
   };
 }

@@ -74,6 +74,7 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
     : dynamo.endpoint;
   process.env[ENV.tableName] = LOCAL_TABLE;
   process.env[ENV.catalog] = JSON.stringify(catalogOf(options.config));
+  if (options.config.advice) process.env[ENV.advice] = JSON.stringify(options.config.advice);
   process.env[ENV.bedrockTimeoutMs] = String(options.bedrockTimeoutMs ?? BEDROCK_TIMEOUT_MS);
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'CostSentry';
   process.env[ENV.openCallers] = options.auth === 'apikey' ? 'false' : 'true';

@@ -1,4 +1,5 @@
 import { MethodNotAllowedError, NotFoundError } from '../shared/rules/errors.ts';
+import { advice } from './advice.ts';
 import { deleteBudget, getBudget, listBudgets, pathScope, putBudget } from './budgets.ts';
 import { createKey, listKeys, revokeKey } from './keys.ts';
 import { type AdminDeps, type AdminRequest, type AdminResponse, decodePathSegment } from './request.ts';
@@ -20,6 +21,7 @@ export const ADMIN_ROUTES = [
   },
   { name: 'usage', pattern: /^\/v1\/usage$/, methods: ['GET'] },
   { name: 'report', pattern: /^\/v1\/report$/, methods: ['GET'] },
+  { name: 'advice', pattern: /^\/v1\/advice$/, methods: ['GET'] },
   { name: 'keys', pattern: /^\/v1\/keys$/, methods: ['GET', 'POST'] },
   { name: 'key', pattern: /^\/v1\/keys\/(?<keyId>[^/]+)$/, methods: ['DELETE'] },
 ] as const;
@@ -39,6 +41,8 @@ export async function handleAdmin(request: AdminRequest, deps: AdminDeps): Promi
       return usage(request.query, deps);
     case 'report':
       return report(request.query, deps);
+    case 'advice':
+      return advice(request.query, deps);
     case 'keys':
       return request.method === 'GET' ? listKeys(deps) : createKey(request.body, deps);
     case 'key':

@@ -1,5 +1,6 @@
 import { ERRORS, type ErrorCode, errorBody, SentryError, statusOf } from '../shared/rules/errors.ts';
 import { budgetStoreFromEnv, keyStoreFromEnv } from '../shared/wiring/clients.ts';
+import { adviceFromEnv, catalogFromEnv } from '../shared/wiring/env.ts';
 import { logger } from '../shared/wiring/powertools.ts';
 import { type AdminResponse, handleAdmin } from './core.ts';
 
@@ -18,7 +19,13 @@ export interface ProxyResult {
   body: string;
 }
 
-const deps = { store: budgetStoreFromEnv(), keys: keyStoreFromEnv(), now: () => new Date() };
+const deps = {
+  store: budgetStoreFromEnv(),
+  keys: keyStoreFromEnv(),
+  now: () => new Date(),
+  catalog: catalogFromEnv(),
+  advice: adviceFromEnv(),
+};
 
 /** The admin API for platform teams: budgets, usage and API keys. IAM-authorized on AWS. */
 export const handler = async (event: ProxyEvent): Promise<ProxyResult> => {

@@ -1,5 +1,7 @@
+import type { AdviceSettings } from '../shared/rules/advice.ts';
 import type { KeyStore } from '../shared/rules/api-keys.ts';
 import type { BudgetStore } from '../shared/rules/budget.ts';
+import type { Catalog } from '../shared/rules/catalog.ts';
 import { InvalidRequestError } from '../shared/rules/errors.ts';
 
 /** An admin API call, whatever carried it (API Gateway's proxy event, the local gateway). */
@@ -26,6 +28,9 @@ export interface AdminDeps {
   store: AdminBudgetStore;
   keys: KeyStore;
   now: () => Date;
+  /** The catalog and the advisor's settings, for GET /v1/advice. */
+  catalog?: Catalog | undefined;
+  advice?: AdviceSettings | undefined;
 }
 
 /** A path segment, percent-decoded; malformed encoding (`%ZZ`, a cut UTF-8 sequence) is the client's mistake. */

@@ -26,7 +26,7 @@ const usageQuerySchema = z
   })
   .strict();
 
-const reportQuerySchema = usageQuerySchema.omit({ by: true });
+export const reportQuerySchema = usageQuerySchema.omit({ by: true });
 
 /** Sum usage aggregates by one dimension. */
 export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Record<string, unknown>> {
@@ -81,7 +81,7 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
  * Parse a usage query and read the aggregates it asks for: its period (this month by default),
  * for one cost center or all that have budgets.
  */
-async function usageOf<S extends typeof usageQuerySchema | typeof reportQuerySchema>(
+export async function usageOf<S extends typeof usageQuerySchema | typeof reportQuerySchema>(
   schema: S,
   query: AdminRequest['query'],
   deps: AdminDeps,

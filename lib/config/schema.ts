@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { adviceSettingsSchema } from '../../lambdas/shared/rules/advice.ts';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import {
   type BudgetInput,
@@ -109,6 +110,8 @@ export const configSchema = z
     ),
     retiredModels: catalogSchema.shape.retiredModels,
     prices: catalogSchema.shape.prices,
+    /** The advisor's dated thresholds and prices (`cost-sentry advise`, GET /v1/advice). */
+    advice: adviceSettingsSchema.optional(),
     environments: catalogSchema.shape.environments,
     limits: catalogSchema.shape.limits,
     budgets: z.record(

@@ -284,6 +284,7 @@ export class ProxyApi extends Construct {
     adminMethod(applications.addResource('{applicationId}'), ['GET', 'PUT', 'DELETE']);
     adminMethod(v1.addResource('usage'), ['GET']);
     adminMethod(v1.addResource('report'), ['GET']);
+    adminMethod(v1.addResource('advice'), ['GET']);
     const keys = v1.addResource('keys');
     adminMethod(keys, ['GET', 'POST']);
     adminMethod(keys.addResource('{keyId}'), ['DELETE']);

@@ -13,6 +13,10 @@ export interface SpendReport {
   byModel: Array<Record<string, unknown> & { costUsd: number }>;
   daily: Array<{ day: string; costCenter: string; costUsd: number }>;
   budgets: Array<Record<string, unknown>>;
+  /** The advisor's recommendations for the period (GET /v1/advice), when the page shows them. */
+  advice?:
+    | { asOf: string; totalMonthlySavingUsd: number; recommendations: Array<Record<string, unknown>> }
+    | undefined;
 }
 
 let chartJs: string | undefined;
@@ -62,6 +66,27 @@ const COUNTS: Array<[string, string]> = [
   ['costUsd', 'Cost'],
 ];
 
+/** The Advice panel: each recommendation with its monthly saving, evidence and action. */
+function adviceSection(report: SpendReport): string {
+  if (!report.advice) return '';
+  const { advice } = report;
+  const rows = advice.recommendations.map((r) => ({ ...r, monthlySavingUsd: `$${r.monthlySavingUsd}` }));
+  return `<section data-testid="advice"><h2>Advice</h2>
+<p class="muted">Estimated monthly savings at this period's volume: <strong data-testid="advice-total">$${escapeHtml(advice.totalMonthlySavingUsd)}</strong> (thresholds and prices as of ${escapeHtml(advice.asOf)}).</p>
+${table('advice-table', 'Recommendations', rows, [
+  ['kind', 'Lever'],
+  ['costCenter', 'Cost center'],
+  ['applicationId', 'Application'],
+  ['modelId', 'Model'],
+  ['monthlySavingUsd', 'Saving a month'],
+  ['evidence', 'Evidence'],
+  ['action', 'Action'],
+])
+  .replace(/^<section><h2>Recommendations<\/h2>/, '')
+  .replace(/<\/section>$/, '')}
+</section>`;
+}
+
 /**
  * The spend report as one self-contained HTML file: three Chart.js charts (spend per day per
  * cost center, share by model, budget use per cost center) and the exact figures as tables, for
@@ -105,6 +130,7 @@ ${table('budgets', 'Budgets now', report.budgets, [
   ['spentUsd', 'Spent (USD)'],
   ['utilization', 'Used (share)'],
 ])}
+${adviceSection(report)}
 <script id="report-data" type="application/json">${scriptJson(report)}</script>
 <script>${chartLibrary()}</script>
 <script>

@@ -51,6 +51,29 @@ function cli(...args: string[]): Promise<string> {
   });
 }
 
+describe('cost-sentry advise and GET /v1/advice', () => {
+  it('recommends a cheaper tier for short answers on a premium model, with its saving and an action', async () => {
+    const { status, json } = await post(stack, {}, { method: 'GET', path: '/v1/advice' });
+    expect(status).toBe(200);
+    const sonnet = json.recommendations.find(
+      (r: { kind: string; modelId: string }) =>
+        r.kind === 'cheaper-tier' && r.modelId === 'global.anthropic.claude-sonnet-4-6',
+    );
+    expect(sonnet).toMatchObject({
+      costCenter: 'finance',
+      applicationId: 'ledger',
+      action: expect.stringContaining('claude-haiku'),
+    });
+    expect(sonnet.monthlySavingUsd).toBeGreaterThan(0);
+    expect(JSON.parse(await cli('advise', '--format', 'json'))).toMatchObject({
+      recommendations: json.recommendations,
+    });
+    const table = await cli('advise');
+    expect(table).toContain('cheaper-tier');
+    expect(table).toContain('Estimated saving');
+  });
+});
+
 describe('cost-sentry report', () => {
   it('totals, in CSV, exactly the costs the responses reported', async () => {
     for (const by of ['costCenter', 'application', 'environment', 'model']) {
@@ -125,6 +148,14 @@ describe.runIf(executablePath || BROWSER_REQUIRED)('/dashboard in a real headles
         })),
       );
       expect(await page.textContent('[data-testid="total-cost"]')).toBe(`$${report.total.costUsd}`);
+
+      // The Advice panel: the advisor's recommendations for the period, as GET /v1/advice gives them.
+      const advice = (await post(stack, {}, { method: 'GET', path: '/v1/advice' })).json;
+      expect(advice.recommendations.length).toBeGreaterThan(0);
+      expect(await page.$$eval('table[data-testid="advice-table"] tbody tr', (rows) => rows.length)).toBe(
+        advice.recommendations.length,
+      );
+      expect(await page.textContent('[data-testid="advice-total"]')).toBe(`$${advice.totalMonthlySavingUsd}`);
       expect(usdToPico(report.total.costUsd)).toBe(reportedPico);
       await page.screenshot({ path: join(tmpdir(), 'cost-sentry-dashboard.png'), fullPage: true });
     } finally {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { UsageAggregate } from './budget.ts';
 import { type Catalog, priceOf, priceVersionAt } from './catalog.ts';
 import { costOfTokens, picoToUsd } from './money.ts';
@@ -8,6 +9,26 @@ import { costOfTokens, picoToUsd } from './money.ts';
  * (the period's figures scaled to 30 days), its evidence and a one-line action. Pure: the caller
  * reads the aggregates and the catalog.
  */
+
+/** The advisor's settings as the config gives them (`advice`), each with its default. */
+export const adviceSettingsSchema = z
+  .object({
+    asOf: z.iso.date(),
+    cheaperTier: z.record(z.string(), z.string()).default({}),
+    shortOutputTokens: z.number().int().positive().default(200),
+    batchMinRequestsPerDay: z.number().int().positive().default(1000),
+    batchDiscount: z.number().gt(0).lt(1).default(0.5),
+    cacheMinRepeats: z.number().int().min(2).default(10),
+    cacheMinTokens: z.record(z.string(), z.number().int().positive()).default({}),
+    maxTokensShare: z.number().gt(0).max(1).default(0.25),
+    provisioned: z
+      .record(
+        z.string(),
+        z.object({ unitHourUsd: z.number().positive(), tokensPerMinute: z.number().positive() }).strict(),
+      )
+      .default({}),
+  })
+  .strict();
 
 /** The thresholds and prices the advisor uses, dated in the config. */
 export interface AdviceSettings {

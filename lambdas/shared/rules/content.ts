@@ -149,7 +149,10 @@ export const bytesOf = (text: string) =>
 /** A JSON value's bytes, also as a serializer that escapes every non-ASCII character would write it. */
 const jsonBytes = (value: unknown) => {
   const text = JSON.stringify(value);
-  return Math.max(bytesOf(text), text.replace(/[^\x00-\x7f]/g, '\\u0000').length);
+  let nonAscii = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) nonAscii++;
+  // Each non-ASCII UTF-16 unit written as \uXXXX: six characters instead of one.
+  return Math.max(bytesOf(text), text.length + 5 * nonAscii);
 };
 /** The decoded length of base64 text. */
 const base64Bytes = (b64: string) =>

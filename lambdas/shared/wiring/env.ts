@@ -1,3 +1,4 @@
+import { type AdviceSettings, adviceSettingsSchema } from '../rules/advice.ts';
 import { type Catalog, parseCatalog } from '../rules/catalog.ts';
 
 /** Environment variable names shared by the constructs that set them and the handlers that read them. */
@@ -12,6 +13,8 @@ export const ENV = {
   profileArnPrefix: 'COST_SENTRY_PROFILE_ARN_PREFIX',
   /** Set to `true` only by the local stack without authentication: anonymous callers may use any tags. */
   openCallers: 'COST_SENTRY_OPEN_CALLERS',
+  /** The advisor's dated thresholds and prices (the admin function only), as JSON. */
+  advice: 'COST_SENTRY_ADVICE',
 } as const;
 
 function required(name: string): string {
@@ -42,6 +45,12 @@ export function bedrockTimeoutMsFromEnv(): number {
 /** The SNS topic for budget alerts; absent in the local stack, where alerts go to the log. */
 export function alertTopicArnFromEnv(): string | undefined {
   return process.env[ENV.alertTopicArn] || undefined;
+}
+
+/** The advisor's settings; absent (a function other than the admin API's), the defaults as of today. */
+export function adviceFromEnv(): AdviceSettings {
+  const raw = process.env[ENV.advice];
+  return adviceSettingsSchema.parse(raw ? JSON.parse(raw) : { asOf: new Date().toISOString().slice(0, 10) });
 }
 
 export function openCallersFromEnv(): boolean {
