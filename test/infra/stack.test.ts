@@ -239,8 +239,8 @@ describe('the API', () => {
       real.filter((m) => m.Properties.Integration.Type === 'AWS').map((m) => m.Properties.HttpMethod),
     ).toEqual(['POST', 'POST', 'POST']); // /v1/invoke, /model/{modelId}/converse, /v1/chat/completions
     // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application,
-    // GET /v1/usage, GET /v1/report, GET and POST /v1/keys, DELETE /v1/keys/{keyId}.
-    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(12);
+    // GET /v1/usage, GET /v1/report, GET /v1/advice, GET and POST /v1/keys, DELETE /v1/keys/{keyId}.
+    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(13);
     const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
     const statuses = mocks
       .map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode)
