@@ -1,8 +1,9 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Names, Stack, type StackProps } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnSamplingRule } from 'aws-cdk-lib/aws-xray';
 import type { Construct } from 'constructs';
 import { foundationModelOf, isSystemProfileId } from '../lambdas/shared/rules/catalog.ts';
 import { ENV } from '../lambdas/shared/wiring/env.ts';
@@ -24,6 +25,12 @@ export interface CostSentryStackProps extends StackProps {
 
 /** How often the sweeper returns stale reservations on AWS. */
 export const SWEEP_EVERY_MINUTES = 5;
+
+/** The share of API requests X-Ray traces (a sampling rule on the stage, no reservoir). */
+export const TRACE_SAMPLING_RATE = 0.05;
+
+/** InvokeModel's memory: it waits for the model, and a wait costs in proportion to memory. */
+export const INVOKE_MODEL_MEMORY_MB = 128;
 
 /** Lambda environment variables share 4 KB; the catalog must leave room for the rest. */
 export const MAX_CATALOG_ENV_BYTES = 3_500;
@@ -65,17 +72,20 @@ export class CostSentryStack extends Stack {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
-    const fn = (id: string, entry: keyof typeof LAMBDA_TIMEOUTS) =>
+    const fn = (id: string, entry: keyof typeof LAMBDA_TIMEOUTS, memorySize?: number) =>
       new SentryFunction(this, id, {
         entry,
         timeout: Duration.seconds(LAMBDA_TIMEOUTS[entry]),
         environment,
         logRetention,
+        ...(memorySize ? { memorySize } : {}),
       });
     const validate = fn('ValidateRequest', 'validate-request');
     const claim = fn('ClaimIdempotencyKey', 'claim-idempotency-key');
     const reserve = fn('ReserveBudget', 'reserve-budget');
-    const invoke = fn('InvokeModel', 'invoke-model');
+    // InvokeModel mostly waits for the model: a wait costs in proportion to memory, and the
+    // bundle fits in 128 MB (npm run cost-model prints the trade-off).
+    const invoke = fn('InvokeModel', 'invoke-model', INVOKE_MODEL_MEMORY_MB);
     const settle = fn('SettleUsage', 'settle-usage');
     const handleFailure = fn('HandleFailure', 'handle-failure');
     const admin = fn('BudgetAdmin', 'budget-admin');
@@ -117,6 +127,7 @@ export class CostSentryStack extends Stack {
         HandleFailureFunctionArn: handleFailure.fn,
       },
       logRetention,
+      logLevel: config.deployment.stateMachineLogLevel,
     });
     const api = new ProxyApi(this, 'Proxy', {
       stateMachine: machine.stateMachine,
@@ -168,6 +179,24 @@ export class CostSentryStack extends Stack {
       stateMachine: machine.stateMachine,
       api: api.api,
       budgets: budgetDefinitions(config).filter((b) => !b.applicationId),
+    });
+
+    // Trace a fixed 5% of the API's requests, with no per-second reservoir: X-Ray costs the same
+    // small share at any rate instead of every request at a low rate (npm run cost-model).
+    new CfnSamplingRule(this, 'TraceSampling', {
+      samplingRule: {
+        ruleName: `cost-sentry-${Names.uniqueId(this).slice(-20)}`,
+        priority: 1000,
+        fixedRate: TRACE_SAMPLING_RATE,
+        reservoirSize: 0,
+        serviceName: '*',
+        serviceType: '*',
+        host: '*',
+        httpMethod: '*',
+        urlPath: '*',
+        resourceArn: api.api.deploymentStage.stageArn,
+        version: 1,
+      },
     });
 
     new CfnOutput(this, 'DashboardName', { value: finance.dashboard.dashboardName });

@@ -29,6 +29,7 @@ describe('every documented option synthesizes with cdk-nag clean', () => {
   it.each<[string, (raw: Record<string, any>) => void]>([
     ['alerts.emails', (raw) => (raw.alerts = { emails: ['finance@example.com', 'platform@example.com'] })],
     ['deployment.waf', (raw) => (raw.deployment.waf = { rateLimitPer5Minutes: 2000 })],
+    ['deployment.stateMachineLogLevel ALL', (raw) => (raw.deployment.stateMachineLogLevel = 'ALL')],
     ['auth.invoke apikey', (raw) => (raw.auth = { invoke: 'apikey' })],
     [
       'auth.callers',
@@ -164,5 +165,15 @@ describe('first use of a third-party model', () => {
         m.marketplaceProductId ? [m.marketplaceProductId] : [],
       ),
     });
+  });
+});
+
+describe('the state machine log level', () => {
+  it('is ERROR by default and ALL when the config asks', () => {
+    const level = (t: Template) =>
+      Object.values(t.findResources('AWS::StepFunctions::StateMachine'))[0]?.Properties.LoggingConfiguration
+        .Level;
+    expect(level(synth(exampleConfig()))).toBe('ERROR');
+    expect(level(synth(withOption((raw) => (raw.deployment.stateMachineLogLevel = 'ALL'))))).toBe('ALL');
   });
 });

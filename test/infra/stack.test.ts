@@ -34,11 +34,25 @@ const asl = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as {
 };
 
 describe('the functions', () => {
+  it('give InvokeModel, which mostly waits for the model, 128 MB', () => {
+    const [invoke] = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) =>
+      id.startsWith('InvokeModelFunction'),
+    );
+    expect(invoke?.[1].Properties.MemorySize).toBe(128);
+  });
+
+  it('trace a fixed 5% of the API requests, with no reservoir', () => {
+    template.hasResourceProperties('AWS::XRay::SamplingRule', {
+      SamplingRule: Match.objectLike({ FixedRate: 0.05, ReservoirSize: 0 }),
+    });
+  });
+
   it('run Node.js 24 on arm64 with explicit memory and timeouts', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
     });
-    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(8);
+    // Every function but InvokeModel (128 MB, below).
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(7);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: LAMBDA_TIMEOUTS['invoke-model'],
@@ -248,7 +262,7 @@ describe('the API', () => {
       .sort();
     // 404: /, /{proxy+}, /v1, /v1/{proxy+}, applications, /model, /model/{modelId}, its {proxy+}, /v1/chat.
     // 405: every route's other methods (invoke, converse, chat completions and the admin routes).
-    expect(statuses).toEqual([...Array(9).fill('404'), ...Array(10).fill('405')]);
+    expect(statuses).toEqual([...Array(9).fill('404'), ...Array(11).fill('405')]);
   });
 
   it('gives callers and platform engineers separate policies', () => {

@@ -26,9 +26,7 @@ const clientKeyed = (path: ReadonlyArray<PropertyKey>, i: number) =>
   CLIENT_KEYED.has(String(path[i])) || (path[i] === 'parameters' && path[i - 1] === 'function');
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  const cut = path.findIndex(
-    (key, i) => i > 0 && typeof path[i - 1] === 'string' && CLIENT_KEYED.has(String(path[i - 1])),
-  );
+  const cut = path.findIndex((_key, i) => i > 0 && clientKeyed(path, i - 1));
   const shown = cut < 0 ? path : path.slice(0, cut);
   return shown.reduce<string>(
     (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
