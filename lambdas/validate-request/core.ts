@@ -68,7 +68,14 @@ export function validateRequest(
   }
 
   const parameterPath = (name: string) => (paths.parameters ? `${paths.parameters}.${name}` : name);
-  const details: ErrorDetail[] = [...conversationProblems(request.messages, paths.messages, maxContentChars)];
+  const details: ErrorDetail[] = [
+    ...conversationProblems(request.messages, paths.messages, maxContentChars, maxMessages),
+    ...(request.system ?? []).flatMap((block, b) =>
+      'text' in block && block.text.length > maxContentChars
+        ? [{ path: `system[${b}].text`, message: `must be at most ${maxContentChars} characters` }]
+        : [],
+    ),
+  ];
   if (!catalog.environments.includes(tags.environment)) {
     details.push({
       path: `${paths.tags}.environment`,
@@ -208,7 +215,17 @@ function tagsOf(
 }
 
 /** Roles alternate, starting with the user; text is not blank and within the limit. */
-function conversationProblems(messages: Message[], at: string, maxContentChars: number): ErrorDetail[] {
+function conversationProblems(
+  messages: Message[],
+  at: string,
+  maxContentChars: number,
+  maxMessages: number,
+): ErrorDetail[] {
+  // Every route's messages once translated (OpenAI's system and tool turns fold into fewer).
+  if (messages.length === 0)
+    return [{ path: at, message: 'must hold at least one user or assistant message' }];
+  if (messages.length > maxMessages)
+    return [{ path: at, message: `must hold at most ${maxMessages} messages` }];
   const problems: ErrorDetail[] = [];
   messages.forEach((message, index) => {
     const expected = index % 2 === 0 ? 'user' : 'assistant';

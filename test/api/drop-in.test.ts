@@ -453,3 +453,30 @@ describe('bad input on the drop-in routes', () => {
     },
   );
 });
+
+describe('the limits on the OpenAI route', () => {
+  it.each([
+    [
+      'more messages than limits.maxMessages',
+      Array.from({ length: 101 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'Hi' })),
+    ],
+    [
+      'a system prompt over limits.maxContentChars',
+      [
+        { role: 'system', content: 'x'.repeat(100_001) },
+        { role: 'user', content: 'Hi' },
+      ],
+    ],
+    ['only a system message', [{ role: 'system', content: 'Be brief.' }]],
+  ])('refuses %s with 400, nothing charged', async (_name, messages) => {
+    const calls = stack.runtime.simulator?.stats.calls ?? 0;
+    const response = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'nova-lite', messages, metadata: tags }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    expect(stack.runtime.simulator?.stats.calls ?? 0).toBe(calls);
+  });
+});
