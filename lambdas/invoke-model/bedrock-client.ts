@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ContentBlock } from '../shared/rules/content.ts';
 import {
+  ModelAnswerUnreadableError,
   ModelError,
   ModelThrottledError,
   ModelTimeoutError,
@@ -59,9 +60,11 @@ export function translateBedrockError(error: unknown): SentryError {
   const name = error instanceof Error ? error.name : '';
   const translate = TRANSLATIONS[name];
   if (translate) return translate(error);
-  const answered =
-    (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode !== undefined;
-  if (answered) return new ModelError('The model failed to answer.', { cause: error });
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  // A success whose body could not be read was billed: charged its reservation, never retried.
+  if (status !== undefined && status >= 200 && status < 300)
+    return new ModelAnswerUnreadableError({ cause: error });
+  if (status !== undefined) return new ModelError('The model failed to answer.', { cause: error });
   const code = String((error as { code?: unknown })?.code ?? '');
   return NOT_SENT.has(code)
     ? new ModelUnavailableError({ cause: error })

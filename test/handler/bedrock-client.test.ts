@@ -13,6 +13,7 @@ import {
   translateBedrockError,
 } from '../../lambdas/invoke-model/bedrock-client.ts';
 import type { ConverseInput } from '../../lambdas/invoke-model/core.ts';
+import { NOT_BILLED } from '../../lambdas/shared/rules/errors.ts';
 
 const bedrock = mockClient(BedrockRuntimeClient);
 beforeEach(() => bedrock.reset());
@@ -108,6 +109,15 @@ describe('translateBedrockError without an answer from Bedrock', () => {
   it('treats a refused connection as unavailable (never sent, retried)', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     expect(translateBedrockError(refused).name).toBe('ModelUnavailableError');
+  });
+
+  it('charges a success whose body could not be read: Bedrock billed it (not retried)', () => {
+    const unreadable = Object.assign(new Error('Unexpected end of JSON input'), {
+      $metadata: { httpStatusCode: 200 },
+    });
+    const translated = translateBedrockError(unreadable);
+    expect([translated.name, translated.code]).toEqual(['ModelAnswerUnreadableError', 'MODEL_ERROR']);
+    expect(NOT_BILLED.has(translated.name)).toBe(false);
   });
 
   it('treats a dropped connection as a timeout (maybe billed, not retried)', () => {

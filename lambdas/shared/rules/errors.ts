@@ -69,6 +69,11 @@ export const ERRORS = {
   },
   InternalError: { code: 'INTERNAL_ERROR', status: 500, message: 'Internal error.' },
   ModelError: { code: 'MODEL_ERROR', status: 502, message: 'The model failed to answer.', billed: false },
+  ModelAnswerUnreadableError: {
+    code: 'MODEL_ERROR',
+    status: 502,
+    message: 'The model answered, but its answer could not be read; it is charged as Bedrock billed it.',
+  },
   ModelUnavailableError: {
     code: 'MODEL_ERROR',
     status: 502,
@@ -330,6 +335,13 @@ export class ModelError extends SentryError {
 }
 
 /** A transient upstream failure (Bedrock unavailable or failing inside): retried, then MODEL_ERROR. */
+/** Bedrock answered success, but the answer could not be read (cut off, not JSON): billed, so charged. */
+export class ModelAnswerUnreadableError extends SentryError {
+  constructor(options?: ErrorOptions) {
+    super('ModelAnswerUnreadableError', {}, options);
+  }
+}
+
 export class ModelUnavailableError extends SentryError {
   constructor(options?: ErrorOptions) {
     super('ModelUnavailableError', {}, options);
