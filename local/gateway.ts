@@ -57,6 +57,9 @@ function openApi(limits: { maxMessages: number; maxContentChars: number }): stri
   return template;
 }
 
+/** How long a connection may stay silent before it is closed (API Gateway keeps one up to 60 s idle). */
+const IDLE_TIMEOUT_MS = 65_000;
+
 /** How an HTTP/2 connection with prior knowledge begins. */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 /** Headers that HTTP/1.1 allows and HTTP/2 forbids. */
@@ -277,16 +280,28 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const h1 = http.createServer(handle);
   const h2 = http2.createServer(handle);
   const server = net.createServer((socket) => {
-    socket.once('readable', () => {
-      const head = socket.read(HTTP2_PREFACE.length) ?? socket.read();
-      if (!head) {
-        socket.destroy();
+    // A client that resets before its first bytes must not take the process down.
+    socket.on('error', () => socket.destroy());
+    // A silent connection is closed, as API Gateway closes one.
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    let head = Buffer.alloc(0);
+    const sniff = () => {
+      for (let chunk = socket.read(); chunk; chunk = socket.read()) head = Buffer.concat([head, chunk]);
+      // Until the first bytes tell, wait: a preface may come in more than one packet.
+      const undecided =
+        head.length < HTTP2_PREFACE.length && HTTP2_PREFACE.subarray(0, head.length).equals(head);
+      if (undecided) {
+        socket.once('readable', sniff);
         return;
       }
+      socket.setTimeout(0);
       socket.unshift(head);
-      (Buffer.from(head).equals(HTTP2_PREFACE) ? h2 : h1).emit('connection', socket);
-    });
+      (head.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE) ? h2 : h1).emit('connection', socket);
+    };
+    socket.once('readable', sniff);
   });
+  // HTTP/2 sessions that stay silent are closed too.
+  h2.on('session', (session) => session.setTimeout(IDLE_TIMEOUT_MS, () => session.close()));
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -276,3 +276,44 @@ describe('the catalog over HTTP', () => {
     client.destroy();
   });
 });
+
+describe('the local gateway as a server', () => {
+  it('survives a client that resets before sending anything, and one that splits the HTTP/2 preface', async () => {
+    const net = await import('node:net');
+    const port = Number(new URL(stack.url).port);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.resetAndDestroy();
+        resolve();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The AWS SDK speaks HTTP/2: its preface in two packets still reaches the HTTP/2 server.
+    const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+    const client = new BedrockRuntimeClient({
+      endpoint: stack.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const answer = await client.send(
+      new ConverseCommand({
+        modelId: 'nova-lite',
+        messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+        requestMetadata: { costCenter: 'support', applicationId: 'docs-helper', environment: 'production' },
+      }),
+    );
+    expect(answer.stopReason).toBe('end_turn');
+    client.destroy();
+    const split = net.connect(port, '127.0.0.1');
+    split.on('error', () => undefined);
+    await new Promise((resolve) => split.once('connect', resolve));
+    split.write('PRI * HT');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    split.write('TP/2.0\r\n\r\nSM\r\n\r\n');
+    // An HTTP/2 server answers the preface with its SETTINGS frame (type 4); HTTP/1.1 would say "HTTP/1.1 400".
+    const first = await new Promise<Buffer>((resolve) => split.once('data', resolve));
+    expect(first[3]).toBe(4);
+    split.destroy();
+  });
+});
