@@ -287,3 +287,35 @@ describe('error paths never quote a key the client chose', () => {
     expect(JSON.stringify((error as { fields: unknown }).fields)).not.toContain('4111111111111111');
   });
 });
+
+describe('OpenAI inputs Bedrock would refuse are refused first', () => {
+  it.each([
+    [
+      'a tool call named with a space',
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'look up', arguments: '{}' } }],
+      },
+    ],
+    [
+      'a metadata value over 256 characters',
+      { role: 'user', content: 'Hi' },
+      { metadata: { note: 'x'.repeat(257) } },
+    ],
+  ] as Array<[string, Record<string, unknown>, Record<string, unknown>?]>)(
+    '%s',
+    (_name, message, extra = {}) => {
+      const body = { model: 'nova-lite', messages: [{ role: 'user', content: 'Hi' }, message], ...extra };
+      expect(chatRequestSchema().safeParse(body).success).toBe(false);
+    },
+  );
+
+  it('answers param null, not an empty string, for an error about the whole body', () => {
+    expect(
+      openAiError('INVALID_REQUEST', { message: 'm', details: [{ path: '', message: 'x' }] }, 'r').body,
+    ).toMatchObject({
+      error: { param: null },
+    });
+  });
+});

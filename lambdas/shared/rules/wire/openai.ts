@@ -29,6 +29,8 @@ export class UnsupportedParameterError extends Error {
 }
 
 const text = z.string();
+/** A tool's name, as Converse takes it. */
+const TOOL_NAME = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -');
 const textPart = z.object({ type: z.literal('text'), text }).strip();
 const imagePart = z
   .object({
@@ -44,7 +46,7 @@ const toolCall = z
   .object({
     id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
     type: z.literal('function'),
-    function: z.object({ name: z.string().min(1), arguments: z.string() }).strip(),
+    function: z.object({ name: TOOL_NAME, arguments: z.string() }).strip(),
   })
   .strip();
 
@@ -90,7 +92,7 @@ const tool = z
 
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
-  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }).strip() }).strip(),
+  z.object({ type: z.literal('function'), function: z.object({ name: TOOL_NAME }).strip() }).strip(),
 ]);
 
 /**
@@ -124,7 +126,8 @@ const chatSchema = z
     logit_bias: z.record(z.string(), z.number()).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     user: z.string().optional(),
-    metadata: z.record(z.string().min(1).max(64), z.string().max(512)).nullable().optional(),
+    // Bedrock's requestMetadata takes values of at most 256 characters.
+    metadata: z.record(z.string().min(1).max(64), z.string().max(256)).nullable().optional(),
     store: z.boolean().nullable().optional(),
     service_tier: z.string().nullable().optional(),
     reasoning_effort: z.string().nullable().optional(),
@@ -450,5 +453,5 @@ export function openAiError(
 
 /** The first detail's path, as OpenAI's `param` (our schema's names, never the client's text). */
 function paramOf(fields: PublicErrorFields): string | null {
-  return fields.details?.[0]?.path ?? null;
+  return fields.details?.[0]?.path || null;
 }
