@@ -22,6 +22,7 @@ const budgetColumns: Column[] = [
   { key: 'thisMinute', header: 'THIS MINUTE' },
   { key: 'fitting', header: 'FIT' },
   { key: 'policyState', header: 'POLICIES' },
+  { key: 'caching', header: 'CACHE' },
   { key: 'source', header: 'SOURCE' },
 ];
 
@@ -47,6 +48,7 @@ function budgetRow(budget: Record<string, unknown>): Record<string, unknown> {
   const rates = budget.rateLimits as { requestsPerMinute?: number; tokensPerMinute?: number } | undefined;
   const window = budget.rateWindow as { requests: number; tokens: number } | undefined;
   const policies = (budget.policies ?? []) as PolicyView[];
+  const cache = budget.cache as { ttlSeconds: number; anyTemperature?: boolean } | undefined;
   return {
     ...budget,
     ...forecast,
@@ -55,6 +57,7 @@ function budgetRow(budget: Record<string, unknown>): Record<string, unknown> {
     thisMinute: window ? `${window.requests} req, ${window.tokens} tok` : undefined,
     fitting: budget.fit ? `clamp >= ${budget.minOutputTokens}` : undefined,
     policyState: policies.length ? policies.map(policyText).join('; ') : undefined,
+    caching: cache ? `${cache.ttlSeconds}s${cache.anyTemperature ? ', any temperature' : ''}` : undefined,
   };
 }
 
@@ -119,6 +122,7 @@ function budgetBody(values: CommandContext['values']): Record<string, unknown> {
   const tpm = values.tpm as string | undefined;
   const clampMin = values['clamp-min'] as string | undefined;
   const policies = (values.policy as string[] | undefined)?.map(policyOption);
+  const cacheTtl = values['cache-ttl'] as string | undefined;
   return {
     period: values.period,
     ...(limitUsd !== undefined ? { limitUsd: numberOption('limit-usd', limitUsd) } : {}),
@@ -134,5 +138,13 @@ function budgetBody(values: CommandContext['values']): Record<string, unknown> {
       : {}),
     ...(clampMin !== undefined ? { fit: 'clamp', minOutputTokens: numberOption('clamp-min', clampMin) } : {}),
     ...(policies?.length ? { policies } : {}),
+    ...(cacheTtl !== undefined
+      ? {
+          cache: {
+            ttlSeconds: numberOption('cache-ttl', cacheTtl),
+            ...(values['cache-any-temperature'] === true ? { anyTemperature: true } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -46,6 +46,7 @@ export async function budgetWithFigures(
   return {
     ...budgetView(budget, key, figures, at),
     ...(window ? { rateWindow: { minute, ...window } } : {}),
+    ...(budget.cache ? { cache: budget.cache } : {}),
     alertThresholds: budget.alertThresholds,
     alertsSent: figures.alerted.sort((a, b) => a - b),
     utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,

@@ -58,6 +58,8 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
         costPico: 0n,
         rateLimited: 0,
         downgrades: 0,
+        cacheHits: 0,
+        savedPico: 0n,
       },
     };
     group.totals.requests += row.requests;
@@ -68,13 +70,20 @@ export function summarise(rows: UsageAggregate[], by: UsageDimension): Array<Rec
     group.totals.costPico += row.costPico;
     group.totals.rateLimited = (group.totals.rateLimited ?? 0) + (row.rateLimited ?? 0);
     group.totals.downgrades = (group.totals.downgrades ?? 0) + (row.downgrades ?? 0);
+    group.totals.cacheHits = (group.totals.cacheHits ?? 0) + (row.cacheHits ?? 0);
+    group.totals.savedPico = (group.totals.savedPico ?? 0n) + (row.savedPico ?? 0n);
     groups.set(id, group);
   }
   return [...groups.values()]
     .sort((a, b) =>
       b.totals.costPico > a.totals.costPico ? 1 : b.totals.costPico < a.totals.costPico ? -1 : 0,
     )
-    .map(({ key, totals: { costPico, ...counts } }) => ({ ...key, ...counts, costUsd: picoToUsd(costPico) }));
+    .map(({ key, totals: { costPico, savedPico, ...counts } }) => ({
+      ...key,
+      ...counts,
+      costUsd: picoToUsd(costPico),
+      savedUsd: picoToUsd(savedPico ?? 0n),
+    }));
 }
 
 /**
@@ -98,10 +107,12 @@ export async function usageOf<S extends typeof usageQuerySchema | typeof reportQ
   return { ...(parsed.data as z.output<S>), period, rows };
 }
 
-/** The requests and cost of a set of aggregates. */
+/** The requests and cost of a set of aggregates, and what the response cache saved. */
 const totalOf = (rows: UsageAggregate[]) => ({
   requests: rows.reduce((sum, r) => sum + r.requests, 0),
   costUsd: picoToUsd(rows.reduce((sum, r) => sum + r.costPico, 0n)),
+  cacheHits: rows.reduce((sum, r) => sum + (r.cacheHits ?? 0), 0),
+  savedUsd: picoToUsd(rows.reduce((sum, r) => sum + (r.savedPico ?? 0n), 0n)),
 });
 
 /**

@@ -23,6 +23,7 @@ import {
 import { formatUsd } from '../shared/rules/money.ts';
 import { secondsUntilReset } from '../shared/rules/period.ts';
 import { worstCaseCost } from '../shared/rules/pricing.ts';
+import { type CacheHit, cacheKey, freshAnswer, isCacheable } from '../shared/rules/response-cache.ts';
 import {
   type BudgetReservation,
   type BudgetReservedScope,
@@ -369,11 +370,57 @@ async function countRateLimited(request: ValidatedRequest, at: Date, deps: Reser
  * "spent". Every refusal gives back what was held.
  */
 export async function reserveBudget(request: ValidatedRequest, deps: ReserveDeps): Promise<ReservedRequest> {
-  const { costCenter, applicationId } = request.tags;
+  return reserveFor(request, budgetsOf(request, await readBudgets(request, deps)), deps);
+}
+
+/** What ReserveBudget answers from the response cache: the request and the stored answer, nothing held. */
+export type CachedRequest = ValidatedRequest & { cacheHit: CacheHit };
+
+/**
+ * ReserveBudget with the response cache in front: when the budget keeps answers (`cache`, the
+ * application's or else the cost center's) and the request may be served from them, one read
+ * of the cache item. A fresh answer is a hit: nothing is reserved, no rate window counts it, no
+ * policy applies, Bedrock is not called. Otherwise {@link reserveBudget}, as without a cache.
+ */
+export async function reserveOrAnswerFromCache(
+  request: ValidatedRequest,
+  deps: ReserveDeps,
+): Promise<ReservedRequest | CachedRequest> {
+  const found = await readBudgets(request, deps);
+  const policy = found.application?.cache ?? found.costCenter?.cache;
+  const cacheable =
+    found.costCenter !== undefined && isCacheable(request.prompt, policy, request.noCache === true);
+  if (cacheable) {
+    const key = keys.cachedAnswer(
+      request.tags.costCenter,
+      cacheKey(request.tags.costCenter, { modelId: request.model.modelId, ...request.prompt }),
+    );
+    const answer = freshAnswer(await deps.store.getCachedAnswer(key), deps.now());
+    if (answer) return { ...request, cacheHit: { answer } };
+  }
+  const reserved = await reserveFor(request, budgetsOf(request, found), deps);
+  // A miss: SettleUsage keeps the answer, under the key of the request as it is served.
+  return cacheable && policy
+    ? { ...reserved, reservation: { ...reserved.reservation, cache: policy } }
+    : reserved;
+}
+
+type FoundBudgets = Awaited<ReturnType<BudgetStore['getBudgets']>>;
+
+const readBudgets = (request: ValidatedRequest, deps: ReserveDeps): Promise<FoundBudgets> =>
+  deps.store.getBudgets({ costCenter: request.tags.costCenter, applicationId: request.tags.applicationId });
+
+function budgetsOf(request: ValidatedRequest, found: FoundBudgets): BudgetDefinition[] {
+  if (!found.costCenter) throw new UnknownCostCenterError(request.tags.costCenter);
+  return [found.costCenter, ...(found.application ? [found.application] : [])];
+}
+
+async function reserveFor(
+  request: ValidatedRequest,
+  budgets: BudgetDefinition[],
+  deps: ReserveDeps,
+): Promise<ReservedRequest> {
   const at = new Date(request.receivedAt);
-  const found = await deps.store.getBudgets({ costCenter, applicationId });
-  if (!found.costCenter) throw new UnknownCostCenterError(costCenter);
-  const budgets = [found.costCenter, ...(found.application ? [found.application] : [])];
 
   const { request: served, routing } = await applyPolicies(request, budgets, at, deps);
   const windows = await holdWindows(served, budgets, deps).catch(async (error: unknown) => {

@@ -1,7 +1,7 @@
 import type { ValidatedRequest } from '../shared/rules/types.ts';
 import { budgetStoreFromEnv } from '../shared/wiring/clients.ts';
 import { catalogFromEnv, profilesFromEnv } from '../shared/wiring/env.ts';
-import { type ReservedRequest, reserveBudget } from './core.ts';
+import { type CachedRequest, type ReservedRequest, reserveOrAnswerFromCache } from './core.ts';
 
 const deps = {
   store: budgetStoreFromEnv(),
@@ -13,7 +13,8 @@ const deps = {
 
 /**
  * ReserveBudget: Step Functions passes the validated request; the answer is the request as
- * InvokeModel must run it (a downgrade's model, a clamped `max_tokens`) with its reservation.
+ * InvokeModel must run it (a downgrade's model, a clamped `max_tokens`) with its reservation,
+ * or, on a response cache hit, the request with `cacheHit` (the workflow then skips InvokeModel).
  */
-export const handler = async (event: ValidatedRequest): Promise<ReservedRequest> =>
-  reserveBudget(event, deps);
+export const handler = async (event: ValidatedRequest): Promise<ReservedRequest | CachedRequest> =>
+  reserveOrAnswerFromCache(event, deps);

@@ -1,9 +1,16 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, budgetView, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { type BudgetStore, budgetView, keys, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import { type ContentBlock, isTextOnly, textOf } from '../shared/rules/content.ts';
 import { picoToUsd } from '../shared/rules/money.ts';
 import { type Usage, usageCost, usageTokens } from '../shared/rules/pricing.ts';
+import {
+  CACHEABLE_STOP_REASONS,
+  type CachePolicy,
+  cacheExpiry,
+  cacheItemText,
+  cacheKey,
+} from '../shared/rules/response-cache.ts';
 import {
   type BudgetAlert,
   type BudgetReservation,
@@ -32,7 +39,8 @@ export interface InvokeResponse {
   stopReason: string;
   usage: Usage;
   cost: { usd: number; priceVersion: string };
-  budget: Record<string, unknown>;
+  /** The cost center's budget after this request (absent on a cache hit, which reads no counter). */
+  budget?: Record<string, unknown>;
   /** The application's own budget, when it has one. */
   applicationBudget?: Record<string, unknown>;
   tags: Tags & { requestId: string; timestamp: string };
@@ -41,6 +49,8 @@ export interface InvokeResponse {
   warnings?: string[];
   /** A budget policy served a cheaper model than the one requested. */
   routing?: Routing;
+  /** Answered from the response cache: charged nothing, `savedUsd` is what the call would have cost. */
+  cache?: { hit: true; savedUsd: number };
 }
 
 /**
@@ -75,6 +85,8 @@ export async function settleUsage(
     deps.onError,
   );
 
+  if (reservation.cache && !state.noCache) await keepAnswer(state, reservation.cache, deps);
+
   const views = reservation.scopes.map((scope, i) =>
     budgetView(budgetOfScope(scope), scope.periodKey, figures[i] ?? ZERO_FIGURES, receivedAt),
   );
@@ -106,13 +118,7 @@ export async function settleUsage(
   return {
     response: answerFor(state, response, invocation),
     record: {
-      requestId,
-      timestamp,
-      callerId: state.callerId,
-      tags,
-      ...(state.tagsFrom ? { tagsFrom: state.tagsFrom } : {}),
-      modelId: model.modelId,
-      decision: 'allowed',
+      ...allowedRecord(state, timestamp),
       usage: invocation.usage,
       costPico,
       priceVersion: estimate.priceVersion,
@@ -127,19 +133,62 @@ export async function settleUsage(
   };
 }
 
+/** The audit and metrics fields of a served request: who, which model, allowed. */
+export function allowedRecord(state: WorkflowState, timestamp: string) {
+  return {
+    requestId: state.requestId,
+    timestamp,
+    callerId: state.callerId,
+    tags: state.tags,
+    ...(state.tagsFrom ? { tagsFrom: state.tagsFrom } : {}),
+    modelId: state.model.modelId,
+    decision: 'allowed' as const,
+  };
+}
+
+/**
+ * Keep a successful answer in the response cache, under the key of the request as it was served
+ * (its model, its `max_tokens`), scoped to its cost center. An answer too large for an item is
+ * not kept; a failure is reported and never fails the request, which was served and charged.
+ */
+async function keepAnswer(
+  state: WorkflowState & { invocation: Invocation },
+  policy: CachePolicy,
+  deps: SettleDeps,
+) {
+  const { invocation, model, prompt, tags } = state;
+  if (!CACHEABLE_STOP_REASONS.includes(invocation.stopReason)) return;
+  const text = cacheItemText({
+    content: invocation.output.content,
+    stopReason: invocation.stopReason,
+    usage: invocation.usage,
+    latencyMs: invocation.latencyMs,
+  });
+  if (text === undefined) return;
+  const key = keys.cachedAnswer(
+    tags.costCenter,
+    cacheKey(tags.costCenter, { modelId: model.modelId, ...prompt }),
+  );
+  try {
+    await deps.store.putCachedAnswer(key, text, cacheExpiry(policy, deps.now()));
+  } catch (error) {
+    deps.onError('answer not cached', error);
+  }
+}
+
 /**
  * The answer in the wire format the request came by: the seed format's body as it is; on the
  * drop-in routes an envelope holding Converse's or OpenAI's own body, with the cost and the
  * budget left in headers (Converse) or in the `cost_sentry` extension (OpenAI).
  */
-function answerFor(
+export function answerFor(
   state: WorkflowState,
   response: InvokeResponse,
   invocation: Invocation,
 ): InvokeResponse | WireEnvelope {
   const headers = {
     costUsd: String(response.cost.usd),
-    ...(response.budget.remainingUsd !== undefined
+    ...(response.budget?.remainingUsd !== undefined
       ? { remainingUsd: String(response.budget.remainingUsd) }
       : {}),
   };
@@ -180,6 +229,7 @@ function answerFor(
               ...(response.applicationBudget ? { applicationBudget: response.applicationBudget } : {}),
               ...(response.warnings ? { warnings: response.warnings } : {}),
               ...(response.routing ? { routing: response.routing } : {}),
+              ...(response.cache ? { cache: response.cache } : {}),
             },
           ),
         ),

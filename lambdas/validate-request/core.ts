@@ -163,6 +163,7 @@ export function validateRequest(
           },
         }
       : {}),
+    ...(input.noCache === true ? { noCache: true as const } : {}),
     estimate: {
       inputTokens,
       outputTokens: maxTokens,

@@ -66,12 +66,18 @@ export class BudgetTable extends Construct {
     }
   }
 
-  /** Read budgets and conditionally update counters: what the request path does. */
+  /**
+   * Read budgets and cached answers (one GetItem for a response cache lookup) and conditionally
+   * update counters: what the request path does.
+   */
   grantRequestPath(grantee: IGrantable): void {
     this.#allow(grantee, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
   }
 
-  /** Claim, complete and release Idempotency-Key records. */
+  /**
+   * Claim, complete and release Idempotency-Key records. SettleUsage holds it, and its PutItem
+   * also keeps answers in the response cache: no other action is needed for the cache.
+   */
   grantIdempotency(grantee: IGrantable): void {
     this.#allow(grantee, [
       'dynamodb:GetItem',

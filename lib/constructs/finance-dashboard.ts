@@ -147,6 +147,14 @@ export class FinanceDashboard extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
+      graph('Response cache hits by cost center (per hour)', [
+        search(['CostCenter'], 'CacheHits', 'Sum', HOUR, ''),
+      ]),
+      graph('USD saved by the response cache, by cost center (per hour)', [
+        search(['CostCenter'], 'SavedUSD', 'Sum', HOUR, ''),
+      ]),
+    );
+    this.dashboard.addWidgets(
       graph(
         'Model latency p50 and p99 (ms)',
         [

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 export interface SpendReport {
   period: string;
   generatedAt: string;
-  total: { requests: number; costUsd: number };
+  total: { requests: number; costUsd: number; cacheHits?: number; savedUsd?: number };
   byCostCenter: Array<Record<string, unknown> & { costUsd: number }>;
   byApplication: Array<Record<string, unknown> & { costUsd: number }>;
   byEnvironment: Array<Record<string, unknown> & { costUsd: number }>;
@@ -49,7 +49,7 @@ function table(
         `<tr>${keys
           .map(
             ([key]) =>
-              `<td data-key="${key}">${escapeHtml(key === 'costUsd' ? `$${row[key]}` : row[key])}</td>`,
+              `<td data-key="${key}">${escapeHtml(key === 'costUsd' || key === 'savedUsd' ? `$${row[key]}` : row[key])}</td>`,
           )
           .join('')}</tr>`,
     )
@@ -63,7 +63,9 @@ const COUNTS: Array<[string, string]> = [
   ['outputTokens', 'Output tokens'],
   ['rateLimited', 'Rate limited'],
   ['downgrades', 'Downgraded'],
+  ['cacheHits', 'Cache hits'],
   ['costUsd', 'Cost'],
+  ['savedUsd', 'Saved by the cache'],
 ];
 
 /** The Advice panel: each recommendation with its monthly saving, evidence and action. */
@@ -112,7 +114,9 @@ export function reportHtml(report: SpendReport): string {
 <h1>Cost Sentry spend report: ${escapeHtml(report.period)}</h1>
 <p class="muted">Generated ${escapeHtml(report.generatedAt)} from the sentry's daily usage aggregates.</p>
 <p>Total: <strong data-testid="total-cost">$${escapeHtml(report.total.costUsd)}</strong> over
-<span data-testid="total-requests">${escapeHtml(report.total.requests)}</span> requests.</p>
+<span data-testid="total-requests">${escapeHtml(report.total.requests)}</span> requests.
+The response cache answered <span data-testid="total-cache-hits">${escapeHtml(report.total.cacheHits ?? 0)}</span> of them, charged nothing,
+saving <strong data-testid="total-saved">$${escapeHtml(report.total.savedUsd ?? 0)}</strong>.</p>
 <div class="charts">
   <div class="chart"><h2>Spend per day per cost center</h2><canvas id="daily" height="260"></canvas></div>
   <div class="chart"><h2>Share by model</h2><canvas id="models" height="260"></canvas></div>

@@ -24,6 +24,7 @@ export interface BudgetFixture {
   minOutputTokens?: number;
   rateLimits?: BudgetDefinition['rateLimits'];
   policies?: BudgetDefinition['policies'];
+  cache?: BudgetDefinition['cache'];
 }
 
 export function budgetOf(fixture: BudgetFixture): BudgetDefinition {
@@ -49,6 +50,12 @@ export interface RequestFixture {
   costPico?: string;
   tokens?: number;
   outputTokens?: number;
+  costCenter?: string;
+  /** The prompt's text (default "Hello"). */
+  text?: string;
+  temperature?: number;
+  /** The request came with `Cache-Control: no-cache`. */
+  noCache?: boolean;
 }
 
 /** A request as ValidateRequest hands it on, for the support cost center. */
@@ -62,12 +69,16 @@ export function validatedRequest(fixture: RequestFixture = {}): ValidatedRequest
     receivedAt: RECEIVED_AT,
     model,
     prompt: {
-      messages: [{ role: 'user', content: [{ text: 'Hello' }] }],
-      parameters: { maxTokens: outputTokens },
+      messages: [{ role: 'user', content: [{ text: fixture.text ?? 'Hello' }] }],
+      parameters: {
+        maxTokens: outputTokens,
+        ...(fixture.temperature !== undefined ? { temperature: fixture.temperature } : {}),
+      },
     },
+    ...(fixture.noCache ? { noCache: true as const } : {}),
     tags: {
       applicationId: fixture.applicationId ?? 'docs-helper',
-      costCenter: 'support',
+      costCenter: fixture.costCenter ?? 'support',
       environment: 'production',
     },
     estimate: {

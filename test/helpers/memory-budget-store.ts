@@ -57,6 +57,8 @@ export class MemoryBudgetStore implements BudgetStore {
   readonly usage: UsageAggregate[] = [];
   /** Rate windows by key: their figures and each request's worst-case tokens. */
   readonly windows = new Map<string, RateWindow>();
+  /** Cached answers by key, expired ones kept (as DynamoDB's TTL keeps them a while). */
+  readonly cached = new Map<string, { answer: string; expiresAt: Date }>();
   readonly #failures = new Map<Method, number>();
 
   constructor(budgets: BudgetDefinition[] = []) {
@@ -287,6 +289,16 @@ export class MemoryBudgetStore implements BudgetStore {
     this.#call('forgetIdleCounter');
     const counter = this.#counter(key);
     if (counter.holds.size === 0) counter.open = false;
+  }
+
+  async getCachedAnswer(key: CounterKey): Promise<{ answer: string; expiresAt: Date } | undefined> {
+    this.#call('getCachedAnswer');
+    return this.cached.get(keyId(key));
+  }
+
+  async putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void> {
+    this.#call('putCachedAnswer');
+    this.cached.set(keyId(key), { answer, expiresAt });
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {

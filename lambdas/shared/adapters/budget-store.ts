@@ -26,6 +26,8 @@ import {
 import {
   ALERT_PREFIX,
   budgetItem,
+  cachedAnswerOf,
+  cacheItem,
   definitionOf,
   EXPIRES_AT,
   figuresOf,
@@ -185,6 +187,22 @@ export class DynamoBudgetStore implements BudgetStore {
       // A reservation came in since the read: the counter stays on the index.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async getCachedAnswer(key: CounterKey): Promise<{ answer: string; expiresAt: Date } | undefined> {
+    // Eventually consistent: half a read unit, and an answer a moment old is as good.
+    const result = await failClosed(
+      this.#client.send(new GetItemCommand({ TableName: this.#table, Key: keyOf(key) })),
+    );
+    return cachedAnswerOf(result.Item);
+  }
+
+  async putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void> {
+    await failClosed(
+      this.#client.send(
+        new PutItemCommand({ TableName: this.#table, Item: cacheItem(key, answer, expiresAt) }),
+      ),
+    );
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {

@@ -27,6 +27,8 @@ export interface MeterRecord {
   budgetUtilization?: number | undefined;
   /** A budget policy served a cheaper model (`modelId` is the served one). */
   routing?: { requested: string; served: string } | undefined;
+  /** Answered from the response cache: charged nothing; `savedPico` is what the call would have cost. */
+  cache?: { hit: true; savedPico: bigint } | undefined;
 }
 
 /**
@@ -63,6 +65,10 @@ function emitMetrics(record: MeterRecord, metrics: Metrics): void {
   if (record.errorCode === 'BUDGET_EXCEEDED') metrics.addMetric('BudgetRejections', MetricUnit.Count, 1);
   if (record.errorCode === 'RATE_LIMITED') metrics.addMetric('RateLimited', MetricUnit.Count, 1);
   if (record.routing) metrics.addMetric('Downgrades', MetricUnit.Count, 1);
+  if (record.cache) {
+    metrics.addMetric('CacheHits', MetricUnit.Count, 1);
+    metrics.addMetric('SavedUSD', MetricUnit.NoUnit, picoToUsd(record.cache.savedPico));
+  }
   if (record.errorCode) metrics.addMetric('Errors', MetricUnit.Count, 1);
   if (record.decision === 'failed') metrics.addMetric('Failures', MetricUnit.Count, 1);
   if (record.usage) {
@@ -118,6 +124,7 @@ export function auditOf(record: MeterRecord): Record<string, unknown> {
     tagsFrom: record.tagsFrom,
     modelId: record.modelId,
     routing: record.routing,
+    cache: record.cache && { hit: true, savedUsd: picoToUsd(record.cache.savedPico) },
     decision: record.decision,
     errorCode: record.errorCode,
     usage,

@@ -41,6 +41,17 @@ export const policySchema = z.discriminatedUnion('action', [
     .strict(),
 ]);
 
+/** The longest a cached answer is kept: 30 days. */
+export const MAX_CACHE_TTL_SECONDS = 30 * 24 * 3600;
+
+/** The response cache of a budget: `{ ttlSeconds, anyTemperature? }`. */
+export const cachePolicySchema = z
+  .object({
+    ttlSeconds: z.number().int().positive().max(MAX_CACHE_TTL_SECONDS),
+    anyTemperature: z.boolean().optional(),
+  })
+  .strict();
+
 const hasALimit = (b: { limitUsd?: number | undefined; limitTokens?: number | undefined }) =>
   b.limitUsd !== undefined || b.limitTokens !== undefined;
 
@@ -77,6 +88,7 @@ export const budgetInputObject = z
       })
       .optional(),
     policies: z.array(policySchema).max(MAX_POLICIES).optional(),
+    cache: cachePolicySchema.optional(),
   })
   .strict();
 
@@ -107,6 +119,7 @@ export function budgetDefinitionOf(
     ...(input.minOutputTokens !== undefined ? { minOutputTokens: input.minOutputTokens } : {}),
     ...(input.rateLimits ? { rateLimits: input.rateLimits } : {}),
     ...(input.policies?.length ? { policies: input.policies } : {}),
+    ...(input.cache ? { cache: input.cache } : {}),
     source,
   };
 }

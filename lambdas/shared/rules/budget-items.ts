@@ -52,7 +52,7 @@ export function windowFiguresOf(item: Item | undefined): WindowFigures {
   return { requests: numOf(item, 'requests'), tokens: numOf(item, 'tokens') };
 }
 
-/** The attribute on a rate window item that expires it (the table's TTL attribute). */
+/** The attribute on a rate window or cache item that expires it (the table's TTL attribute, epoch seconds). */
 export const EXPIRES_AT = 'expiresAt';
 
 /** A stored budget definition item back as a definition. */
@@ -75,6 +75,14 @@ export function definitionOf(item: Item): BudgetDefinition {
         }
       : {}),
     ...(item.policies?.S ? { policies: JSON.parse(item.policies.S) as BudgetPolicy[] } : {}),
+    ...(item.cacheTtl?.N !== undefined
+      ? {
+          cache: {
+            ttlSeconds: Number(item.cacheTtl.N),
+            ...(item.cacheAnyTemperature?.BOOL ? { anyTemperature: true } : {}),
+          },
+        }
+      : {}),
     source: item.source?.S === 'api' ? 'api' : 'config',
     updatedAt: item.updatedAt?.S,
   };
@@ -148,6 +156,8 @@ export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
       : {}),
     // Kept as JSON text: a policy is read whole, never updated in place.
     ...(budget.policies?.length ? { policies: { S: JSON.stringify(budget.policies) } } : {}),
+    ...(budget.cache ? { cacheTtl: n(budget.cache.ttlSeconds) } : {}),
+    ...(budget.cache?.anyTemperature ? { cacheAnyTemperature: { BOOL: true } } : {}),
     ...(updatedAt ? { updatedAt: { S: updatedAt } } : {}),
   };
 }
@@ -168,6 +178,8 @@ export function usageOf(item: Item, costCenter: string): UsageAggregate {
     costPico: bigOf(item, 'costPico'),
     rateLimited: numOf(item, 'rateLimited'),
     downgrades: numOf(item, 'downgrades'),
+    cacheHits: numOf(item, 'cacheHits'),
+    savedPico: bigOf(item, 'savedPico'),
   };
 }
 
@@ -182,7 +194,7 @@ export function usageUpdate(usage: UsageAggregate): {
       'SET costCenter = :cc, applicationId = :app, environment = :env, modelId = :model, #day = :day ' +
       'ADD requests :requests, inputTokens :in, outputTokens :out, ' +
       'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost, ' +
-      'rateLimited :rl, downgrades :dg',
+      'rateLimited :rl, downgrades :dg, cacheHits :ch, savedPico :saved',
     ExpressionAttributeNames: { '#day': 'day' },
     ExpressionAttributeValues: {
       ':cc': { S: usage.costCenter },
@@ -198,6 +210,20 @@ export function usageUpdate(usage: UsageAggregate): {
       ':cost': n(usage.costPico),
       ':rl': n(usage.rateLimited ?? 0),
       ':dg': n(usage.downgrades ?? 0),
+      ':ch': n(usage.cacheHits ?? 0),
+      ':saved': n(usage.savedPico ?? 0n),
     },
   };
+}
+
+/** A cached answer as a DynamoDB item: its text, and when the table's TTL may delete it. */
+export function cacheItem(key: CounterKey, answer: string, expiresAt: Date): Item {
+  return { ...keyOf(key), answer: { S: answer }, [EXPIRES_AT]: n(Math.ceil(expiresAt.getTime() / 1000)) };
+}
+
+/** A cache item back as its text and expiry. */
+export function cachedAnswerOf(item: Item | undefined): { answer: string; expiresAt: Date } | undefined {
+  const answer = item?.answer?.S;
+  if (answer === undefined) return undefined;
+  return { answer, expiresAt: new Date(numOf(item, EXPIRES_AT) * 1000) };
 }

@@ -1,5 +1,6 @@
 import { formatUsd, picoToUsd } from './money.ts';
 import { isoSeconds, type Period, periodEnd, periodStart } from './period.ts';
+import type { CachePolicy } from './response-cache.ts';
 
 /** Who a budget applies to: a cost center, or one application inside it. */
 export interface BudgetScope {
@@ -24,6 +25,8 @@ export interface BudgetDefinition extends BudgetScope {
   rateLimits?: RateLimits | undefined;
   /** Soft limits, checked in order before the hard cap. */
   policies?: BudgetPolicy[] | undefined;
+  /** The response cache: answers kept this long and served again, charged nothing. Absent: off. */
+  cache?: CachePolicy | undefined;
   /** Who wrote it last: the config (at deploy or local start) or the admin API. */
   source?: 'config' | 'api' | undefined;
   updatedAt?: string | undefined;
@@ -109,6 +112,10 @@ export interface UsageAggregate {
   rateLimited?: number | undefined;
   /** Requests a policy served by a cheaper model (`modelId` is the served one). */
   downgrades?: number | undefined;
+  /** Requests answered from the response cache (in `requests` too, charged nothing). */
+  cacheHits?: number | undefined;
+  /** What the cache hits would have cost, in pico-USD. */
+  savedPico?: bigint | undefined;
 }
 
 /** What a reservation marker records besides its amount, so a sweeper can account for it. */
@@ -186,6 +193,11 @@ export const keys = {
   rateWindow: (scope: BudgetScope, minute: string): CounterKey => ({
     pk: `CC#${scope.costCenter}`,
     sk: `${app(scope)}RATE#${minute}`,
+  }),
+  /** A cached answer: its cost center's partition, the request's hash (see `cacheKey`). */
+  cachedAnswer: (costCenter: string, hash: string): CounterKey => ({
+    pk: `CC#${costCenter}`,
+    sk: `CACHE#${hash}`,
   }),
   costCenterCounter: (costCenter: string, periodKey: string): CounterKey =>
     keys.counter({ costCenter }, periodKey),
@@ -275,6 +287,10 @@ export interface BudgetStore {
   findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }>;
   /** Take an idle counter off the open index, unless a reservation came in meanwhile. */
   forgetIdleCounter(key: CounterKey): Promise<void>;
+  /** A cached answer (its JSON text) and when it expires, expired or not: the caller checks. */
+  getCachedAnswer(key: CounterKey): Promise<{ answer: string; expiresAt: Date } | undefined>;
+  /** Keep an answer until `expiresAt` (the table's TTL removes it after). */
+  putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void>;
   /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */
   queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]>;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChatMessage, SystemBlock, ToolConfig } from './content.ts';
+import type { ChatMessage, ContentBlock, SystemBlock, ToolConfig } from './content.ts';
+import type { Usage } from './pricing.ts';
 import type { InferenceParameters } from './types.ts';
 
 /**
@@ -70,3 +71,51 @@ export function asksNoCache(cacheControl: string | undefined): boolean {
     .map((directive) => directive.trim().toLowerCase())
     .some((directive) => directive === 'no-cache' || directive === 'no-store');
 }
+
+/** What a cache item keeps: the model's answer as InvokeModel gave it, never who asked. */
+export interface CachedAnswer {
+  content: ContentBlock[];
+  stopReason: string;
+  usage: Usage;
+  /** The model's latency when it answered, in milliseconds. */
+  latencyMs: number;
+}
+
+/** A hit, as ReserveBudget hands it to the step that answers it: nothing reserved, Bedrock not called. */
+export interface CacheHit {
+  answer: CachedAnswer;
+}
+
+/**
+ * The cache item's text for an answer, or undefined when it is too large to keep (it would come
+ * near DynamoDB's 400 KB item limit).
+ */
+export function cacheItemText(answer: CachedAnswer): string | undefined {
+  const text = JSON.stringify(answer);
+  return Buffer.byteLength(text) > MAX_CACHED_ANSWER_BYTES ? undefined : text;
+}
+
+/**
+ * A stored answer back, when it has not expired at `now` (epoch milliseconds). The table's TTL
+ * deletes expired items only eventually (and the local table never), so expiry is checked here.
+ */
+export function freshAnswer(
+  stored: { answer: string; expiresAt: Date } | undefined,
+  now: number,
+): CachedAnswer | undefined {
+  if (!stored || stored.expiresAt.getTime() <= now) return undefined;
+  return JSON.parse(stored.answer) as CachedAnswer;
+}
+
+/** When an answer kept at `now` under this policy expires. */
+export function cacheExpiry(policy: CachePolicy, now: number): Date {
+  return new Date(now + policy.ttlSeconds * 1000);
+}
+
+/** The stop reasons of an answer worth keeping: a filtered or guardrailed answer never is. */
+export const CACHEABLE_STOP_REASONS: readonly string[] = [
+  'end_turn',
+  'stop_sequence',
+  'max_tokens',
+  'tool_use',
+];

@@ -13,6 +13,7 @@ import {
 import { picoToUsd } from './money.ts';
 import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
+import type { CachePolicy } from './response-cache.ts';
 import type { Reservation, ReservedScope, Tags } from './types.ts';
 
 /** A request's count on a scope's rate window: the window item and the worst-case tokens it holds. */
@@ -42,6 +43,8 @@ export interface BudgetReservation extends Reservation {
   routing?: Routing | undefined;
   /** What the client should know: a clamped `max_tokens`, a downgrade. */
   warnings?: string[] | undefined;
+  /** The budget keeps answers and this request's may be kept: SettleUsage stores it under this policy. */
+  cache?: CachePolicy | undefined;
 }
 
 /** The amount a reservation holds. */
@@ -176,6 +179,8 @@ export interface ChargeDetail {
   usage?: Usage | undefined;
   /** A policy served a cheaper model than the one requested. */
   downgraded?: boolean | undefined;
+  /** Answered from the response cache (charged nothing): what the call would have cost. */
+  cacheHit?: { savedPico: bigint } | undefined;
   at: Date;
 }
 
@@ -216,7 +221,10 @@ export async function settleRequest(
   return { settled: results[0]?.settled ?? false, figures: results.map((r) => r.figures), alerts };
 }
 
-/** Add a charged request to its day's usage aggregate; a failure is reported, never thrown. */
+/**
+ * Add a charged request (or one the response cache answered, charged nothing) to its day's usage
+ * aggregate; a failure is reported, never thrown.
+ */
 export async function recordUsage(
   store: BudgetStore,
   detail: ChargeDetail,
@@ -237,6 +245,7 @@ export async function recordUsage(
       cacheWriteInputTokens: detail.usage?.cacheWriteInputTokens ?? 0,
       costPico: used.pico,
       ...(detail.downgraded ? { downgrades: 1 } : {}),
+      ...(detail.cacheHit ? { cacheHits: 1, savedPico: detail.cacheHit.savedPico } : {}),
     });
   } catch (error) {
     onError('usage aggregate not recorded', error);

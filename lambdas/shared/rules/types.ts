@@ -3,6 +3,7 @@ import type { ResolvedModel } from './catalog.ts';
 import type { ChatMessage, ContentBlock, SystemBlock, ToolConfig } from './content.ts';
 import type { Period } from './period.ts';
 import type { Usage } from './pricing.ts';
+import type { CacheHit } from './response-cache.ts';
 import type { Tags } from './tags.ts';
 import type { Route } from './wire/request.ts';
 
@@ -34,6 +35,8 @@ export interface ExecutionInput {
   route?: Route;
   /** The Converse route's model, from its path. */
   modelId?: string;
+  /** The request's `Cache-Control` asks to skip the response cache (`no-cache` or `no-store`). */
+  noCache?: boolean;
 }
 
 /** The output of ValidateRequest: everything later steps need, and no raw body. */
@@ -58,6 +61,8 @@ export interface ValidatedRequest {
   callerId?: string | undefined;
   /** With an Idempotency-Key: the key and a SHA-256 of the body it was sent with. */
   idempotency?: { key: string; bodyHash: string } | undefined;
+  /** `Cache-Control: no-cache`: this request neither reads nor fills the response cache. */
+  noCache?: true | undefined;
   estimate: {
     inputTokens: number;
     outputTokens: number;
@@ -103,4 +108,6 @@ export interface Invocation {
 export interface WorkflowState extends ValidatedRequest {
   reservation?: Reservation;
   invocation?: Invocation;
+  /** ReserveBudget found the answer in the response cache: nothing is reserved, Bedrock is not called. */
+  cacheHit?: CacheHit;
 }
