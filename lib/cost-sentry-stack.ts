@@ -90,6 +90,11 @@ export class CostSentryStack extends Stack {
     const handleFailure = fn('HandleFailure', 'handle-failure');
     const admin = fn('BudgetAdmin', 'budget-admin');
     if (config.advice) admin.fn.addEnvironment(ENV.advice, JSON.stringify(config.advice));
+    // The streaming routes' Lambda runs the request path's cores in process (no workflow).
+    const stream = fn('StreamModel', 'stream-model');
+    budgets.grantRequestPath(stream.role);
+    budgets.grantIdempotency(stream.role);
+    alerts.topic.grantPublish(stream.role);
     for (const budgetFn of [reserve, settle, handleFailure]) budgets.grantRequestPath(budgetFn.role);
     // Claiming a key; SettleUsage records the response, HandleFailure drops a failed claim.
     for (const idempotent of [claim, settle, handleFailure]) budgets.grantIdempotency(idempotent.role);
@@ -116,6 +121,14 @@ export class CostSentryStack extends Stack {
       }),
     );
     for (const statement of marketplaceStatements(config)) invoke.role.addToPrincipalPolicy(statement);
+    // ConverseStream needs bedrock:InvokeModelWithResponseStream, on exactly the same ARNs.
+    stream.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['bedrock:InvokeModelWithResponseStream'],
+        resources: [...bedrockResources(this, config), ...profiles.arns],
+      }),
+    );
+    for (const statement of marketplaceStatements(config)) stream.role.addToPrincipalPolicy(statement);
 
     const machine = new ProxyStateMachine(this, 'Workflow', {
       functions: {
@@ -129,9 +142,13 @@ export class CostSentryStack extends Stack {
       logRetention,
       logLevel: config.deployment.stateMachineLogLevel,
     });
+    // Chat Completions without `stream: true` runs the workflow from the streaming Lambda.
+    stream.fn.addEnvironment(ENV.stateMachineArn, machine.stateMachine.stateMachineArn);
+    machine.stateMachine.grantStartSyncExecution(stream.role);
     const api = new ProxyApi(this, 'Proxy', {
       stateMachine: machine.stateMachine,
       adminFunction: admin.fn,
+      streamFunction: stream.fn,
       keyAuthorizer: keyAuthorizer?.fn,
       maxBodyBytes: config.limits.maxBodyBytes,
       limits: config.limits,
@@ -143,13 +160,15 @@ export class CostSentryStack extends Stack {
     // Attach these to the roles of callers and of platform engineers.
     const stage = api.api.deploymentStage.stageName;
     const invokePolicy = new ManagedPolicy(this, 'InvokePolicy', {
-      description: 'Cost Sentry: may call the workflow routes (seed format, Converse, Chat Completions)',
+      description:
+        'Cost Sentry: may call the model routes (seed format, Converse, ConverseStream, Chat Completions)',
       statements: [
         new PolicyStatement({
           actions: ['execute-api:Invoke'],
           resources: [
             api.api.arnForExecuteApi('POST', '/v1/invoke', stage),
             api.api.arnForExecuteApi('POST', '/model/*/converse', stage),
+            api.api.arnForExecuteApi('POST', '/model/*/converse-stream', stage),
             api.api.arnForExecuteApi('POST', '/v1/chat/completions', stage),
           ],
         }),

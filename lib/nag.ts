@@ -23,14 +23,14 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'instead (only via Bedrock, aws:CalledViaLast; Subscribe only for the configured product IDs). Every ' +
       'other statement names exact ARNs.',
     paths:
-      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|SweepReservations|AuthorizeKey)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|SweepReservations|AuthorizeKey|StreamModel)\/Role\/DefaultPolicy\/Resource$|^Workflow\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
   },
   {
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason:
       'Publishing to the encrypted alert topic needs kms:GenerateDataKey* (the action family, whose ' +
       'variants SNS chooses) on the topic key only: the statement names that one key ARN.',
-    paths: /^(SettleUsage|HandleFailure|SweepReservations)\/Role\/DefaultPolicy\/Resource$/,
+    paths: /^(SettleUsage|HandleFailure|SweepReservations|StreamModel)\/Role\/DefaultPolicy\/Resource$/,
   },
   ...['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy'].map((id) => ({
     id,
@@ -42,10 +42,10 @@ export const ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
     id: 'Serverless-LambdaDLQ',
     reason:
-      'Step Functions (and, for BudgetAdmin and AuthorizeKey, API Gateway) invokes these functions synchronously and handles ' +
+      'Step Functions (and, for BudgetAdmin, AuthorizeKey and StreamModel, API Gateway) invokes these functions synchronously and handles ' +
       'their failures itself; a dead-letter queue only applies to asynchronous invocations.',
     paths:
-      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|AuthorizeKey)\/Function\/Resource$/,
+      /^(ValidateRequest|ClaimIdempotencyKey|ReserveBudget|InvokeModel|SettleUsage|HandleFailure|BudgetAdmin|AuthorizeKey|StreamModel)\/Function\/Resource$/,
   },
   {
     id: 'Serverless-LambdaDLQ',
@@ -138,6 +138,15 @@ function regional(stack: Stack): Acknowledgement[] {
       reason:
         'The Converse route names its model in the path (an alias, a catalog model ID or a profile ID); the ' +
         'wildcard stands for that one segment, and the sentry refuses any model its catalog does not list.',
+      paths: /^InvokePolicy\/Resource$/,
+    },
+    {
+      id:
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:` +
+        '<ProxyApi99F439A2>/<ProxyApiDeploymentStageprodE06BE7B9>/POST/model/*/converse-stream]',
+      reason:
+        'ConverseStream names its model in the path like Converse; the wildcard stands for that one segment, ' +
+        'and the sentry refuses any model its catalog does not list.',
       paths: /^InvokePolicy\/Resource$/,
     },
     {

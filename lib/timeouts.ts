@@ -20,6 +20,18 @@ export const LAMBDA_TIMEOUTS = {
   'authorize-key': 5,
   /** The reservation sweeper, on a schedule. */
   'sweep-reservations': 60,
+  /**
+   * The streaming Lambda: Bedrock's stream ends by STREAM_DEADLINE_MS (100 s after the request
+   * came), then the settle; below its integration timeout.
+   */
+  'stream-model': 110,
 } as const;
 
 export const API_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/**
+ * The streaming routes' integration timeout (response streaming allows up to 15 minutes), above
+ * the streaming Lambda's timeout and below the sweeper's 120 s: a stream always settles its own
+ * reservation before the sweeper would close it.
+ */
+export const STREAM_INTEGRATION_TIMEOUT_SECONDS = 115;

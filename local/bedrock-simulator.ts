@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import {
+  type ConverseStreamEvent,
+  EVENT_STREAM_MEDIA_TYPE,
+  encodeConverseEvent,
+  encodeConverseException,
+} from '../lambdas/shared/rules/wire/stream.ts';
 
 /** Status codes Bedrock answers its exceptions with. Any other name is answered with 400. */
 const ERROR_STATUS: Record<string, number> = {
@@ -27,6 +33,12 @@ export interface Directives {
   times?: number;
   /** Answer a tool use of this tool (stop reason `tool_use`). */
   toolUse?: string;
+  /** ConverseStream only: fail the stream with this exception once `after` deltas went out. */
+  streamError?: string;
+  /** ConverseStream only: how many deltas go out before `streamError`. @default 0 */
+  after?: number;
+  /** ConverseStream only: milliseconds between two deltas. @default 0 */
+  tokenMs?: number;
 }
 
 const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
@@ -42,6 +54,9 @@ export function parseDirectives(text: string): Directives {
       if (key === 'error' && /^[A-Za-z]+$/.test(value)) directives.error = value;
       if (key === 'times') directives.times = Math.max(0, Number.parseInt(value, 10) || 0);
       if (key === 'tool_use' && /^[a-zA-Z0-9_-]{1,64}$/.test(value)) directives.toolUse = value;
+      if (key === 'stream_error' && /^[A-Za-z]+$/.test(value)) directives.streamError = value;
+      if (key === 'after') directives.after = Math.max(0, Number.parseInt(value, 10) || 0);
+      if (key === 'token_ms') directives.tokenMs = Math.max(0, Number.parseInt(value, 10) || 0);
     }
   }
   return directives;
@@ -164,16 +179,17 @@ export async function startBedrockSimulator(
 
   server.on('stream', (stream, headers) => {
     const path = String(headers[':path'] ?? '');
-    const match = /^\/model\/([^/]+)\/converse$/.exec(path);
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(path);
     if (headers[':method'] !== 'POST' || !match) {
       respond(
         stream,
         404,
-        { message: 'simulator: only POST /model/{modelId}/converse' },
+        { message: 'simulator: only POST /model/{modelId}/converse and /converse-stream' },
         'ResourceNotFoundException',
       );
       return;
     }
+    const streaming = match[2] === 'converse-stream';
     const modelId = decodeURIComponent(match[1] ?? '');
     if (options.models && !options.models.has(modelId)) {
       respond(
@@ -228,7 +244,7 @@ export async function startBedrockSimulator(
               input: {},
             }
           : undefined;
-        respond(stream, 200, {
+        const answer = {
           output: {
             message: {
               role: 'assistant',
@@ -243,7 +259,18 @@ export async function startBedrockSimulator(
               usage.inputTokens + usage.cacheReadInputTokens + usage.cacheWriteInputTokens + outputTokens,
           },
           metrics: { latencyMs: directives.latencyMs ?? 0 },
-        });
+        };
+        if (streaming) {
+          streamAnswer(
+            stream as http2.ServerHttp2Stream,
+            answer,
+            directives,
+            outputTokens,
+            () => stats.errors++,
+          );
+          return;
+        }
+        respond(stream, 200, answer);
       };
       if (directives.latencyMs) setTimeout(answer, directives.latencyMs);
       else answer();
@@ -283,4 +310,68 @@ function respond(
     ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
   });
   stream.end(JSON.stringify(body));
+}
+
+/**
+ * ConverseStream's answer as Bedrock streams it: messageStart, one delta a token (`sim`, then
+ * ` sim`), messageStop and the metadata with the usage; a tool use as its start, one input delta
+ * and its stop. `stream_error` fails the stream with an exception frame after `after` deltas.
+ */
+function streamAnswer(
+  stream: http2.ServerHttp2Stream,
+  answer: {
+    output: { message: { content: Array<{ text?: string; toolUse?: { toolUseId: string; name: string } }> } };
+    stopReason: string;
+    usage: Record<string, number>;
+    metrics: { latencyMs: number };
+  },
+  directives: Directives,
+  outputTokens: number,
+  onError: () => void,
+): void {
+  if (stream.destroyed) return;
+  stream.respond({
+    ':status': 200,
+    'content-type': EVENT_STREAM_MEDIA_TYPE,
+    'x-amzn-requestid': crypto.randomUUID(),
+  });
+  const events: ConverseStreamEvent[] = [];
+  const toolUse = answer.output.message.content[0]?.toolUse;
+  if (toolUse) {
+    events.push({ contentBlockStart: { contentBlockIndex: 0, start: { toolUse } } });
+    events.push({ contentBlockDelta: { contentBlockIndex: 0, delta: { toolUse: { input: '{}' } } } });
+  } else {
+    for (let i = 0; i < outputTokens; i++) {
+      events.push({ contentBlockDelta: { contentBlockIndex: 0, delta: { text: i === 0 ? 'sim' : ' sim' } } });
+    }
+  }
+  const deltas = events.length;
+  events.push({ contentBlockStop: { contentBlockIndex: 0 } });
+  events.push({ messageStop: { stopReason: answer.stopReason } });
+  events.push({ metadata: { usage: answer.usage as never, metrics: answer.metrics } });
+  stream.write(encodeConverseEvent({ messageStart: { role: 'assistant' } }));
+  let sent = 0;
+  const next = () => {
+    if (stream.destroyed) return;
+    if (directives.streamError && sent === Math.min(directives.after ?? 0, deltas)) {
+      onError();
+      stream.end(
+        encodeConverseException({
+          status: ERROR_STATUS[directives.streamError] ?? 400,
+          headers: { 'x-amzn-ErrorType': directives.streamError },
+          body: { message: `simulated ${directives.streamError}` },
+        }),
+      );
+      return;
+    }
+    const event = events[sent++];
+    if (!event) {
+      stream.end();
+      return;
+    }
+    stream.write(encodeConverseEvent(event));
+    if (directives.tokenMs && sent < deltas) setTimeout(next, directives.tokenMs);
+    else next();
+  };
+  next();
 }

@@ -12,12 +12,14 @@ import {
   GATEWAY_MAX_REQUEST_BYTES,
   gatewayErrorTemplate,
   INVOKE_METHOD,
+  STREAM_ROUTES,
   WIRE_ROUTES,
 } from '../lib/api/gateway-responses.ts';
 import { OPENAPI_PATH, openApiTemplate } from '../lib/api/openapi.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
 import { reportHtml, type SpendReport } from '../lib/report/html.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
+import { responseSink, streamRoute } from './stream-route.ts';
 import { renderTemplate } from './vtl.ts';
 import type { LocalWorkflow } from './workflow.ts';
 
@@ -163,16 +165,19 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       );
       return;
     }
-    const wire = WIRE_ROUTES.find((route) => route.pattern.test(path));
-    if (!wire && !adminRoute) {
+    // The streaming Lambda's routes (a Lambda proxy with response streaming on AWS).
+    const streamed = STREAM_ROUTES.find((route) => route.pattern.test(path));
+    const wire = streamed ? undefined : WIRE_ROUTES.find((route) => route.pattern.test(path));
+    if (!wire && !adminRoute && !streamed) {
       req.resume();
       gatewayError(GATEWAY_ERRORS.notFound);
       return;
     }
     let pathParameters: Record<string, string> | undefined;
-    if (wire?.route === 'converse') {
+    if (wire?.route === 'converse' || streamed?.route === 'converse') {
+      const route = wire ?? streamed;
       try {
-        pathParameters = { modelId: decodeURIComponent(wire.pattern.exec(path)?.[1] ?? '') };
+        pathParameters = { modelId: decodeURIComponent(route?.pattern.exec(path)?.[1] ?? '') };
       } catch {
         req.resume();
         gatewayError(GATEWAY_ERRORS.invalidBody);
@@ -193,8 +198,9 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     // API Gateway runs the authorizer before it looks at the body, as here.
     const proceed = (authorizer: Record<string, string> | undefined) => {
       const contentType = req.headers['content-type'] ?? 'application/json';
-      // Only the invoke route has a mapping template per media type; the admin routes are proxied as-is.
-      if (!adminRoute && !JSON_MEDIA_TYPE.test(contentType)) {
+      // Only the workflow routes have a mapping template per media type; the admin routes and the
+      // streaming Lambda's are proxied as-is (that Lambda answers 415 in its wire's shape).
+      if (!adminRoute && !streamed && !JSON_MEDIA_TYPE.test(contentType)) {
         req.resume();
         gatewayError(GATEWAY_ERRORS.unsupportedMediaType);
         return;
@@ -228,6 +234,30 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         // API Gateway's request validator, with the model the stack deploys (the seed format's only).
         if (wire?.route === 'invoke' && !matchesInvokeModel(body)) {
           gatewayError(GATEWAY_ERRORS.invalidBody);
+          return;
+        }
+        if (streamed) {
+          const sink = responseSink(res, req.httpVersionMajor);
+          streamRoute(
+            options.workflow,
+            {
+              resource: streamed.path,
+              headers: flatHeaders(req.headers),
+              body,
+              pathParameters: pathParameters ?? null,
+              requestContext: {
+                requestId,
+                requestTimeEpoch,
+                identity: { userArn: null },
+                authorizer: authorizer ?? null,
+              },
+            },
+            sink,
+          ).catch(() => {
+            // What API Gateway answers when the Lambda fails before its first byte.
+            if (!res.headersSent) gatewayError(GATEWAY_ERRORS.internal);
+            else sink.end();
+          });
           return;
         }
         const answer = adminRoute
@@ -280,6 +310,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const h1 = http.createServer(handle);
   const h2 = http2.createServer(handle);
   const server = net.createServer((socket) => {
+    // A stream's frames are small: without this, Nagle holds each one back until the last is acknowledged.
+    socket.setNoDelay(true);
     // A client that resets before its first bytes must not take the process down.
     socket.on('error', () => socket.destroy());
     // A silent connection is closed, as API Gateway closes one.

@@ -9,6 +9,7 @@ import { BEDROCK_TIMEOUT_MS } from '../lib/timeouts.ts';
 import { FUNCTIONS, type FunctionName } from '../state-machines/definition.ts';
 import { type BedrockSimulator, startBedrockSimulator } from './bedrock-simulator.ts';
 import { type EmbeddedDynamo, ensureTable, startDynalite } from './dynamo.ts';
+import { loadStreamHandler } from './stream-route.ts';
 import { type LambdaHandler, LocalWorkflow, type LocalWorkflowOptions } from './workflow.ts';
 
 export const LOCAL_TABLE = 'cost-sentry';
@@ -85,6 +86,8 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
   await seedBudgets(store, options.config);
 
   const workflow = new LocalWorkflow(await importHandlers(), options);
+  // The streaming Lambda, outside the workflow: the gateway calls it for the streaming routes.
+  await loadStreamHandler();
   const { handler: admin } = await import('../lambdas/budget-admin/handler.ts');
   const { handler: sweep } = await import('../lambdas/sweep-reservations/handler.ts');
   const { handler: authorizer } = await import('../lambdas/authorize-key/handler.ts');

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { validateRequest } from '../lambdas/validate-request/core.ts';
 import { catalogOf, loadConfig } from '../lib/config/schema.ts';
+import { benchStreaming, reportStreaming } from './bench-stream.ts';
 import {
   type ColdStart,
   measureColdStarts,
@@ -205,6 +206,8 @@ async function main(): Promise<void> {
         throughputRatio: round2(direct.rps / sentry.rps),
       });
     }
+
+    reportStreaming(await benchStreaming(url, simulator, 'bench'));
 
     // The hard cap: CAP_REQUESTS at once against a budget that holds CAP_FITS worst cases.
     const arrivals: Array<{ status: number; json: InvokeAnswer }> = [];

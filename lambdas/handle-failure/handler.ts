@@ -1,4 +1,4 @@
-import { finishRequest } from '../shared/wiring/finish-request.ts';
+import { failedRequestEnd, finishRequest } from '../shared/wiring/finish-request.ts';
 import { logger } from '../shared/wiring/powertools.ts';
 import { settlementDepsFromEnv } from '../shared/wiring/settlement-deps.ts';
 import { type FailedState, type Failure, handleFailure } from './core.ts';
@@ -12,15 +12,6 @@ export const handler = async (event: FailedState): Promise<Failure> => {
     // The error name only (never the Cause: it may quote upstream messages).
     logger.warn('request failed', { requestId: event.requestId, error: event.error.Error });
   }
-  await finishRequest(deps, {
-    requestId: event.requestId,
-    callerId: event.callerId,
-    idempotency: event.idempotency,
-    record: result.record,
-    alerts: result.alerts,
-    // A failed request that was charged (a model timeout) keeps its key, answering a retry with
-    // this error: a client that retries is charged once. Any other gives its key back.
-    keep: result.billed ? { body: result.failure.body, errorCode: result.failure.code } : undefined,
-  });
+  await finishRequest(deps, failedRequestEnd(event, result));
   return result.failure;
 };

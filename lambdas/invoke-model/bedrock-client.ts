@@ -3,6 +3,8 @@ import {
   ConverseCommand,
   type ConverseCommandInput,
   type ConverseCommandOutput,
+  ConverseStreamCommand,
+  type ConverseStreamOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ContentBlock } from '../shared/rules/content.ts';
 import {
@@ -13,6 +15,8 @@ import {
   ModelUnavailableError,
   type SentryError,
 } from '../shared/rules/errors.ts';
+import type { Usage } from '../shared/rules/pricing.ts';
+import type { ConverseStreamEvent } from '../shared/rules/wire/stream.ts';
 import type { ConverseInput, ConverseResult, ModelInvoker } from './core.ts';
 
 /** Seconds a client is asked to wait after throttling persisted through the retries. */
@@ -134,19 +138,54 @@ function answerBlocks(output: ConverseCommandOutput): ContentBlock[] {
   });
 }
 
+function usageOf(usage: ConverseCommandOutput['usage']): Usage {
+  return {
+    inputTokens: usage?.inputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? 0,
+    totalTokens: usage?.totalTokens ?? 0,
+    cacheReadInputTokens: usage?.cacheReadInputTokens ?? 0,
+    cacheWriteInputTokens: usage?.cacheWriteInputTokens ?? 0,
+  };
+}
+
 function resultOf(output: ConverseCommandOutput): ConverseResult {
-  const usage = output.usage;
   return {
     content: answerBlocks(output),
     stopReason: output.stopReason ?? 'end_turn',
-    usage: {
-      inputTokens: usage?.inputTokens ?? 0,
-      outputTokens: usage?.outputTokens ?? 0,
-      totalTokens: usage?.totalTokens ?? 0,
-      cacheReadInputTokens: usage?.cacheReadInputTokens ?? 0,
-      cacheWriteInputTokens: usage?.cacheWriteInputTokens ?? 0,
-    },
+    usage: usageOf(output.usage),
   };
+}
+
+/** One SDK stream event in our JSON shape; undefined for what the sentry does not pass on (reasoning, say). */
+function streamEventOf(event: ConverseStreamOutput): ConverseStreamEvent | undefined {
+  if (event.messageStart) return { messageStart: { role: 'assistant' } };
+  if (event.contentBlockStart?.start?.toolUse) {
+    const { toolUseId = '', name = '' } = event.contentBlockStart.start.toolUse;
+    const contentBlockIndex = event.contentBlockStart.contentBlockIndex ?? 0;
+    return { contentBlockStart: { contentBlockIndex, start: { toolUse: { toolUseId, name } } } };
+  }
+  if (event.contentBlockDelta) {
+    const { contentBlockIndex = 0, delta } = event.contentBlockDelta;
+    if (delta?.text !== undefined)
+      return { contentBlockDelta: { contentBlockIndex, delta: { text: delta.text } } };
+    if (delta?.toolUse)
+      return {
+        contentBlockDelta: { contentBlockIndex, delta: { toolUse: { input: delta.toolUse.input ?? '' } } },
+      };
+    return undefined;
+  }
+  if (event.contentBlockStop)
+    return { contentBlockStop: { contentBlockIndex: event.contentBlockStop.contentBlockIndex ?? 0 } };
+  if (event.messageStop) return { messageStop: { stopReason: event.messageStop.stopReason ?? 'end_turn' } };
+  if (event.metadata) {
+    return {
+      metadata: {
+        usage: usageOf(event.metadata.usage),
+        metrics: { latencyMs: event.metadata.metrics?.latencyMs ?? 0 },
+      },
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -155,10 +194,45 @@ function resultOf(output: ConverseCommandOutput): ConverseResult {
  */
 export class BedrockInvoker implements ModelInvoker {
   readonly #client: BedrockRuntimeClient;
+  #streamClient: BedrockRuntimeClient | undefined;
 
-  constructor(timeoutMs: number, client?: BedrockRuntimeClient) {
+  constructor(timeoutMs: number, client?: BedrockRuntimeClient, streamClient?: BedrockRuntimeClient) {
     this.#client =
       client ?? new BedrockRuntimeClient({ maxAttempts: 1, requestHandler: { requestTimeout: timeoutMs } });
+    this.#streamClient = streamClient;
+  }
+
+  /**
+   * ConverseStream. No step function retries a stream, so the SDK is its one retry layer, before
+   * the stream opens only (throttling and transient errors, its standard mode); once an event
+   * came, nothing is retried. `timeoutMs` bounds the whole stream, draining included. Every
+   * failure, before or during the stream, is one of our errors.
+   */
+  async converseStream(input: ConverseInput): Promise<AsyncIterable<ConverseStreamEvent>> {
+    this.#streamClient ??= new BedrockRuntimeClient({ maxAttempts: 3 });
+    const signal = AbortSignal.timeout(input.timeoutMs);
+    let stream: AsyncIterable<ConverseStreamOutput>;
+    try {
+      const output = await this.#streamClient.send(new ConverseStreamCommand(converseRequest(input)), {
+        abortSignal: signal,
+      });
+      if (!output.stream) throw new ModelError('The model answered no stream.');
+      stream = output.stream;
+    } catch (error) {
+      throw error instanceof ModelError ? error : translateBedrockError(error);
+    }
+    return (async function* () {
+      try {
+        for await (const event of stream) {
+          const ours = streamEventOf(event);
+          if (ours) yield ours;
+        }
+      } catch (error) {
+        throw translateBedrockError(
+          signal.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : error,
+        );
+      }
+    })();
   }
 
   async converse(input: ConverseInput): Promise<ConverseResult> {

@@ -50,7 +50,13 @@ export function validateRequest(
   const route = input.route ?? 'invoke';
   const paths = FIELD_PATHS[route];
   const body = input.body ?? '';
-  const request = readWire(route, body, { maxMessages, maxContentChars }, input.modelId);
+  const request = readWire(
+    route,
+    body,
+    { maxMessages, maxContentChars },
+    input.modelId,
+    input.stream === true,
+  );
 
   const { tags, fromBinding } = tagsOf(request.tags, input.caller, paths.tags);
   authorizeTags(input.caller, tags, catalog.callers, options.openCallers ?? false);
@@ -158,7 +164,8 @@ export function validateRequest(
           idempotency: {
             key: input.idempotencyKey,
             bodyHash: createHash('sha256')
-              .update(`${route}\n${input.modelId ?? ''}\n${body}`)
+              // A streamed answer is kept in another shape: the same body streamed is another request.
+              .update(`${route}${input.stream ? '-stream' : ''}\n${input.modelId ?? ''}\n${body}`)
               .digest('hex'),
           },
         }

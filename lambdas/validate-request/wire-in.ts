@@ -25,6 +25,7 @@ export function readWire(
   body: string,
   limits: { maxMessages: number; maxContentChars: number },
   modelId?: string,
+  streaming = false,
 ): WireRequest {
   switch (route) {
     case 'invoke': {
@@ -75,7 +76,7 @@ export function readWire(
     case 'openai': {
       const request = parseJsonBody(body, chatRequestSchema(), 'The request');
       try {
-        return fromOpenAi(request);
+        return fromOpenAi(request, { streaming });
       } catch (error) {
         if (error instanceof UnsupportedParameterError) {
           throw new InvalidRequestError(error.message, [{ path: error.param, message: 'is not supported' }]);

@@ -107,3 +107,18 @@ export const WIRE_ROUTES = [
   { route: 'converse', path: '/model/{modelId}/converse', pattern: /^\/model\/([^/]+)\/converse$/ },
   { route: 'openai', path: '/v1/chat/completions', pattern: /^\/v1\/chat\/completions$/ },
 ] as const satisfies ReadonlyArray<{ route: Route; path: string; pattern: RegExp }>;
+
+/**
+ * The routes the streaming Lambda serves (a Lambda proxy with response streaming): Bedrock's
+ * ConverseStream, and Chat Completions, which streams with `stream: true` and otherwise runs the
+ * workflow through StartSyncExecution from that Lambda. A request template cannot read the body,
+ * so API Gateway cannot send `stream: true` elsewhere.
+ */
+export const STREAM_ROUTES = [
+  {
+    route: 'converse',
+    path: '/model/{modelId}/converse-stream',
+    pattern: /^\/model\/([^/]+)\/converse-stream$/,
+  },
+  { route: 'openai', path: '/v1/chat/completions', pattern: /^\/v1\/chat\/completions$/ },
+] as const satisfies ReadonlyArray<{ route: Route; path: string; pattern: RegExp }>;

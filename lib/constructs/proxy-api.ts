@@ -13,6 +13,7 @@ import {
   MockIntegration,
   PassthroughBehavior,
   RequestAuthorizer,
+  ResponseTransferMode,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -35,12 +36,19 @@ import {
   responseTemplate,
   WIRE_FALLBACKS,
 } from '../api/templates.ts';
+import { STREAM_INTEGRATION_TIMEOUT_SECONDS } from '../timeouts.ts';
 
 /** Props of the proxy API. */
 export interface ProxyApiProps {
   stateMachine: IStateMachine;
   /** The admin API's function (budgets, usage, keys), behind a Lambda proxy integration. */
   adminFunction: IFunction;
+  /**
+   * The streaming Lambda, behind a Lambda proxy integration with response streaming: POST
+   * /model/{modelId}/converse-stream and POST /v1/chat/completions (which runs the workflow from
+   * that Lambda when it does not stream).
+   */
+  streamFunction: IFunction;
   /** API-key mode: the REQUEST authorizer of POST /v1/invoke. @default IAM authorization */
   keyAuthorizer?: IFunction | undefined;
   /** Largest escaped body embedded in an execution; larger ones are answered 413. */
@@ -262,11 +270,29 @@ export class ProxyApi extends Construct {
     const converse = modelId.addResource('converse');
     dropIn(converse, 'converse');
     allow(converse, ['POST']);
+
+    // The streaming routes: a synchronous Express execution cannot stream, so API Gateway streams
+    // the streaming Lambda's answer (a Lambda proxy, InvokeWithResponseStream). Chat Completions
+    // goes there whole: a mapping template cannot read `stream` from the body to choose.
+    const streaming = new LambdaIntegration(props.streamFunction, {
+      proxy: true,
+      responseTransferMode: ResponseTransferMode.STREAM,
+      timeout: Duration.seconds(STREAM_INTEGRATION_TIMEOUT_SECONDS),
+    });
+    const streamRoute = (resource: IResource) => {
+      resource.addMethod(
+        'POST',
+        streaming,
+        authorizer
+          ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
+          : { authorizationType: AuthorizationType.IAM },
+      );
+      allow(resource, ['POST']);
+    };
+    streamRoute(modelId.addResource('converse-stream'));
     const chat = v1.addResource('chat');
     chat.addMethod('ANY', notFound.integration, notFound.options);
-    const completions = chat.addResource('completions');
-    dropIn(completions, 'openai');
-    allow(completions, ['POST']);
+    streamRoute(chat.addResource('completions'));
 
     // The admin API (platform teams): IAM-authorized, separately from the invoke route.
     const admin = new LambdaIntegration(props.adminFunction, { proxy: true });

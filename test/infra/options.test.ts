@@ -140,7 +140,7 @@ describe('an inference profile ARN', () => {
 });
 
 describe('first use of a third-party model', () => {
-  it('lets Bedrock subscribe InvokeModel to exactly the configured Marketplace products, and nothing else', () => {
+  it('lets Bedrock subscribe InvokeModel and the streaming Lambda to exactly the configured Marketplace products, and nothing else', () => {
     const template = synth(exampleConfig());
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (p) =>
@@ -154,6 +154,8 @@ describe('first use of a third-party model', () => {
     );
     expect(marketplace.flatMap((s) => [s.Action].flat()).sort()).toEqual([
       'aws-marketplace:Subscribe',
+      'aws-marketplace:Subscribe',
+      'aws-marketplace:ViewSubscriptions',
       'aws-marketplace:ViewSubscriptions',
     ]);
     for (const s of marketplace) {

@@ -52,7 +52,7 @@ describe('the functions', () => {
       Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256 },
     });
     // Every function but InvokeModel (128 MB, below).
-    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(7);
+    expect(Object.keys(functions).filter((id) => !id.startsWith('AWS679f53'))).toHaveLength(8);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: LAMBDA_TIMEOUTS['invoke-model'],
@@ -74,8 +74,12 @@ describe('the functions', () => {
         p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>
       ).filter((s) => [s.Action].flat().some((a) => a.startsWith('bedrock:'))),
     );
-    expect(bedrockStatements).toHaveLength(1);
-    expect(bedrockStatements[0]?.Action).toBe('bedrock:InvokeModel');
+    // InvokeModel's Converse, and the streaming Lambda's ConverseStream, on the same ARNs.
+    expect(bedrockStatements.map((s) => s.Action)).toEqual([
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+    ]);
+    expect(bedrockStatements[1]?.Resource).toEqual(bedrockStatements[0]?.Resource);
     const resources = JSON.stringify(bedrockStatements[0]?.Resource);
     for (const model of Object.values(exampleConfig().models)) {
       expect(resources).toContain(`:bedrock:eu-west-1::foundation-model/${foundationModelOf(model.modelId)}`);
@@ -97,7 +101,7 @@ describe('the functions', () => {
 
   it('keep their logs for the configured retention', () => {
     // Eight functions, the state machine, the API access log.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 10);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 11);
   });
 
   it('run the sweeper on a schedule, reading the open-counters index (never scanning), then counters and budgets', () => {
@@ -164,6 +168,7 @@ describe('the alerts', () => {
     expect(publishers.map(([id]) => id.replace(/Role.*/, '')).sort()).toEqual([
       'HandleFailure',
       'SettleUsage',
+      'StreamModel',
       'SweepReservations',
     ]);
   });
@@ -251,18 +256,19 @@ describe('the API', () => {
     expect(real.map((m) => m.Properties.AuthorizationType)).toEqual(real.map(() => 'AWS_IAM'));
     expect(
       real.filter((m) => m.Properties.Integration.Type === 'AWS').map((m) => m.Properties.HttpMethod),
-    ).toEqual(['POST', 'POST', 'POST']); // /v1/invoke, /model/{modelId}/converse, /v1/chat/completions
+    ).toEqual(['POST', 'POST']); // /v1/invoke, /model/{modelId}/converse
     // The admin API: GET /v1/budgets, GET/PUT/DELETE on a cost center and on an application,
-    // GET /v1/usage, GET /v1/report, GET /v1/advice, GET and POST /v1/keys, DELETE /v1/keys/{keyId}.
-    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(13);
+    // GET /v1/usage, GET /v1/report, GET /v1/advice, GET and POST /v1/keys, DELETE /v1/keys/{keyId}; and the
+    // streaming Lambda's POST /model/{modelId}/converse-stream and POST /v1/chat/completions.
+    expect(real.filter((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toHaveLength(15);
     const mocks = methods.filter((m) => m.Properties.Integration.Type === 'MOCK');
     const statuses = mocks
       .map((m) => m.Properties.Integration.IntegrationResponses[0].StatusCode)
       .filter((status) => status !== '200') // GET /openapi.json
       .sort();
     // 404: /, /{proxy+}, /v1, /v1/{proxy+}, applications, /model, /model/{modelId}, its {proxy+}, /v1/chat.
-    // 405: every route's other methods (invoke, converse, chat completions and the admin routes).
-    expect(statuses).toEqual([...Array(9).fill('404'), ...Array(11).fill('405')]);
+    // 405: every route's other methods (invoke, converse, converse-stream, chat completions and the admin routes).
+    expect(statuses).toEqual([...Array(9).fill('404'), ...Array(12).fill('405')]);
   });
 
   it('gives callers and platform engineers separate policies', () => {

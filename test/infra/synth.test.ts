@@ -13,7 +13,7 @@ describe('cdk synth', () => {
     const bundles = readdirSync(assembly.directory).filter((entry) =>
       existsSync(join(assembly.directory, entry, 'index.mjs')),
     );
-    expect(bundles).toHaveLength(8);
+    expect(bundles).toHaveLength(9);
   });
 
   it('gives every acknowledgement a reason', () => {

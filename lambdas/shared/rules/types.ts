@@ -37,6 +37,8 @@ export interface ExecutionInput {
   modelId?: string;
   /** The request's `Cache-Control` asks to skip the response cache (`no-cache` or `no-store`). */
   noCache?: boolean;
+  /** Set by the streaming Lambda only: the answer streams (Chat Completions then takes `stream: true`). */
+  stream?: boolean;
 }
 
 /** The output of ValidateRequest: everything later steps need, and no raw body. */

@@ -15,6 +15,8 @@ export const ENV = {
   openCallers: 'COST_SENTRY_OPEN_CALLERS',
   /** The advisor's dated thresholds and prices (the admin function only), as JSON. */
   advice: 'COST_SENTRY_ADVICE',
+  /** The workflow the streaming Lambda starts for a Chat Completions request that does not stream. */
+  stateMachineArn: 'COST_SENTRY_STATE_MACHINE_ARN',
 } as const;
 
 function required(name: string): string {

@@ -22,6 +22,31 @@ export interface RequestEnd {
 }
 
 /**
+ * How a failed request ends, once the failure handler's core has run: its metrics and audit
+ * line, its alerts, and its Idempotency-Key. A failed request that was charged (a model timeout)
+ * keeps its key, answering a retry with this error: a client that retries is charged once. Any
+ * other gives its key back.
+ */
+export function failedRequestEnd(
+  request: Pick<RequestEnd, 'requestId' | 'callerId' | 'idempotency'>,
+  result: {
+    record: MeterRecord;
+    alerts: BudgetAlert[];
+    billed: boolean;
+    failure: { code: string; body: string };
+  },
+): RequestEnd {
+  return {
+    requestId: request.requestId,
+    callerId: request.callerId,
+    idempotency: request.idempotency,
+    record: result.record,
+    alerts: result.alerts,
+    keep: result.billed ? { body: result.failure.body, errorCode: result.failure.code } : undefined,
+  };
+}
+
+/**
  * The tail both ends of a request share: meter it, send its budget alerts, then record its
  * answer under its Idempotency-Key or give the key back (only this request's claim either way).
  * None of it fails the request: it was served or refused, and charged, already.

@@ -147,12 +147,15 @@ export function chatRequestSchema(): typeof chatSchema {
 }
 
 /** Refuse the parameters that ask for what Bedrock cannot give, by name. */
-function refuseUnsupported(body: ChatRequest): void {
+function refuseUnsupported(body: ChatRequest, streaming: boolean): void {
   const refuse = (param: string, why: string) => {
     throw new UnsupportedParameterError(param, `${param} is not supported: ${why}.`);
   };
   if ((body.n ?? 1) !== 1) refuse('n', 'Bedrock answers one choice per request');
-  if (body.stream === true) refuse('stream', 'this route does not stream yet; send stream: false');
+  // Only the streaming Lambda streams; a workflow execution cannot.
+  if (body.stream === true && !streaming)
+    refuse('stream', 'this route does not stream yet; send stream: false');
+  if (body.stream !== true && streaming) refuse('stream', 'the streaming path answers stream: true only');
   if (body.logprobs === true || (body.top_logprobs ?? 0) > 0)
     refuse('logprobs', 'Bedrock gives no log probabilities');
   if (body.response_format && body.response_format.type !== 'text') {
@@ -205,9 +208,15 @@ function textContent(content: string | Array<{ text: string }>): string {
   return typeof content === 'string' ? content : content.map((part) => part.text).join('');
 }
 
-/** Read an OpenAI request as a wire request. Throws UnsupportedParameterError naming a parameter. */
-export function fromOpenAi(body: ChatRequest): WireRequest {
-  refuseUnsupported(body);
+/**
+ * Read an OpenAI request as a wire request. Throws UnsupportedParameterError naming a parameter.
+ * `streaming`: the request reached the streaming Lambda, which alone takes `stream: true`.
+ */
+export function fromOpenAi(
+  body: ChatRequest,
+  { streaming = false }: { streaming?: boolean } = {},
+): WireRequest {
+  refuseUnsupported(body, streaming);
   const system: SystemBlock[] = [];
   const messages: ChatMessage[] = [];
   const push = (role: ChatMessage['role'], blocks: ContentBlock[]) => {

@@ -1,0 +1,314 @@
+import { claimIdempotencyKey } from '../claim-idempotency-key/core.ts';
+import { type FailedState, handleFailure } from '../handle-failure/core.ts';
+import type { ConverseInput } from '../invoke-model/core.ts';
+import { settleUsage } from '../settle-usage/core.ts';
+import type { BudgetStore } from '../shared/rules/budget.ts';
+import type { Catalog } from '../shared/rules/catalog.ts';
+import { MIN_MODEL_CALL_MS } from '../shared/rules/deadline.ts';
+import { DeadlineExceededError, ModelTimeoutError } from '../shared/rules/errors.ts';
+import type { IdempotencyStore } from '../shared/rules/idempotency.ts';
+import type { ExecutionInput, Reservation, ValidatedRequest } from '../shared/rules/types.ts';
+import { type ConverseAnswer, toConverse } from '../shared/rules/wire/converse.ts';
+import { ENVELOPE_HEADERS, type WireEnvelope, type WireError } from '../shared/rules/wire/request.ts';
+import {
+  type ConverseStreamEvent,
+  EVENT_STREAM_MEDIA_TYPE,
+  encodeConverseEvent,
+  encodeConverseException,
+  eventsOfAnswer,
+  OpenAiChunks,
+  openAiStreamError,
+  SSE_DONE,
+  StreamAnswer,
+} from '../shared/rules/wire/stream.ts';
+import { failedRequestEnd, type RequestEnd } from '../shared/wiring/finish-request.ts';
+import { validateRequest } from '../validate-request/core.ts';
+
+/**
+ * How long after the gateway received a streaming request Bedrock's stream may run, draining
+ * included. Below the sweeper's 120 s (a reservation held longer is closed, charged in full), so
+ * a stream always settles its own reservation.
+ */
+export const STREAM_DEADLINE_MS = 100_000;
+
+/** Where the answer goes: the Lambda's response stream, or the local gateway's response. */
+export interface StreamSink {
+  /** Send the status and headers; once, before the first write. */
+  open(status: number, headers: Record<string, string>): void;
+  write(chunk: Uint8Array | string): void;
+  end(): void;
+  /** False once the client went away: nothing more is written, but the request goes on to its charge. */
+  readonly connected: boolean;
+}
+
+/** Calls ConverseStream; adapters translate upstream failures, before or during the stream, into our errors. */
+export interface StreamingInvoker {
+  converseStream(input: ConverseInput): Promise<AsyncIterable<ConverseStreamEvent>>;
+}
+
+export interface StreamDeps {
+  catalog: Catalog;
+  options: { openCallers?: boolean; profiles?: Record<string, Record<string, string>> };
+  store: BudgetStore;
+  /**
+   * ReserveBudget's core: the request as it must run (the served model, its `max_tokens`) with
+   * what it holds.
+   */
+  reserve: (request: ValidatedRequest) => Promise<ValidatedRequest & { reservation: Reservation }>;
+  idempotency: IdempotencyStore;
+  invoker: StreamingInvoker;
+  now: () => number;
+  onError: (what: string, error: unknown) => void;
+  /** The tail every request ends with (metrics, audit line, alerts, the Idempotency-Key). */
+  finish: (end: RequestEnd) => Promise<void>;
+}
+
+/** What a streamed answer keeps under its Idempotency-Key, to replay as a stream. */
+interface KeptStream {
+  /** The first request's ID and arrival, which its replays show. */
+  requestId: string;
+  receivedAt: number;
+  answer: ConverseAnswer;
+  extension?: Record<string, unknown>;
+}
+
+/** The two wires that stream, each a translator out around the same events. */
+interface StreamWire {
+  mediaType: string;
+  event(event: ConverseStreamEvent): Uint8Array | string;
+  /** What ends a stream that settled. */
+  tail(
+    metadata: ConverseStreamEvent,
+    extension: Record<string, unknown> | undefined,
+  ): Array<Uint8Array | string>;
+  error(error: WireError): Uint8Array | string;
+}
+
+function wireOf(input: ExecutionInput, request: ValidatedRequest | undefined): StreamWire {
+  if (input.route !== 'openai') {
+    return {
+      mediaType: EVENT_STREAM_MEDIA_TYPE,
+      event: encodeConverseEvent,
+      tail: (metadata) => [encodeConverseEvent(metadata)],
+      error: encodeConverseException,
+    };
+  }
+  const chunks = new OpenAiChunks({
+    requestId: input.requestId,
+    created: Math.floor(input.receivedAt / 1000),
+    model: request?.model.alias ?? '',
+  });
+  const includeUsage = includeUsageOf(input.body);
+  return {
+    mediaType: 'text/event-stream; charset=utf-8',
+    event: (event) => chunks.of(event),
+    tail: (metadata, extension) => [
+      ...(includeUsage && 'metadata' in metadata
+        ? [chunks.usage(metadata.metadata.usage, extension ?? {})]
+        : []),
+      SSE_DONE,
+    ],
+    error: openAiStreamError,
+  };
+}
+
+function includeUsageOf(body: string | undefined): boolean {
+  try {
+    return (
+      (JSON.parse(body ?? '{}') as { stream_options?: { include_usage?: unknown } }).stream_options
+        ?.include_usage === true
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** A thrown error as Step Functions would report it to the failure handler. */
+function caught(error: unknown): FailedState['error'] {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { Error: err.name, Cause: JSON.stringify({ errorType: err.name, errorMessage: err.message }) };
+}
+
+/** An envelope's headers, by their HTTP names. */
+function envelopeHeaders(envelope: WireEnvelope): Record<string, string> {
+  return Object.fromEntries(
+    (Object.entries(ENVELOPE_HEADERS) as Array<[keyof typeof ENVELOPE_HEADERS, string]>).flatMap(
+      ([field, name]) => (envelope[field] === undefined ? [] : [[name, envelope[field] as string]]),
+    ),
+  );
+}
+
+/** The envelope's error in WireError form, for the stream's exception encoders. */
+function wireErrorOf(envelope: WireEnvelope): WireError {
+  return {
+    status: envelope.status ?? 500,
+    headers: envelopeHeaders(envelope),
+    body: JSON.parse(envelope.body),
+  };
+}
+
+/**
+ * A streaming request (POST /model/{modelId}/converse-stream, or `stream: true` on Chat
+ * Completions), run in process through the same cores the workflow's steps run: validate, claim
+ * the Idempotency-Key, reserve, ConverseStream, then settle, or the failure handler. A refusal
+ * before the first byte answers the route's own error, status and headers; once the stream is
+ * open, an error is the wire's own mid-stream error. The reservation is settled from the
+ * stream's metadata before the last frame is written, and a client that goes away does not stop
+ * it: Bedrock's stream is read to its end either way.
+ */
+export async function streamRequest(
+  input: ExecutionInput,
+  deps: StreamDeps,
+  sink: StreamSink,
+): Promise<void> {
+  // The state as the failure handler reads it (the caller, for a failure before validation).
+  let state = {
+    requestId: input.requestId,
+    receivedAt: input.receivedAt,
+    ...(input.route ? { route: input.route } : {}),
+    caller: input.caller,
+  } as Omit<FailedState, 'error'>;
+  const headers = { 'x-request-id': input.requestId };
+
+  // Before the first byte: every refusal is the route's ordinary error answer.
+  const refuse = async (error: unknown) => {
+    const envelope = JSON.parse((await fail({ ...state, error: caught(error) }, deps)).body) as WireEnvelope;
+    sink.open(envelope.status ?? 500, {
+      'content-type': 'application/json',
+      ...headers,
+      ...envelopeHeaders(envelope),
+    });
+    sink.write(envelope.body);
+    sink.end();
+  };
+
+  let request: ValidatedRequest;
+  let reservation: Reservation;
+  let events: AsyncIterable<ConverseStreamEvent>;
+  let started: number;
+  try {
+    request = validateRequest({ ...input, stream: true }, deps.catalog, deps.options);
+    state = request;
+    const claim = await claimIdempotencyKey(request, { store: deps.idempotency, now: deps.now });
+    if (claim.replay !== null) {
+      replay(claim.replay, claim.replayError, input, request, sink);
+      return;
+    }
+    ({ reservation, ...request } = await deps.reserve(request));
+    state = { ...request, reservation };
+    started = deps.now();
+    const timeoutMs = input.receivedAt + STREAM_DEADLINE_MS - started;
+    if (timeoutMs < MIN_MODEL_CALL_MS) throw new DeadlineExceededError();
+    events = await deps.invoker.converseStream({
+      timeoutMs,
+      model: request.model,
+      system: request.prompt.system,
+      messages: request.prompt.messages,
+      toolConfig: request.prompt.toolConfig,
+      parameters: request.prompt.parameters,
+      metadata: { ...request.metadata, ...request.tags, requestId: request.requestId },
+    });
+  } catch (error) {
+    await refuse(error);
+    return;
+  }
+
+  const wire = wireOf(input, request);
+  sink.open(200, { 'content-type': wire.mediaType, 'cache-control': 'no-cache', ...headers });
+  const answer = new StreamAnswer();
+  let metadata: ConverseStreamEvent | undefined;
+  try {
+    for await (const event of events) {
+      answer.add(event);
+      // The usage goes out only once it is charged.
+      if ('metadata' in event) metadata = event;
+      else if (sink.connected) {
+        const frame = wire.event(event);
+        if (frame.length > 0) sink.write(frame);
+      }
+    }
+    if (!metadata || !answer.usage) throw new ModelTimeoutError();
+  } catch (error) {
+    // Settled by the failure handler's rules, as a failed InvokeModel would be.
+    const failure = await fail({ ...state, error: caught(error) }, deps);
+    if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
+    sink.end();
+    return;
+  }
+
+  const invocation = {
+    output: { role: 'assistant' as const, content: answer.content() },
+    stopReason: answer.stopReason,
+    usage: answer.usage,
+    latencyMs: deps.now() - started,
+  };
+  let extension: Record<string, unknown> | undefined;
+  try {
+    const result = await settleUsage({ ...request, reservation, invocation }, deps);
+    extension =
+      input.route === 'openai'
+        ? (JSON.parse((result.response as WireEnvelope).body) as { cost_sentry?: Record<string, unknown> })
+            .cost_sentry
+        : undefined;
+    const kept: KeptStream = {
+      requestId: request.requestId,
+      receivedAt: request.receivedAt,
+      answer: toConverse({ ...invocation, content: invocation.output.content }),
+      ...(extension ? { extension } : {}),
+    };
+    await deps.finish({
+      requestId: request.requestId,
+      callerId: request.callerId,
+      idempotency: request.idempotency,
+      record: result.settled ? result.record : undefined,
+      alerts: result.alerts,
+      keep: { body: JSON.stringify(kept) },
+    });
+  } catch (error) {
+    const failure = await fail({ ...state, invocation, error: caught(error) }, deps);
+    if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
+    sink.end();
+    return;
+  }
+  if (sink.connected) for (const frame of wire.tail(metadata, extension)) sink.write(frame);
+  sink.end();
+}
+
+/** The failure handler, then the same tail as its Lambda's. */
+async function fail(state: FailedState, deps: StreamDeps) {
+  const result = await handleFailure(state, deps);
+  await deps.finish(failedRequestEnd(state, result));
+  return result.failure;
+}
+
+/** An Idempotency-Key's first answer again: its error, or its stream, without calling Bedrock. */
+function replay(
+  body: string,
+  errorCode: string | null,
+  input: ExecutionInput,
+  request: ValidatedRequest,
+  sink: StreamSink,
+): void {
+  if (errorCode !== null) {
+    const envelope = JSON.parse(body) as WireEnvelope;
+    sink.open(envelope.status ?? 500, {
+      'content-type': 'application/json',
+      'x-request-id': input.requestId,
+      ...envelopeHeaders(envelope),
+    });
+    sink.write(envelope.body);
+    sink.end();
+    return;
+  }
+  const kept = JSON.parse(body) as KeptStream;
+  const wire = wireOf({ ...input, requestId: kept.requestId, receivedAt: kept.receivedAt }, request);
+  sink.open(200, { 'content-type': wire.mediaType, 'x-request-id': kept.requestId });
+  const events = eventsOfAnswer(kept.answer);
+  const metadata = events.pop() as ConverseStreamEvent;
+  for (const event of events) {
+    const frame = wire.event(event);
+    if (frame.length > 0) sink.write(frame);
+  }
+  for (const frame of wire.tail(metadata, kept.extension)) sink.write(frame);
+  sink.end();
+}
