@@ -56,6 +56,8 @@ export interface RequestPaths {
   success: PathMeasurement;
   budgetRefused: PathMeasurement;
   modelError: PathMeasurement;
+  /** A request the response cache answers (its budget keeps answers; the same request ran before). */
+  cacheHit: PathMeasurement;
   /** Mean milliseconds per invocation, by function, over the successful requests. */
   functionMs: Record<string, number>;
   /**
@@ -180,6 +182,13 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
       limitPico: 1n,
       alertThresholds: [],
     });
+    await store.putBudget({
+      costCenter: 'measure-cached',
+      period: 'monthly',
+      limitPico: 10n ** 15n,
+      alertThresholds: [],
+      cache: { ttlSeconds: 3600 },
+    });
     let n = 0;
     const run = (b: unknown) =>
       runtime.workflow.run({ requestId: `measure-${n++}`, receivedAt: Date.now(), body: JSON.stringify(b) });
@@ -202,6 +211,13 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
     const success = await measured(body('measure'));
     const budgetRefused = await measured(body('measure-empty'));
     const modelError = await measured(body('measure', 'Hi [[sim:error=ValidationException]]'));
+    const cached = body('measure-cached');
+    const deterministic = {
+      ...cached,
+      prompt: { ...cached.prompt, parameters: { max_tokens: 64, temperature: 0 } },
+    };
+    await run(deterministic);
+    const cacheHit = await measured(deterministic);
 
     timings.clear();
     cpuTimings.clear();
@@ -217,6 +233,7 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
       success,
       budgetRefused,
       modelError,
+      cacheHit,
       functionMs: means(timings),
       functionCpuMs: means(cpuTimings),
       logBytesPerRequest: success.logBytes.application,
@@ -416,7 +433,12 @@ export function measurementLines(paths: RequestPaths, coldStarts: ColdStart[]): 
   const hops = latencyBudget(paths, coldStarts);
   const warm = hops.reduce((sum, h) => sum + h.warmMs, 0);
   const cold = hops.reduce((sum, h) => sum + h.coldExtraMs, 0);
+  const units = (p: PathMeasurement) =>
+    `${Object.entries(p.dynamoCalls)
+      .map(([op, count]) => `${count} ${op}`)
+      .join(', ')} = ${p.readUnits} read + ${p.writeUnits} write units`;
   return [
+    `DynamoDB work of a response cache hit: ${units(paths.cacheHit)} (a call: ${units(paths.success)})`,
     `Sentry CPU per call (one core, DynamoDB and the simulator in another process): ${Object.entries(
       paths.functionCpuMs,
     )
@@ -426,6 +448,7 @@ export function measurementLines(paths: RequestPaths, coldStarts: ColdStart[]): 
     `  success:          ${bytes(paths.success)}`,
     `  budget refused:   ${bytes(paths.budgetRefused)}`,
     `  model error:      ${bytes(paths.modelError)}`,
+    `  cache hit:        ${bytes(paths.cacheHit)}`,
     '',
     'Deployed latency budget of a success at 256 MB (ms, warm p50; extra when the function starts cold):',
     ...hops.map(

@@ -63,6 +63,24 @@ describe('the request template', () => {
     });
   });
 
+  it.each([
+    ['no-cache', true],
+    ['No-Cache', true],
+    ['max-age=0, no-store', true],
+    ['max-age=60', false],
+    [undefined, false],
+  ])('passes noCache for Cache-Control: %s only when it asks to skip the cache', (header, noCache) => {
+    const rendered = renderTemplate(
+      requestTemplate('arn:aws:states:us-east-1:111122223333:stateMachine:sm', 204_800),
+      {
+        ...REQUEST,
+        body: '{}',
+        headers: header === undefined ? {} : { 'Cache-Control': header },
+      },
+    );
+    expect(JSON.parse(JSON.parse(rendered.body).input).noCache).toBe(noCache ? true : undefined);
+  });
+
   it('does not embed a body over the limit', () => {
     const body = JSON.stringify({ content: 'x'.repeat(200) });
     const input = JSON.parse(JSON.parse(renderRequest(body, 100).body).input);
