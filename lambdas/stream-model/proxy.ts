@@ -51,7 +51,7 @@ function header(event: StreamProxyEvent, name: string): string | undefined {
 /**
  * The execution input of a proxy event, with the fields the request template fills in for the
  * workflow routes: who called (the IAM principal, or the API key's binding from the authorizer),
- * the Idempotency-Key, the route, the model from the path. A body over the limit, or one whose
+ * the Idempotency-Key, `Cache-Control: no-cache`, the route, the model from the path. A body over the limit, or one whose
  * escaped form would not fit a Step Functions state, is not passed on: ValidateRequest answers
  * PAYLOAD_TOO_LARGE.
  */
@@ -74,14 +74,17 @@ export function executionInputOf(event: StreamProxyEvent, maxBodyBytes: number):
   const idempotencyKey = header(event, 'idempotency-key');
   const modelId = event.pathParameters?.modelId;
   const tooLarge = body.length > maxBodyBytes || JSON.stringify(body).length > MAX_ESCAPED_BODY;
+  // Cache-Control: no-cache (or no-store), in any case, skips the response cache.
+  const noCache = /no-(cache|store)/i.test(header(event, 'cache-control') ?? '');
   return {
     requestId: event.requestContext.requestId,
     receivedAt: event.requestContext.requestTimeEpoch,
     caller,
     route,
     ...(route === 'converse' && modelId !== undefined ? { modelId } : {}),
-    ...(idempotencyKey ? { idempotencyKey } : {}),
-    ...(tooLarge ? { bodyTooLarge: true } : { body }),
+    ...(tooLarge
+      ? { bodyTooLarge: true }
+      : { ...(idempotencyKey ? { idempotencyKey } : {}), ...(noCache ? { noCache: true } : {}), body }),
   };
 }
 

@@ -52,6 +52,8 @@ describe('the execution input of a Chat Completions request', () => {
   it.each([
     ['a plain body', '{"model":"nova-lite","messages":[]}', {}, undefined],
     ['an Idempotency-Key', '{"model":"nova-lite"}', { 'Idempotency-Key': 'retry-1' }, undefined],
+    ['Cache-Control: no-cache', '{"model":"nova-lite"}', { 'Cache-Control': 'No-Cache' }, undefined],
+    ['Cache-Control: max-age=0', '{"model":"nova-lite"}', { 'Cache-Control': 'max-age=0' }, undefined],
     ['an API key binding', '{"model":"x"}', {}, { keyId: 'k1', costCenters: 'support', applicationIds: '*' }],
     [
       'quotes and non-ASCII text',
@@ -59,7 +61,12 @@ describe('the execution input of a Chat Completions request', () => {
       {},
       undefined,
     ],
-    ['a body over the limit', JSON.stringify({ model: 'x'.repeat(MAX_BODY) }), {}, undefined],
+    [
+      'a body over the limit',
+      JSON.stringify({ model: 'x'.repeat(MAX_BODY) }),
+      { 'Idempotency-Key': 'k', 'Cache-Control': 'no-store' },
+      undefined,
+    ],
   ])('is what the request template builds, with %s', (_, body, headers, authorizer) => {
     expect(executionInputOf(event(body, headers, authorizer), MAX_BODY)).toEqual(
       templateInput(body, headers, authorizer),
