@@ -5,7 +5,11 @@ import { settleUsage } from '../settle-usage/core.ts';
 import type { BudgetStore } from '../shared/rules/budget.ts';
 import type { Catalog } from '../shared/rules/catalog.ts';
 import { MIN_MODEL_CALL_MS } from '../shared/rules/deadline.ts';
-import { DeadlineExceededError, ModelTimeoutError } from '../shared/rules/errors.ts';
+import {
+  DeadlineExceededError,
+  ModelAnswerUnreadableError,
+  ModelTimeoutError,
+} from '../shared/rules/errors.ts';
 import type { IdempotencyStore } from '../shared/rules/idempotency.ts';
 import type { ExecutionInput, Reservation, ValidatedRequest } from '../shared/rules/types.ts';
 import { type ConverseAnswer, toConverse } from '../shared/rules/wire/converse.ts';
@@ -217,8 +221,10 @@ export async function streamRequest(
   sink.open(200, { 'content-type': wire.mediaType, 'cache-control': 'no-cache', ...headers });
   const answer = new StreamAnswer();
   let metadata: ConverseStreamEvent | undefined;
+  let received = 0;
   try {
     for await (const event of events) {
+      received++;
       answer.add(event);
       // The usage goes out only once it is charged.
       if ('metadata' in event) metadata = event;
@@ -229,8 +235,10 @@ export async function streamRequest(
     }
     if (!metadata || !answer.usage) throw new ModelTimeoutError();
   } catch (error) {
-    // Settled by the failure handler's rules, as a failed InvokeModel would be.
-    const failure = await fail({ ...state, error: caught(error) }, deps);
+    // Settled by the failure handler's rules, as a failed InvokeModel would be; except that once
+    // Bedrock has begun to answer, it may have billed the tokens: the whole reservation is charged.
+    const midway = received > 0 ? new ModelAnswerUnreadableError({ cause: error }) : error;
+    const failure = await fail({ ...state, error: caught(midway) }, deps);
     if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
     sink.end();
     return;
