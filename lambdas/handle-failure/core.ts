@@ -21,7 +21,7 @@ import {
 } from '../shared/rules/settlement.ts';
 import type { ExecutionInput, WorkflowState } from '../shared/rules/types.ts';
 import { converseError } from '../shared/rules/wire/converse.ts';
-import { openAiError } from '../shared/rules/wire/openai.ts';
+import { openAiError } from '../shared/rules/wire/openai-answer.ts';
 import { envelopeOf, type Route } from '../shared/rules/wire/request.ts';
 
 /** What Step Functions puts at `$.error` when a Catch fires. */

@@ -20,7 +20,7 @@ import {
 } from '../shared/rules/settlement.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
 import { toConverse } from '../shared/rules/wire/converse.ts';
-import { toOpenAi } from '../shared/rules/wire/openai.ts';
+import { toOpenAi } from '../shared/rules/wire/openai-answer.ts';
 import type { WireEnvelope } from '../shared/rules/wire/request.ts';
 
 export interface SettleDeps {

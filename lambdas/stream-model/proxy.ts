@@ -1,7 +1,7 @@
 import { ERRORS, type ErrorCode } from '../shared/rules/errors.ts';
 import type { ExecutionInput } from '../shared/rules/types.ts';
 import { converseError } from '../shared/rules/wire/converse.ts';
-import { openAiError } from '../shared/rules/wire/openai.ts';
+import { openAiError } from '../shared/rules/wire/openai-answer.ts';
 import { ENVELOPE_HEADERS, type WireEnvelope, type WireError } from '../shared/rules/wire/request.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { converseError } from '../../lambdas/shared/rules/wire/converse.ts';
-import { openAiError } from '../../lambdas/shared/rules/wire/openai.ts';
+import { openAiError } from '../../lambdas/shared/rules/wire/openai-answer.ts';
 import {
   ENVELOPE_HEADERS,
   envelopeOf,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openAiError } from '../../lambdas/shared/rules/wire/openai.ts';
+import { openAiError } from '../../lambdas/shared/rules/wire/openai-answer.ts';
 import { envelopeOf } from '../../lambdas/shared/rules/wire/request.ts';
 import {
   answerOfExecution,

@@ -8,12 +8,10 @@ import {
 } from '../../lambdas/shared/rules/wire/converse.ts';
 import {
   chatRequestSchema,
-  finishReasonOf,
   fromOpenAi,
-  openAiError,
-  toOpenAi,
   type UnsupportedParameterError,
 } from '../../lambdas/shared/rules/wire/openai.ts';
+import { finishReasonOf, openAiError, toOpenAi } from '../../lambdas/shared/rules/wire/openai-answer.ts';
 
 const PNG = 'iVBORw0KGgo=';
 

@@ -3,7 +3,7 @@ import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import type { ContentBlock } from '../content.ts';
 import type { Usage } from '../pricing.ts';
 import type { ConverseAnswer } from './converse.ts';
-import { finishReasonOf, openAiUsage } from './openai.ts';
+import { finishReasonOf, openAiUsage } from './openai-answer.ts';
 import type { WireError } from './request.ts';
 
 /**
