@@ -129,6 +129,23 @@ describe('the response cache on the drop-in routes', () => {
     reported.set(CACHED, (reported.get(CACHED) ?? 0n) + afterFirst.spentPico - before.spentPico);
   });
 
+  it('says a Converse hit cost nothing in its cost header', async () => {
+    const body = {
+      messages: [{ role: 'user', content: [{ text: 'Count to three. [[sim:output_tokens=3]]' }] }],
+      inferenceConfig: { maxTokens: 64, temperature: 0 },
+      requestMetadata: tags(CACHED),
+    };
+    const path = '/model/nova-lite/converse';
+
+    const first = await post(stack, body, { path });
+    const again = await post(stack, body, { path });
+
+    expect(Number(first.headers.get('x-cost-sentry-cost-usd'))).toBeGreaterThan(0);
+    expect(again.headers.get('x-cost-sentry-cost-usd')).toBe('0');
+    expect(again.json.output).toEqual(first.json.output);
+    charge(CACHED, Number(first.headers.get('x-cost-sentry-cost-usd')));
+  });
+
   it('answers a repeated chat completion from the cache, with the cost_sentry extension saying so', async () => {
     const openai = new OpenAI({ apiKey: 'local', baseURL: `${stack.url}/v1` });
     const ask = () =>
@@ -163,9 +180,9 @@ describe('what a hit leaves behind', () => {
     const metricLines = logLines(stack).filter((line) => line.CacheHits !== undefined);
     const report = await post(stack, undefined, { method: 'GET', path: `/v1/report?costCenter=${CACHED}` });
 
-    expect(metricLines).toHaveLength(4);
+    expect(metricLines).toHaveLength(5);
     expect(metricLines.every((line) => line.SavedUSD > 0)).toBe(true);
-    expect(report.json.total.cacheHits).toBe(4);
+    expect(report.json.total.cacheHits).toBe(5);
     expect(report.json.total.savedUsd).toBeCloseTo(
       metricLines.reduce((sum, line) => sum + line.SavedUSD, 0),
       12,
