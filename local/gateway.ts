@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
-import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
@@ -15,10 +15,11 @@ import {
   STREAM_ROUTES,
   WIRE_ROUTES,
 } from '../lib/api/gateway-responses.ts';
-import { OPENAPI_PATH, openApiTemplate } from '../lib/api/openapi.ts';
+import { OPENAPI_PATH } from '../lib/api/openapi.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
-import { reportHtml, type SpendReport } from '../lib/report/html.ts';
+import { dualProtocolServer } from './dual-server.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
+import { DASHBOARD_PATH, dashboard, openApi } from './pages.ts';
 import { responseSink, streamRoute } from './stream-route.ts';
 import { renderTemplate } from './vtl.ts';
 import type { LocalWorkflow } from './workflow.ts';
@@ -47,23 +48,6 @@ export interface LocalGateway {
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
-/** The OpenAPI document's template, built once per limits. */
-const openApiTemplates = new Map<string, string>();
-function openApi(limits: { maxMessages: number; maxContentChars: number }): string {
-  const key = `${limits.maxMessages}/${limits.maxContentChars}`;
-  let template = openApiTemplates.get(key);
-  if (!template) {
-    template = openApiTemplate(limits);
-    openApiTemplates.set(key, template);
-  }
-  return template;
-}
-
-/** How long a connection may stay silent before it is closed (API Gateway keeps one up to 60 s idle). */
-const IDLE_TIMEOUT_MS = 65_000;
-
-/** How an HTTP/2 connection with prior knowledge begins. */
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 /** Headers that HTTP/1.1 allows and HTTP/2 forbids. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
@@ -304,41 +288,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       },
     );
   };
-  // One port for both HTTP versions, as API Gateway's: the AWS SDK's Bedrock client speaks HTTP/2
-  // (with prior knowledge, on cleartext here), curl and fetch HTTP/1.1. Each connection goes to
-  // the server of the version its first bytes announce.
-  const h1 = http.createServer(handle);
-  const h2 = http2.createServer(handle);
-  const server = net.createServer((socket) => {
-    // A stream's frames are small: without this, Nagle holds each one back until the last is acknowledged.
-    socket.setNoDelay(true);
-    // A client that resets before its first bytes must not take the process down.
-    socket.on('error', () => socket.destroy());
-    // A silent connection is closed, as API Gateway closes one.
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
-    let head = Buffer.alloc(0);
-    const sniff = () => {
-      for (let chunk = socket.read(); chunk; chunk = socket.read()) head = Buffer.concat([head, chunk]);
-      // Until the first bytes tell, wait: a preface may come in more than one packet.
-      const undecided =
-        head.length < HTTP2_PREFACE.length && HTTP2_PREFACE.subarray(0, head.length).equals(head);
-      if (undecided) {
-        socket.once('readable', sniff);
-        return;
-      }
-      socket.setTimeout(0);
-      socket.unshift(head);
-      (head.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE) ? h2 : h1).emit('connection', socket);
-    };
-    socket.once('readable', sniff);
-  });
-  // HTTP/2 sessions that stay silent are closed too.
-  h2.on('session', (session) => session.setTimeout(IDLE_TIMEOUT_MS, () => session.close()));
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
+  const { server, h1, sockets } = dualProtocolServer(handle);
   // Node answers a request its parser refuses with a bare 400; answer with our error body and an
   // x-request-id instead, written straight to the socket (there is no response object), then close.
   h1.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -394,39 +344,4 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
       .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
       .map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
   );
-}
-
-/** What finance sees, without AWS: the spend report page for a period (this month by default). */
-export const DASHBOARD_PATH = '/dashboard';
-
-async function dashboard(
-  admin: (event: ProxyEvent) => Promise<ProxyResult>,
-  requestId: string,
-  query: Record<string, string>,
-): Promise<RouteResponse> {
-  const result = await admin({
-    httpMethod: 'GET',
-    path: '/v1/report',
-    body: null,
-    queryStringParameters: query,
-    requestContext: { requestId, identity: { userArn: null } },
-  });
-  if (result.statusCode !== 200)
-    return { status: result.statusCode, headers: result.headers, body: result.body };
-  // The Advice panel: the advisor's recommendations for the same period.
-  const advice = await admin({
-    httpMethod: 'GET',
-    path: '/v1/advice',
-    body: null,
-    queryStringParameters: query,
-    requestContext: { requestId, identity: { userArn: null } },
-  });
-  return {
-    status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'x-request-id': requestId },
-    body: reportHtml({
-      ...(JSON.parse(result.body) as SpendReport),
-      ...(advice.statusCode === 200 ? { advice: JSON.parse(advice.body) as SpendReport['advice'] } : {}),
-    }),
-  };
 }
