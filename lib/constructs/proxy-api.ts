@@ -14,18 +14,16 @@ import {
   PassthroughBehavior,
   RequestAuthorizer,
   ResponseTransferMode,
-  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { ENVELOPE_HEADERS, envelopeOf } from '../../lambdas/shared/rules/wire/request.ts';
-import { GATEWAY_ERRORS, GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+import { GATEWAY_ERRORS } from '../api/gateway-responses.ts';
 import { openApiTemplate } from '../api/openapi.ts';
 import { INVOKE_REQUEST_MODEL } from '../api/request-model.ts';
 import {
@@ -37,6 +35,7 @@ import {
   WIRE_FALLBACKS,
 } from '../api/templates.ts';
 import { STREAM_INTEGRATION_TIMEOUT_SECONDS } from '../timeouts.ts';
+import { addGatewayResponses, addRateLimitAcl, fixedError, REQUEST_ID_HEADER } from './api-parts.ts';
 
 /** Props of the proxy API. */
 export interface ProxyApiProps {
@@ -61,8 +60,6 @@ export interface ProxyApiProps {
   /** An AWS WAF web ACL with a per-IP rate-based rule. @default none */
   waf?: { rateLimitPer5Minutes: number } | undefined;
 }
-
-const REQUEST_ID_HEADER = 'method.response.header.x-request-id';
 
 /**
  * The regional REST API: `POST /v1/invoke`, IAM-authorized, integrated directly with
@@ -315,81 +312,7 @@ export class ProxyApi extends Construct {
     adminMethod(keys, ['GET', 'POST']);
     adminMethod(keys.addResource('{keyId}'), ['DELETE']);
 
-    if (props.waf) {
-      const visibility = (metricName: string) => ({
-        cloudWatchMetricsEnabled: true,
-        metricName,
-        // Samples would keep request headers; they stay off.
-        sampledRequestsEnabled: false,
-      });
-      const acl = new CfnWebACL(this, 'WebAcl', {
-        scope: 'REGIONAL',
-        defaultAction: { allow: {} },
-        visibilityConfig: visibility('CostSentryWebAcl'),
-        rules: [
-          {
-            name: 'RateLimitPerIp',
-            priority: 0,
-            action: { block: {} },
-            statement: {
-              rateBasedStatement: { limit: props.waf.rateLimitPer5Minutes, aggregateKeyType: 'IP' },
-            },
-            visibilityConfig: visibility('CostSentryRateLimitPerIp'),
-          },
-        ],
-      });
-      new CfnWebACLAssociation(this, 'WebAclAssociation', {
-        resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: acl.attrArn,
-      });
-    }
-
-    for (const { type, error, status, retryAfterSeconds } of GATEWAY_RESPONSES) {
-      this.api.addGatewayResponse(`Gateway${type}`, {
-        type: ResponseType.of(type),
-        statusCode: status === undefined ? undefined : String(status),
-        responseHeaders: {
-          'x-request-id': 'context.requestId',
-          ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${retryAfterSeconds}'` }),
-        },
-        templates: { 'application/json': gatewayErrorTemplate(error) },
-      });
-    }
+    if (props.waf) addRateLimitAcl(this, this.api.deploymentStage.stageArn, props.waf.rateLimitPer5Minutes);
+    addGatewayResponses(this.api);
   }
-}
-
-/** A mock integration that always answers one of our errors. */
-function fixedError(
-  error: { code: string; status: number; message: string },
-  headers: Record<string, string> = {},
-) {
-  const status = String(error.status);
-  const responseParameters = {
-    [REQUEST_ID_HEADER]: 'context.requestId',
-    ...Object.fromEntries(
-      Object.entries(headers).map(([name, value]) => [`method.response.header.${name}`, value]),
-    ),
-  };
-  return {
-    integration: new MockIntegration({
-      passthroughBehavior: PassthroughBehavior.WHEN_NO_TEMPLATES,
-      requestTemplates: { 'application/json': '{"statusCode": 200}' },
-      integrationResponses: [
-        {
-          statusCode: status,
-          responseTemplates: { 'application/json': gatewayErrorTemplate(error) },
-          responseParameters,
-        },
-      ],
-    }),
-    options: {
-      authorizationType: AuthorizationType.NONE,
-      methodResponses: [
-        {
-          statusCode: status,
-          responseParameters: Object.fromEntries(Object.keys(responseParameters).map((name) => [name, true])),
-        },
-      ],
-    },
-  };
 }
