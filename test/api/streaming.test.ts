@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { priceOf, priceVersionAt } from '../../lambdas/shared/rules/catalog.ts';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import { type Usage, usageCost } from '../../lambdas/shared/rules/pricing.ts';
-import { simulatedInputTokens } from '../../local/bedrock-simulator.ts';
+import { simulatedInputTokens } from '../../local/simulator-rules.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { exampleCatalog } from '../helpers/fixtures.ts';
 import { counters } from '../helpers/local-runtime.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contentTokenBound } from '../../lambdas/shared/rules/content.ts';
-import { simulatedInputTokens } from '../../local/bedrock-simulator.ts';
+import { simulatedInputTokens } from '../../local/simulator-rules.ts';
 
 describe('the Bedrock simulator', () => {
   const texts = ['Hello', 'é'.repeat(100), '日本語のテキスト', '😀😀😀 emoji', 'x'.repeat(10_000), ''];
