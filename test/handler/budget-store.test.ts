@@ -3,6 +3,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   InternalServerError,
+  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -84,5 +85,38 @@ describe('DynamoBudgetStore.settle', () => {
     ddb.on(GetItemCommand).resolves({ Item: { spentPico: { N: '40' } } });
     const result = await store.settle(key, 'req-1', amount, { pico: 40n, tokens: 4 });
     expect(result).toMatchObject({ settled: false, figures: { spentPico: 40n } });
+  });
+});
+
+describe('DynamoBudgetStore and the response cache', () => {
+  const cacheKey = { pk: 'CC#support', sk: 'CACHE#abc' };
+
+  it('reads a cached answer with one eventually consistent GetItem (half a read unit)', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: { answer: { S: '{"a":1}' }, expiresAt: { N: '1795400000' } } });
+
+    const found = await store.getCachedAnswer(cacheKey);
+
+    expect(found).toEqual({ answer: '{"a":1}', expiresAt: new Date(1_795_400_000_000) });
+    const input = ddb.commandCalls(GetItemCommand)[0]?.args[0].input;
+    expect(input?.ConsistentRead).toBeUndefined();
+    expect(input?.Key).toEqual({ pk: { S: 'CC#support' }, sk: { S: 'CACHE#abc' } });
+  });
+
+  it('finds nothing where no answer is kept', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    expect(await store.getCachedAnswer(cacheKey)).toBeUndefined();
+  });
+
+  it('keeps an answer with expiresAt in epoch seconds, the table TTL attribute', async () => {
+    ddb.on(PutItemCommand).resolves({});
+
+    await store.putCachedAnswer(cacheKey, '{"a":1}', new Date(1_795_400_000_500));
+
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item).toEqual({
+      pk: { S: 'CC#support' },
+      sk: { S: 'CACHE#abc' },
+      answer: { S: '{"a":1}' },
+      expiresAt: { N: '1795400001' },
+    });
   });
 });

@@ -18,6 +18,13 @@ let handleFailure: LambdaHandler;
 let capture: ReturnType<typeof captureJsonLines>;
 
 const PROMPT = 'a confidential prompt';
+const USAGE = {
+  inputTokens: 20,
+  outputTokens: 40,
+  totalTokens: 60,
+  cacheReadInputTokens: 0,
+  cacheWriteInputTokens: 0,
+};
 const COMPLETION = 'a confidential completion';
 const tags = { applicationId: 'docs-helper', costCenter: 'support', environment: 'production' };
 const state = {
@@ -80,6 +87,27 @@ beforeEach(() => {
 afterEach(() => capture.restore());
 
 describe('SettleUsage handler', () => {
+  it('meters a response cache hit as CacheHits and SavedUSD, charged nothing, with the day aggregate only', async () => {
+    const response = (await settle({
+      ...state,
+      // The answer a call of 20 input and 40 output tokens gave.
+      cacheHit: {
+        answer: { content: [{ text: COMPLETION }], stopReason: 'end_turn', usage: USAGE, latencyMs: 12 },
+      },
+    })) as { cost: { usd: number }; cache: unknown };
+
+    expect(response.cost.usd).toBe(0);
+    expect(response.cache).toEqual({ hit: true, savedUsd: 0.0000108 });
+    const [emf] = emfLines(capture.lines());
+    expect(emf).toMatchObject({ CacheHits: 1, SavedUSD: 0.0000108, CostUSD: 0, Invocations: 1 });
+    expect(emf).not.toHaveProperty('InputTokens');
+    const audit = capture.lines().find((l) => l.message === 'audit');
+    expect(audit?.audit).toMatchObject({ cache: { hit: true, savedUsd: 0.0000108 }, costUsd: 0 });
+    // No counter is touched: the one write is the day's usage aggregate.
+    const writes = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input.Key?.sk?.S);
+    expect(writes).toEqual([expect.stringMatching(/^USAGE#2026-11-23#/)]);
+  });
+
   it('emits the cost metrics in the three dimension sets finance queries, and one audit line', async () => {
     const response = (await settle({
       ...state,

@@ -99,6 +99,28 @@ describe('the functions', () => {
     expect(statements).not.toContain('dynamodb:UpdateItem');
   });
 
+  it('let ReserveBudget read cached answers and SettleUsage keep them, with no scan and no query', () => {
+    const actionsOf = (role: string) => {
+      const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+        id.startsWith(role),
+      );
+      return policies.flatMap(([, p]) =>
+        (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((st) =>
+          [st.Action].flat(),
+        ),
+      );
+    };
+    const reserve = actionsOf('ReserveBudgetRole');
+    const settle = actionsOf('SettleUsageRole');
+
+    expect(reserve).toContain('dynamodb:GetItem');
+    expect(reserve).not.toContain('dynamodb:PutItem');
+    expect(reserve).not.toContain('dynamodb:Scan');
+    expect(settle).toContain('dynamodb:PutItem');
+    expect(settle).not.toContain('dynamodb:Scan');
+    expect(settle).not.toContain('dynamodb:Query');
+  });
+
   it('keep their logs for the configured retention', () => {
     // Eight functions, the state machine, the API access log.
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 11);

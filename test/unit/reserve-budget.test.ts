@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
+import { reserveBudget, reserveOrAnswerFromCache } from '../../lambdas/reserve-budget/core.ts';
+import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
+import { cacheKey } from '../../lambdas/shared/rules/response-cache.ts';
 import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
 import {
   type BudgetFixture,
@@ -130,5 +132,70 @@ describe('reserveBudget', () => {
     const again = await reserveBudget(request, depsOf(store));
 
     expect(store.figures(again.reservation.scopes[0] ?? { pk: '', sk: '' }).reservedPico).toBe(27_660_000n);
+  });
+});
+
+describe('reserveOrAnswerFromCache', () => {
+  const cached = {
+    costCenter: 'support',
+    period: 'monthly' as const,
+    limitPico: '1000000000000',
+    rateLimits: { requestsPerMinute: 1 },
+    cache: { ttlSeconds: 60 },
+  };
+  /** Keep an answer for the default request at temperature 0, as SettleUsage would have. */
+  const keep = (store: MemoryBudgetStore, expiresAt: number) => {
+    const request = validatedRequest({ temperature: 0 });
+    const key = keys.cachedAnswer(
+      'support',
+      cacheKey('support', { modelId: request.model.modelId, ...request.prompt }),
+    );
+    return store.putCachedAnswer(
+      key,
+      JSON.stringify({ content: [{ text: 'kept' }], stopReason: 'end_turn', usage: {}, latencyMs: 1 }),
+      new Date(expiresAt),
+    );
+  };
+
+  it.each([
+    [
+      'a fresh answer is a hit: nothing held, no rate window counted',
+      { temperature: 0 },
+      RECEIVED_AT + 1,
+      true,
+    ],
+    ['an expired answer is a miss', { temperature: 0 }, RECEIVED_AT, false],
+    [
+      'Cache-Control: no-cache is a miss, even with a fresh answer',
+      { temperature: 0, noCache: true },
+      RECEIVED_AT + 1,
+      false,
+    ],
+    ['a sampled request is a miss, even with a fresh answer', { temperature: 0.5 }, RECEIVED_AT + 1, false],
+  ])('%s', async (_name, fixture: RequestFixture, expiresAt, hit) => {
+    const store = storeWith([cached]);
+    await keep(store, expiresAt);
+
+    const out = await reserveOrAnswerFromCache(validatedRequest(fixture), depsOf(store));
+
+    expect('cacheHit' in out).toBe(hit);
+    expect(store.figures(scopeOf(budgetOf(cached), at)).reservedPico).toBe(hit ? 0n : 27_660_000n);
+    expect(store.windows.size).toBe(hit ? 0 : 1);
+  });
+
+  it.each([
+    [
+      'a cacheable miss hands SettleUsage the policy to keep its answer under',
+      { temperature: 0 },
+      { ttlSeconds: 60 },
+    ],
+    ['a miss with Cache-Control: no-cache keeps nothing', { temperature: 0, noCache: true }, undefined],
+    ['a sampled miss keeps nothing', {}, undefined],
+  ])('%s', async (_name, fixture: RequestFixture, policy) => {
+    const store = storeWith([cached]);
+
+    const out = await reserveOrAnswerFromCache(validatedRequest(fixture), depsOf(store));
+
+    expect('reservation' in out && out.reservation.cache).toEqual(policy);
   });
 });

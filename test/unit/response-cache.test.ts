@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { budgetInputSchema } from '../../lambdas/shared/rules/budget-input.ts';
+import { budgetItem, definitionOf } from '../../lambdas/shared/rules/budget-items.ts';
 import {
   asksNoCache,
+  cacheItemText,
   cacheKey,
   canonicalJson,
+  freshAnswer,
   isCacheable,
+  MAX_CACHED_ANSWER_BYTES,
 } from '../../lambdas/shared/rules/response-cache.ts';
 
 const request = {
@@ -62,5 +67,64 @@ describe('what may be cached', () => {
     ['private, No-Store', true],
   ])('Cache-Control %s asks to skip the cache: %s', (header, expected) => {
     expect(asksNoCache(header)).toBe(expected);
+  });
+});
+
+describe('a budget cache policy, as the config and the admin API write it', () => {
+  const budget = (cache: unknown) => budgetInputSchema.safeParse({ period: 'monthly', limitUsd: 10, cache });
+
+  it.each([[{ ttlSeconds: 3600 }], [{ ttlSeconds: 60, anyTemperature: true }]])('takes %j', (cache) => {
+    expect(budget(cache).success).toBe(true);
+  });
+
+  it.each([
+    ['no TTL', {}],
+    ['a TTL of 0', { ttlSeconds: 0 }],
+    ['a fraction of a second', { ttlSeconds: 1.5 }],
+    ['more than 30 days', { ttlSeconds: 30 * 86_400 + 1 }],
+    ['an unknown field', { ttlSeconds: 60, shared: true }],
+  ])('refuses %s', (_name, cache) => {
+    expect(budget(cache).success).toBe(false);
+  });
+
+  it('survives the round trip through the stored budget item', () => {
+    const stored = budgetItem({
+      costCenter: 'support',
+      period: 'monthly',
+      limitPico: 1n,
+      alertThresholds: [],
+      cache: { ttlSeconds: 60, anyTemperature: true },
+    });
+
+    expect(definitionOf(stored).cache).toEqual({ ttlSeconds: 60, anyTemperature: true });
+  });
+});
+
+const NO_TOKENS = {
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  cacheReadInputTokens: 0,
+  cacheWriteInputTokens: 0,
+};
+
+describe('a stored answer', () => {
+  const stored = { answer: '{"content":[],"stopReason":"end_turn"}', expiresAt: new Date(10_000) };
+
+  it('is served until it expires, and not from the moment it does', () => {
+    expect(freshAnswer(stored, 9_999)).toMatchObject({ stopReason: 'end_turn' });
+    expect(freshAnswer(stored, 10_000)).toBeUndefined();
+  });
+
+  it('is not kept when it would not fit a DynamoDB item', () => {
+    const answer = (chars: number) => ({
+      content: [{ text: 'x'.repeat(chars) }],
+      stopReason: 'end_turn',
+      usage: { ...NO_TOKENS, inputTokens: 1 },
+      latencyMs: 1,
+    });
+
+    expect(cacheItemText(answer(1_000))).toBeDefined();
+    expect(cacheItemText(answer(MAX_CACHED_ANSWER_BYTES))).toBeUndefined();
   });
 });
