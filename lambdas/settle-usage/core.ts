@@ -191,6 +191,7 @@ export function answerFor(
     ...(response.budget?.remainingUsd !== undefined
       ? { remainingUsd: String(response.budget.remainingUsd) }
       : {}),
+    ...(response.cache?.hit ? { cache: 'hit' } : {}),
   };
   switch (state.route) {
     case undefined:

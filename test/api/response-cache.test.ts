@@ -142,6 +142,8 @@ describe('the response cache on the drop-in routes', () => {
 
     expect(Number(first.headers.get('x-cost-sentry-cost-usd'))).toBeGreaterThan(0);
     expect(again.headers.get('x-cost-sentry-cost-usd')).toBe('0');
+    expect(again.headers.get('x-cost-sentry-cache')).toBe('hit');
+    expect(first.headers.get('x-cost-sentry-cache')).toBeNull();
     expect(again.json.output).toEqual(first.json.output);
     charge(CACHED, Number(first.headers.get('x-cost-sentry-cost-usd')));
   });
@@ -187,5 +189,34 @@ describe('what a hit leaves behind', () => {
       metricLines.reduce((sum, line) => sum + line.SavedUSD, 0),
       12,
     );
+  });
+});
+
+describe('the CLI sets a budget cache', () => {
+  it('takes --cache-ttl and --cache-any-temperature, and budgets get shows them', async () => {
+    const { execFile } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const cliPath = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
+    const run = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(process.execPath, [cliPath, ...args, '--endpoint', stack.url], (error, stdout) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+        ),
+      );
+    const set = await run(
+      'budgets',
+      'set',
+      'clicache',
+      '--period',
+      'monthly',
+      '--limit-usd',
+      '5',
+      '--cache-ttl',
+      '600',
+      '--cache-any-temperature',
+    );
+    expect(set.code).toBe(0);
+    const get = await run('budgets', 'get', 'clicache', '--format', 'json');
+    expect(JSON.parse(get.stdout).cache).toEqual({ ttlSeconds: 600, anyTemperature: true });
   });
 });

@@ -53,6 +53,8 @@ export interface WireEnvelope {
   retryAfterMs?: string;
   shouldRetry?: string;
   costUsd?: string;
+  /** `hit` when the answer came from the response cache. */
+  cache?: string;
   remainingUsd?: string;
 }
 
@@ -63,6 +65,7 @@ export const ENVELOPE_HEADERS = {
   retryAfterMs: 'retry-after-ms',
   shouldRetry: 'x-should-retry',
   costUsd: 'x-cost-sentry-cost-usd',
+  cache: 'x-cost-sentry-cache',
   remainingUsd: 'x-cost-sentry-budget-remaining-usd',
 } as const satisfies Record<Exclude<keyof WireEnvelope, 'status' | 'body'>, string>;
 
