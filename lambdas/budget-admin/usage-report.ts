@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { UsageAggregate } from '../shared/rules/budget.ts';
-import { TAG_VALUE } from '../shared/rules/catalog.ts';
+import { type Catalog, priceOf, priceVersionAt, TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError } from '../shared/rules/errors.ts';
 import { detailsOf } from '../shared/rules/json-body.ts';
-import { picoToUsd } from '../shared/rules/money.ts';
+import { costOfTokens, picoToUsd } from '../shared/rules/money.ts';
 import { periodKey } from '../shared/rules/period.ts';
 import { budgetWithFigures } from './budgets.ts';
 import type { AdminDeps, AdminRequest, AdminResponse } from './request.ts';
@@ -116,6 +116,31 @@ const totalOf = (rows: UsageAggregate[]) => ({
 });
 
 /**
+ * What prompt caching did: the cache read and write tokens Bedrock counted, and what it saved
+ * against plain input prices (reads cost less than input; writes cost more, and count against it).
+ */
+export function promptCachingOf(rows: UsageAggregate[], catalog: Catalog, at: Date) {
+  const version = priceVersionAt(catalog, at);
+  let savedPico = 0n;
+  for (const row of rows) {
+    if (!row.cacheReadInputTokens && !row.cacheWriteInputTokens) continue;
+    const model = Object.values(catalog.models).find((m) => m.modelId === row.modelId);
+    if (!model) continue;
+    const p = priceOf(catalog, version, row.modelId);
+    savedPico +=
+      costOfTokens(row.cacheReadInputTokens, p.input) -
+      costOfTokens(row.cacheReadInputTokens, p.cacheRead) -
+      (costOfTokens(row.cacheWriteInputTokens, p.cacheWrite) -
+        costOfTokens(row.cacheWriteInputTokens, p.input));
+  }
+  return {
+    cacheReadInputTokens: rows.reduce((sum, r) => sum + r.cacheReadInputTokens, 0),
+    cacheWriteInputTokens: rows.reduce((sum, r) => sum + r.cacheWriteInputTokens, 0),
+    savedUsd: picoToUsd(savedPico),
+  };
+}
+
+/**
  * Finance's report of a period, from the aggregates: totals, spend by each dimension, spend per
  * day per cost center, and each cost center's budget use now.
  */
@@ -135,6 +160,7 @@ export async function report(query: AdminRequest['query'], deps: AdminDeps): Pro
       period,
       generatedAt: deps.now().toISOString(),
       total: totalOf(rows),
+      ...(deps.catalog ? { promptCaching: promptCachingOf(rows, deps.catalog, deps.now()) } : {}),
       byCostCenter: summarise(rows, 'costCenter'),
       byApplication: summarise(rows, 'application'),
       byEnvironment: summarise(rows, 'environment'),

@@ -79,6 +79,7 @@ export async function settleUsage(
       tags,
       modelId: model.modelId,
       usage: invocation.usage,
+      maxTokens: state.prompt.parameters.maxTokens,
       at: receivedAt,
       ...(reservation.routing ? { downgraded: true } : {}),
     },

@@ -13,6 +13,10 @@ export interface SpendReport {
   byModel: Array<Record<string, unknown> & { costUsd: number }>;
   daily: Array<{ day: string; costCenter: string; costUsd: number }>;
   budgets: Array<Record<string, unknown>>;
+  /** Bedrock's prompt cache: the tokens it read and wrote, and what that saved against plain input. */
+  promptCaching?:
+    | { cacheReadInputTokens: number; cacheWriteInputTokens: number; savedUsd: number }
+    | undefined;
   /** The advisor's recommendations for the period (GET /v1/advice), when the page shows them. */
   advice?:
     | { asOf: string; totalMonthlySavingUsd: number; recommendations: Array<Record<string, unknown>> }
@@ -114,7 +118,11 @@ export function reportHtml(report: SpendReport): string {
 <h1>Cost Sentry spend report: ${escapeHtml(report.period)}</h1>
 <p class="muted">Generated ${escapeHtml(report.generatedAt)} from the sentry's daily usage aggregates.</p>
 <p>Total: <strong data-testid="total-cost">$${escapeHtml(report.total.costUsd)}</strong> over
-<span data-testid="total-requests">${escapeHtml(report.total.requests)}</span> requests.
+<span data-testid="total-requests">${escapeHtml(report.total.requests)}</span> requests.${
+    report.promptCaching
+      ? `<br>Prompt caching: ${escapeHtml(report.promptCaching.cacheReadInputTokens)} tokens read from and ${escapeHtml(report.promptCaching.cacheWriteInputTokens)} written to Bedrock's prompt cache, saving <strong data-testid="prompt-caching-saved">$${escapeHtml(report.promptCaching.savedUsd)}</strong> against plain input prices.`
+      : ''
+  }
 The response cache answered <span data-testid="total-cache-hits">${escapeHtml(report.total.cacheHits ?? 0)}</span> of them, charged nothing,
 saving <strong data-testid="total-saved">$${escapeHtml(report.total.savedUsd ?? 0)}</strong>.</p>
 <div class="charts">

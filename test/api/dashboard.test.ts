@@ -15,6 +15,7 @@ import { post, startTestStack } from '../helpers/local-stack.ts';
 const CLI = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
 let stack: LocalStack;
 let reportedPico = 0n;
+const cacheTokens = { read: 0, write: 0 };
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -36,9 +37,24 @@ beforeAll(async () => {
       maxTokens: 200,
     }),
   ];
-  for (const body of calls) {
+  // Twice the same long system prompt behind a cache point: a cache write, then a cache read.
+  const cached = {
+    model: 'claude-sonnet',
+    prompt: {
+      system: [
+        { text: 'You answer questions about the ledger. '.repeat(200) },
+        { cachePoint: { type: 'default' } },
+      ],
+      messages: [{ role: 'user', content: 'Sum it [[sim:output_tokens=10]]' }],
+      parameters: { max_tokens: 20 },
+    },
+    tags: { costCenter: 'support', applicationId: 'kb', environment: 'production' },
+  };
+  for (const body of [...calls, cached, cached]) {
     const { json } = await post(stack, body);
     reportedPico += usdToPico(json.cost.usd);
+    cacheTokens.read += json.usage.cacheReadInputTokens;
+    cacheTokens.write += json.usage.cacheWriteInputTokens;
   }
 });
 afterAll(() => stack?.close());
@@ -51,13 +67,32 @@ function cli(...args: string[]): Promise<string> {
   });
 }
 
+describe('prompt caching in the report', () => {
+  it("shows Bedrock's cache read and write tokens and what they saved against plain input prices, exactly", async () => {
+    const { json } = await post(stack, {}, { method: 'GET', path: '/v1/report' });
+    expect(cacheTokens.read).toBeGreaterThan(0);
+    expect(cacheTokens.write).toBeGreaterThan(0);
+    // Claude Sonnet 4.6, per 1K: input $0.003, cache read $0.0003, cache write $0.00375.
+    const savedPico =
+      (BigInt(cacheTokens.read) * (3_000_000_000n - 300_000_000n)) / 1000n -
+      (BigInt(cacheTokens.write) * (3_750_000_000n - 3_000_000_000n)) / 1000n;
+    expect(json.promptCaching).toEqual({
+      cacheReadInputTokens: cacheTokens.read,
+      cacheWriteInputTokens: cacheTokens.write,
+      savedUsd: Number(savedPico) / 1e12,
+    });
+  });
+});
+
 describe('cost-sentry advise and GET /v1/advice', () => {
   it('recommends a cheaper tier for short answers on a premium model, with its saving and an action', async () => {
     const { status, json } = await post(stack, {}, { method: 'GET', path: '/v1/advice' });
     expect(status).toBe(200);
     const sonnet = json.recommendations.find(
-      (r: { kind: string; modelId: string }) =>
-        r.kind === 'cheaper-tier' && r.modelId === 'global.anthropic.claude-sonnet-4-6',
+      (r: { kind: string; modelId: string; applicationId: string }) =>
+        r.kind === 'cheaper-tier' &&
+        r.modelId === 'global.anthropic.claude-sonnet-4-6' &&
+        r.applicationId === 'ledger',
     );
     expect(sonnet).toMatchObject({
       costCenter: 'finance',
@@ -65,6 +100,10 @@ describe('cost-sentry advise and GET /v1/advice', () => {
       action: expect.stringContaining('claude-haiku'),
     });
     expect(sonnet.monthlySavingUsd).toBeGreaterThan(0);
+    // nova-lite answered 32 tokens of the 4,096 it reserved: max_tokens strands budget.
+    expect(json.recommendations).toContainEqual(
+      expect.objectContaining({ kind: 'max-tokens', applicationId: 'docs-helper', monthlySavingUsd: 0 }),
+    );
     expect(JSON.parse(await cli('advise', '--format', 'json'))).toMatchObject({
       recommendations: json.recommendations,
     });

@@ -180,6 +180,8 @@ export function usageOf(item: Item, costCenter: string): UsageAggregate {
     downgrades: numOf(item, 'downgrades'),
     cacheHits: numOf(item, 'cacheHits'),
     savedPico: bigOf(item, 'savedPico'),
+    maxTokens: numOf(item, 'maxTokens'),
+    outputShareTenths: Array.from({ length: 10 }, (_, i) => numOf(item, `ot${i}`)),
   };
 }
 
@@ -189,13 +191,16 @@ export function usageUpdate(usage: UsageAggregate): {
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues: Item;
 } {
+  // One request adds one to the tenth of max_tokens its answer used (ot0 ... ot9).
+  const tenth = usage.outputShareTenths?.findIndex((count) => count > 0);
   return {
     UpdateExpression:
       'SET costCenter = :cc, applicationId = :app, environment = :env, modelId = :model, #day = :day ' +
       'ADD requests :requests, inputTokens :in, outputTokens :out, ' +
       'cacheReadInputTokens :cr, cacheWriteInputTokens :cw, costPico :cost, ' +
-      'rateLimited :rl, downgrades :dg, cacheHits :ch, savedPico :saved',
-    ExpressionAttributeNames: { '#day': 'day' },
+      'rateLimited :rl, downgrades :dg, cacheHits :ch, savedPico :saved, maxTokens :mt' +
+      (tenth === undefined ? '' : ', #tenth :one'),
+    ExpressionAttributeNames: { '#day': 'day', ...(tenth === undefined ? {} : { '#tenth': `ot${tenth}` }) },
     ExpressionAttributeValues: {
       ':cc': { S: usage.costCenter },
       ':app': { S: usage.applicationId },
@@ -212,6 +217,8 @@ export function usageUpdate(usage: UsageAggregate): {
       ':dg': n(usage.downgrades ?? 0),
       ':ch': n(usage.cacheHits ?? 0),
       ':saved': n(usage.savedPico ?? 0n),
+      ':mt': n(usage.maxTokens ?? 0),
+      ...(tenth === undefined ? {} : { ':one': n(1) }),
     },
   };
 }

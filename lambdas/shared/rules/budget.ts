@@ -116,6 +116,10 @@ export interface UsageAggregate {
   cacheHits?: number | undefined;
   /** What the cache hits would have cost, in pico-USD. */
   savedPico?: bigint | undefined;
+  /** The answered requests' max_tokens, summed (for the advisor: budget reserved, never spent). */
+  maxTokens?: number | undefined;
+  /** How many answers used each tenth of their max_tokens (index 0: under 10%). */
+  outputShareTenths?: number[] | undefined;
 }
 
 /** What a reservation marker records besides its amount, so a sweeper can account for it. */

@@ -1,3 +1,4 @@
+import { outputShareTenth } from './advice.ts';
 import {
   type Amount,
   type BudgetDefinition,
@@ -181,6 +182,8 @@ export interface ChargeDetail {
   downgraded?: boolean | undefined;
   /** Answered from the response cache (charged nothing): what the call would have cost. */
   cacheHit?: { savedPico: bigint } | undefined;
+  /** The max_tokens the request ran with, for the advisor (how much of it answers use). */
+  maxTokens?: number | undefined;
   at: Date;
 }
 
@@ -225,6 +228,9 @@ export async function settleRequest(
  * Add a charged request (or one the response cache answered, charged nothing) to its day's usage
  * aggregate; a failure is reported, never thrown.
  */
+/** One answer's place among the tenths of max_tokens, as counts. */
+const tenthsOf = (tenth: number) => Array.from({ length: 10 }, (_, i) => (i === tenth ? 1 : 0));
+
 export async function recordUsage(
   store: BudgetStore,
   detail: ChargeDetail,
@@ -246,6 +252,12 @@ export async function recordUsage(
       costPico: used.pico,
       ...(detail.downgraded ? { downgrades: 1 } : {}),
       ...(detail.cacheHit ? { cacheHits: 1, savedPico: detail.cacheHit.savedPico } : {}),
+      ...(detail.maxTokens && detail.usage && !detail.cacheHit
+        ? {
+            maxTokens: detail.maxTokens,
+            outputShareTenths: tenthsOf(outputShareTenth(detail.usage.outputTokens, detail.maxTokens)),
+          }
+        : {}),
     });
   } catch (error) {
     onError('usage aggregate not recorded', error);
