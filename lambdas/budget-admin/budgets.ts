@@ -1,13 +1,12 @@
 import {
   type BudgetDefinition,
   type BudgetScope,
-  budgetView,
-  forecast,
   keys,
   utilization,
   windowMinute,
 } from '../shared/rules/budget.ts';
 import { budgetDefinitionOf, budgetInputSchema } from '../shared/rules/budget-input.ts';
+import { budgetView, forecast } from '../shared/rules/budget-views.ts';
 import { TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError, NotFoundError } from '../shared/rules/errors.ts';
 import { parseJsonBody } from '../shared/rules/json-body.ts';

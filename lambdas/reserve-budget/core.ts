@@ -2,10 +2,10 @@ import {
   type Amount,
   type BudgetDefinition,
   type BudgetStore,
-  budgetView,
   type CounterFigures,
   keys,
 } from '../shared/rules/budget.ts';
+import { budgetView } from '../shared/rules/budget-views.ts';
 import type { Catalog } from '../shared/rules/catalog.ts';
 import { BudgetExceededError, RateLimitedError, UnknownCostCenterError } from '../shared/rules/errors.ts';
 import { formatUsd } from '../shared/rules/money.ts';

@@ -1,4 +1,5 @@
-import { type BudgetDefinition, type BudgetPolicy, budgetView, utilization } from '../shared/rules/budget.ts';
+import { type BudgetDefinition, type BudgetPolicy, utilization } from '../shared/rules/budget.ts';
+import { budgetView } from '../shared/rules/budget-views.ts';
 import { type ResolvedModel, resolveModel } from '../shared/rules/catalog.ts';
 import { BudgetPolicyError } from '../shared/rules/errors.ts';
 import { secondsUntilReset } from '../shared/rules/period.ts';

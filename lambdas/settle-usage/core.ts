@@ -1,5 +1,6 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, budgetView, keys, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { type BudgetStore, keys, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { budgetView } from '../shared/rules/budget-views.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import { type ContentBlock, isTextOnly, textOf } from '../shared/rules/content.ts';
 import { picoToUsd } from '../shared/rules/money.ts';

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BudgetDefinition,
-  budgetView,
   type CounterFigures,
-  forecast,
   thresholdsToAlert,
   utilization,
   ZERO_FIGURES,
 } from '../../lambdas/shared/rules/budget.ts';
+import { budgetView, forecast } from '../../lambdas/shared/rules/budget-views.ts';
 import { picoToUsd, usdToPico } from '../../lambdas/shared/rules/money.ts';
 
 const monthly: BudgetDefinition = {

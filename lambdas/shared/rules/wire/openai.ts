@@ -6,9 +6,7 @@ import {
   type SystemBlock,
   type ToolConfig,
 } from '../content.ts';
-import type { ErrorCode, PublicErrorFields } from '../errors.ts';
-import type { Usage } from '../pricing.ts';
-import type { WireError, WireRequest } from './request.ts';
+import type { WireRequest } from './request.ts';
 
 /**
  * OpenAI's Chat Completions format (`POST /v1/chat/completions`), so that the `openai` client
