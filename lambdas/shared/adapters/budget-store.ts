@@ -17,7 +17,6 @@ import {
   type HoldDetail,
   keys,
   OPEN_INDEX,
-  type RateLimits,
   REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
@@ -29,19 +28,19 @@ import {
   cachedAnswerOf,
   cacheItem,
   definitionOf,
-  EXPIRES_AT,
   figuresOf,
   keyOf,
   markerOf,
   n,
   RESERVATION_PREFIX,
-  reservationsOf,
   usageOf,
   usageUpdate,
-  windowFiguresOf,
 } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
+import { CounterItems, holds } from './counter-items.ts';
 import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
+import { OpenCounters } from './open-counters.ts';
+import { DynamoWindowStore } from './window-store.ts';
 
 /**
  * The DynamoDB budget store. Every counter change is one conditional UpdateItem on one item, so
@@ -51,10 +50,16 @@ import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
 export class DynamoBudgetStore implements BudgetStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
+  readonly #items: CounterItems;
+  readonly #windows: DynamoWindowStore;
+  readonly #open: OpenCounters;
 
   constructor(client: DynamoDBClient, table: string) {
     this.#client = client;
     this.#table = table;
+    this.#items = new CounterItems(client, table);
+    this.#windows = new DynamoWindowStore(this.#items);
+    this.#open = new OpenCounters(client, table, this.#items);
   }
 
   async getBudgets(
@@ -147,46 +152,12 @@ export class DynamoBudgetStore implements BudgetStore {
     );
   }
 
-  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
-    const open = await allItems(this.#client, {
-      kind: 'query',
-      TableName: this.#table,
-      IndexName: OPEN_INDEX.name,
-      KeyConditionExpression: '#o = :o',
-      ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
-      ExpressionAttributeValues: { ':o': { S: OPEN_INDEX.value } },
-    });
-    const stale: StaleReservation[] = [];
-    const idle: CounterKey[] = [];
-    for (const entry of open) {
-      const key = { pk: entry.pk?.S ?? '', sk: entry.sk?.S ?? '' };
-      const item = await this.#get(key);
-      if (!item) continue;
-      const markers = reservationsOf(item);
-      if (markers.length === 0) idle.push(key);
-      for (const marker of markers) if (marker.heldSince < heldBefore) stale.push({ key, ...marker });
-    }
-    return { stale, idle };
+  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+    return this.#open.findStaleReservations(heldBefore);
   }
 
-  async forgetIdleCounter(key: CounterKey): Promise<void> {
-    try {
-      await failClosed(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression: 'REMOVE #o',
-            ConditionExpression: 'reservedPico = :zero AND reservedTokens = :zero',
-            ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':zero': n(0) },
-          }),
-        ),
-      );
-    } catch (error) {
-      // A reservation came in since the read: the counter stays on the index.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  forgetIdleCounter(key: CounterKey): Promise<void> {
+    return this.#open.forgetIdleCounter(key);
   }
 
   async getCachedAnswer(key: CounterKey): Promise<{ answer: string; expiresAt: Date } | undefined> {
@@ -229,7 +200,7 @@ export class DynamoBudgetStore implements BudgetStore {
     const maxPico = max.pico === undefined ? undefined : max.pico - amount.pico;
     const maxTokens = max.tokens === undefined ? undefined : max.tokens - amount.tokens;
     if ((maxPico !== undefined && maxPico < 0n) || (maxTokens !== undefined && maxTokens < 0)) {
-      return { reserved: false, figures: figuresOf(await this.#get(key)) };
+      return { reserved: false, figures: figuresOf(await this.#items.get(key)) };
     }
     const conditions = ['attribute_not_exists(#r)'];
     const values: Item = {
@@ -246,7 +217,7 @@ export class DynamoBudgetStore implements BudgetStore {
       conditions.push('(attribute_not_exists(allocatedTokens) OR allocatedTokens <= :maxT)');
       values[':maxT'] = n(maxTokens);
     }
-    const { applied, item } = await this.#updateReservation(key, requestId, {
+    const { applied, item } = await this.#items.updateReservation(key, requestId, {
       update:
         `SET #r = :r, ${OPEN_INDEX.partitionKey} = :open ` +
         'ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
@@ -255,61 +226,9 @@ export class DynamoBudgetStore implements BudgetStore {
     });
     // A retry of a reservation that already went through is not a refusal.
     return {
-      reserved: applied || item?.[RESERVATION_PREFIX + requestId] !== undefined,
+      reserved: holds(applied, item, requestId),
       figures: figuresOf(item),
     };
-  }
-
-  async reserveWindow(
-    key: CounterKey,
-    requestId: string,
-    tokens: number,
-    limits: RateLimits,
-    expiresAt: Date,
-  ): Promise<{ reserved: boolean; figures: WindowFigures }> {
-    const conditions = ['attribute_not_exists(#r)'];
-    const values: Item = {
-      ':held': n(tokens),
-      ':one': n(1),
-      ':exp': n(Math.ceil(expiresAt.getTime() / 1000)),
-    };
-    if (limits.requestsPerMinute !== undefined) {
-      conditions.push('(attribute_not_exists(requests) OR requests < :maxR)');
-      values[':maxR'] = n(limits.requestsPerMinute);
-    }
-    if (limits.tokensPerMinute !== undefined) {
-      if (tokens > limits.tokensPerMinute) {
-        return { reserved: false, figures: windowFiguresOf(await this.#get(key)) };
-      }
-      conditions.push('(attribute_not_exists(tokens) OR tokens <= :maxT)');
-      values[':maxT'] = n(limits.tokensPerMinute - tokens);
-    }
-    const { applied, item } = await this.#updateReservation(key, requestId, {
-      update: `SET #r = :held, ${EXPIRES_AT} = :exp ADD requests :one, tokens :held`,
-      condition: conditions.join(' AND '),
-      values,
-    });
-    return {
-      reserved: applied || item?.[RESERVATION_PREFIX + requestId] !== undefined,
-      figures: windowFiguresOf(item),
-    };
-  }
-
-  async settleWindow(
-    key: CounterKey,
-    requestId: string,
-    heldTokens: number,
-    usedTokens: number | undefined,
-  ): Promise<boolean> {
-    const { applied } = await this.#updateReservation(key, requestId, {
-      update: 'REMOVE #r ADD requests :dr, tokens :dt',
-      condition: 'attribute_exists(#r)',
-      values: {
-        ':dr': n(usedTokens === undefined ? -1 : 0),
-        ':dt': n((usedTokens ?? 0) - heldTokens),
-      },
-    });
-    return applied;
   }
 
   async settle(
@@ -318,7 +237,7 @@ export class DynamoBudgetStore implements BudgetStore {
     reserved: Amount,
     used: Amount,
   ): Promise<{ settled: boolean; figures: CounterFigures }> {
-    const { applied, item } = await this.#updateReservation(key, requestId, {
+    const { applied, item } = await this.#items.updateReservation(key, requestId, {
       update:
         'REMOVE #r ADD allocatedPico :dp, reservedPico :rp, spentPico :sp, ' +
         'allocatedTokens :dt, reservedTokens :rt, spentTokens :st, settledRequests :one',
@@ -337,7 +256,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async release(key: CounterKey, requestId: string): Promise<{ released: boolean; figures: CounterFigures }> {
-    const item = await this.#get(key);
+    const item = await this.#items.get(key);
     const marker = item?.[RESERVATION_PREFIX + requestId]?.M;
     if (!marker) return { released: false, figures: figuresOf(item) };
     // A marker never changes once written, so what was read is what the conditional write removes.
@@ -346,50 +265,19 @@ export class DynamoBudgetStore implements BudgetStore {
     return { released: settled, figures };
   }
 
-  async getWindow(key: CounterKey): Promise<WindowFigures> {
-    return windowFiguresOf(await this.#get(key));
+  reserveWindow(...args: Parameters<DynamoWindowStore['reserveWindow']>) {
+    return this.#windows.reserveWindow(...args);
+  }
+
+  settleWindow(...args: Parameters<DynamoWindowStore['settleWindow']>) {
+    return this.#windows.settleWindow(...args);
+  }
+
+  getWindow(key: CounterKey): Promise<WindowFigures> {
+    return this.#windows.getWindow(key);
   }
 
   async getCounter(key: CounterKey): Promise<CounterFigures> {
-    return figuresOf(await this.#get(key));
-  }
-
-  async #get(key: CounterKey): Promise<Item | undefined> {
-    const result = await failClosed(
-      this.#client.send(
-        new GetItemCommand({ TableName: this.#table, Key: keyOf(key), ConsistentRead: true }),
-      ),
-    );
-    return result.Item;
-  }
-
-  /**
-   * One conditional update of a counter item, `#r` naming the request's reservation attribute.
-   * Returns the item after the update, or as it is when the condition failed.
-   */
-  async #updateReservation(
-    key: CounterKey,
-    requestId: string,
-    expression: { update: string; condition: string; values: Item },
-  ): Promise<{ applied: boolean; item: Item | undefined }> {
-    try {
-      const result = await failClosed(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression: expression.update,
-            ConditionExpression: expression.condition,
-            ExpressionAttributeNames: { '#r': RESERVATION_PREFIX + requestId },
-            ExpressionAttributeValues: expression.values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return { applied: true, item: result.Attributes };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { applied: false, item: await this.#get(key) };
-    }
+    return figuresOf(await this.#items.get(key));
   }
 }

@@ -1,0 +1,67 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { type CounterKey, OPEN_INDEX, type StaleReservation } from '../rules/budget.ts';
+import { keyOf, n, reservationsOf } from '../rules/budget-items.ts';
+import type { CounterItems } from './counter-items.ts';
+import { allItems, failClosed } from './dynamo.ts';
+
+/**
+ * The sparse index of counters that may hold reservations. The sweeper reads it to find holds
+ * older than a Lambda can live, and takes a counter off it once nothing is held.
+ */
+export class OpenCounters {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #items: CounterItems;
+
+  constructor(client: DynamoDBClient, table: string, items: CounterItems) {
+    this.#client = client;
+    this.#table = table;
+    this.#items = items;
+  }
+
+  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+    const open = await allItems(this.#client, {
+      kind: 'query',
+      TableName: this.#table,
+      IndexName: OPEN_INDEX.name,
+      KeyConditionExpression: '#o = :o',
+      ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
+      ExpressionAttributeValues: { ':o': { S: OPEN_INDEX.value } },
+    });
+    const stale: StaleReservation[] = [];
+    const idle: CounterKey[] = [];
+    for (const entry of open) {
+      const key = { pk: entry.pk?.S ?? '', sk: entry.sk?.S ?? '' };
+      const item = await this.#items.get(key);
+      if (!item) continue;
+      const markers = reservationsOf(item);
+      if (markers.length === 0) idle.push(key);
+      for (const marker of markers) if (marker.heldSince < heldBefore) stale.push({ key, ...marker });
+    }
+    return { stale, idle };
+  }
+
+  async forgetIdleCounter(key: CounterKey): Promise<void> {
+    try {
+      await failClosed(
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyOf(key),
+            UpdateExpression: 'REMOVE #o',
+            ConditionExpression: 'reservedPico = :zero AND reservedTokens = :zero',
+            ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':zero': n(0) },
+          }),
+        ),
+      );
+    } catch (error) {
+      // A reservation came in since the read: the counter stays on the index.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
