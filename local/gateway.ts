@@ -1,8 +1,7 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { AuthorizerEvent, AuthorizerResult } from '../lambdas/authorize-key/core.ts';
 import { ADMIN_ROUTES } from '../lambdas/budget-admin/core.ts';
 import type { ProxyEvent, ProxyResult } from '../lambdas/budget-admin/handler.ts';
@@ -10,7 +9,6 @@ import { ERRORS } from '../lambdas/shared/rules/errors.ts';
 import {
   GATEWAY_ERRORS,
   GATEWAY_MAX_REQUEST_BYTES,
-  gatewayErrorTemplate,
   INVOKE_METHOD,
   STREAM_ROUTES,
   WIRE_ROUTES,
@@ -18,6 +16,13 @@ import {
 import { OPENAPI_PATH } from '../lib/api/openapi.ts';
 import { matchesInvokeModel } from '../lib/api/request-model.ts';
 import { dualProtocolServer } from './dual-server.ts';
+import {
+  answerMalformedRequests,
+  bearerMatches,
+  flatHeaders,
+  gatewayErrorBody,
+  withoutHopByHop,
+} from './gateway-http.ts';
 import { invokeRoute, type RouteResponse } from './invoke-route.ts';
 import { DASHBOARD_PATH, dashboard, openApi } from './pages.ts';
 import { responseSink, streamRoute } from './stream-route.ts';
@@ -48,23 +53,9 @@ export interface LocalGateway {
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
-/** Headers that HTTP/1.1 allows and HTTP/2 forbids. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
-
 /** Bodies are decoded strictly: invalid bytes are refused, never silently replaced and then charged. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const INVALID_UTF8 = { ...ERRORS.InvalidRequestError, message: 'The request body is not valid UTF-8.' };
-/** What node's HTTP parser refuses (a bad Content-Length, Content-Length with Transfer-Encoding, a CR in a header). */
-const MALFORMED_HTTP = { ...ERRORS.InvalidRequestError, message: 'The request is not well-formed HTTP/1.1.' };
-
-/** The body of a gateway error, rendered from the template the stack deploys. */
-function gatewayErrorBody(
-  error: { code: string; message: string },
-  requestId: string,
-  requestTimeEpoch: number,
-): string {
-  return renderTemplate(gatewayErrorTemplate(error), { body: '', requestId, requestTimeEpoch }).body;
-}
 
 /**
  * The local stand-in for the deployed API Gateway: the same route, the same mapping templates,
@@ -79,12 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     const requestTimeEpoch = Date.now();
     const send = (response: RouteResponse) => {
       // HTTP/2 has no connection-specific headers.
-      const headers =
-        req.httpVersionMajor === 2
-          ? Object.fromEntries(
-              Object.entries(response.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
-            )
-          : response.headers;
+      const headers = req.httpVersionMajor === 2 ? withoutHopByHop(response.headers) : response.headers;
       // The compatibility API has the same writeHead and end on both versions.
       (res as http.ServerResponse).writeHead(response.status, headers);
       res.end(response.body);
@@ -289,27 +275,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     );
   };
   const { server, h1, sockets } = dualProtocolServer(handle);
-  // Node answers a request its parser refuses with a bare 400; answer with our error body and an
-  // x-request-id instead, written straight to the socket (there is no response object), then close.
-  h1.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const requestId = randomUUID();
-    const body = gatewayErrorBody(MALFORMED_HTTP, requestId, Date.now());
-    socket.end(
-      [
-        `HTTP/1.1 ${MALFORMED_HTTP.status} Bad Request`,
-        'content-type: application/json',
-        `content-length: ${Buffer.byteLength(body)}`,
-        `x-request-id: ${requestId}`,
-        'connection: close',
-        '',
-        body,
-      ].join('\r\n'),
-    );
-  });
+  answerMalformedRequests(h1);
   h1.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -325,23 +291,4 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         for (const socket of sockets) socket.destroy();
       }),
   };
-}
-
-/**
- * Does the Authorization header carry the admin token? Compares SHA-256 digests, which always
- * have the same length, so neither the outcome nor the time taken tells the token's length.
- */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(presented), digest(token));
-}
-
-/** Node's headers as API Gateway hands them over: one string a name. */
-function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers)
-      .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
-      .map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
-  );
 }

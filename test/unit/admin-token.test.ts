@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { bearerMatches } from '../../local/gateway.ts';
+import { bearerMatches } from '../../local/gateway-http.ts';
 
 vi.mock('node:crypto', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:crypto')>();
