@@ -1,5 +1,6 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
 import type { Amount, BudgetStore } from '../shared/rules/budget.ts';
+import type { BudgetAlert } from '../shared/rules/budget-alerts.ts';
 import { callerIdOf } from '../shared/rules/callers.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import {
@@ -12,13 +13,7 @@ import {
   statusOf,
 } from '../shared/rules/errors.ts';
 import { usageCost, usageTokens } from '../shared/rules/pricing.ts';
-import {
-  type BudgetAlert,
-  releaseHolds,
-  reservedAmount,
-  scopeOf,
-  settleRequest,
-} from '../shared/rules/settlement.ts';
+import { releaseHolds, reservedAmount, scopeOf, settleRequest } from '../shared/rules/settlement.ts';
 import type { ExecutionInput, WorkflowState } from '../shared/rules/types.ts';
 import { converseError } from '../shared/rules/wire/converse.ts';
 import { openAiError } from '../shared/rules/wire/openai-answer.ts';

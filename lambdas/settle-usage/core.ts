@@ -1,5 +1,6 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
 import { type BudgetStore, keys, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import type { BudgetAlert } from '../shared/rules/budget-alerts.ts';
 import { budgetView } from '../shared/rules/budget-views.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
 import { type ContentBlock, isTextOnly, textOf } from '../shared/rules/content.ts';
@@ -13,7 +14,6 @@ import {
   cacheKey,
 } from '../shared/rules/response-cache.ts';
 import {
-  type BudgetAlert,
   type BudgetReservation,
   budgetOfScope,
   type Routing,

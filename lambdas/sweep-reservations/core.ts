@@ -1,6 +1,7 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
 import { type BudgetStore, keys, type StaleReservation, utilization } from '../shared/rules/budget.ts';
-import { type BudgetAlert, claimAlerts, recordUsage, scopeOf } from '../shared/rules/settlement.ts';
+import { type BudgetAlert, claimAlerts } from '../shared/rules/budget-alerts.ts';
+import { recordUsage, scopeOf } from '../shared/rules/settlement.ts';
 
 /**
  * A reservation older than this belongs to an execution that cannot be running any more: the
@@ -101,7 +102,7 @@ async function account(
   const definition = counter.applicationId ? budget.application : budget.costCenter;
   if (definition) {
     result.alerts.push(
-      ...(await claimAlerts(store, scopeOf(definition, reservation.heldSince), figures, onError)),
+      ...(await claimAlerts(store, scopeOf(definition, reservation.heldSince), definition, figures, onError)),
     );
   }
   // One request holds one marker per budget scope: count it once, on its cost center's counter.

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BudgetAlert } from '../rules/settlement.ts';
+import type { BudgetAlert } from '../rules/budget-alerts.ts';
 
 /** Where budget alerts go: SNS on AWS, the log (and so the terminal) in the local stack. */
 export interface AlertSink {

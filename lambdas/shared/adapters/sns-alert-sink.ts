@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { BudgetAlert } from '../rules/settlement.ts';
+import type { BudgetAlert } from '../rules/budget-alerts.ts';
 import { type AlertSink, alertSummary, LogAlertSink } from './alerts.ts';
 
 /** Publishes alerts to the stack's SNS topic (email subscriptions come from the config), and logs them. */

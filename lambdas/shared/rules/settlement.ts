@@ -8,10 +8,8 @@ import {
   type CounterKey,
   keys,
   type RateLimits,
-  thresholdsToAlert,
-  utilization,
 } from './budget.ts';
-import { picoToUsd } from './money.ts';
+import { type BudgetAlert, claimAlerts } from './budget-alerts.ts';
 import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { CachePolicy } from './response-cache.ts';
@@ -150,22 +148,6 @@ export async function settleScopes(
   return results;
 }
 
-/** A budget crossed one of its alert thresholds. */
-export interface BudgetAlert {
-  scope: 'costCenter' | 'application';
-  costCenter: string;
-  applicationId?: string | undefined;
-  threshold: number;
-  utilization: number;
-  period: string;
-  periodKey: string;
-  limitUsd?: number | undefined;
-  spentUsd: number;
-  limitTokens?: number | undefined;
-  spentTokens: number;
-  resetsAt?: string | undefined;
-}
-
 export interface SettledRequest {
   /** Whether this call settled the request; false when an earlier attempt already had. */
   settled: boolean;
@@ -219,7 +201,8 @@ export async function settleRequest(
   const alerts: BudgetAlert[] = [];
   for (const [index, scope] of reservation.scopes.entries()) {
     const result = results[index];
-    if (result?.settled) alerts.push(...(await claimAlerts(store, scope, result.figures, onError)));
+    if (result?.settled)
+      alerts.push(...(await claimAlerts(store, scope, budgetOfScope(scope), result.figures, onError)));
   }
   return { settled: results[0]?.settled ?? false, figures: results.map((r) => r.figures), alerts };
 }
@@ -262,47 +245,4 @@ export async function recordUsage(
   } catch (error) {
     onError('usage aggregate not recorded', error);
   }
-}
-
-/**
- * Claim each alert threshold a settled counter crossed: each is claimed once per period,
- * whatever the concurrency, so only one caller sends it. A failure is reported, never thrown.
- */
-export async function claimAlerts(
-  store: BudgetStore,
-  scope: ReservedScope,
-  figures: CounterFigures,
-  onError: (what: string, error: unknown) => void,
-): Promise<BudgetAlert[]> {
-  const budget = budgetOfScope(scope);
-  const alerts: BudgetAlert[] = [];
-  for (const threshold of thresholdsToAlert(budget, figures)) {
-    try {
-      if (await store.markAlert(scope, threshold)) alerts.push(alertOf(scope, budget, figures, threshold));
-    } catch (error) {
-      onError('alert threshold not recorded', error);
-    }
-  }
-  return alerts;
-}
-
-function alertOf(
-  scope: ReservedScope,
-  budget: BudgetDefinition,
-  figures: CounterFigures,
-  threshold: number,
-): BudgetAlert {
-  return {
-    scope: scope.scope,
-    costCenter: scope.costCenter,
-    ...(scope.applicationId ? { applicationId: scope.applicationId } : {}),
-    threshold,
-    utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,
-    period: scope.period,
-    periodKey: scope.periodKey,
-    ...(budget.limitPico !== undefined ? { limitUsd: picoToUsd(budget.limitPico) } : {}),
-    spentUsd: picoToUsd(figures.spentPico),
-    ...(budget.limitTokens !== undefined ? { limitTokens: budget.limitTokens } : {}),
-    spentTokens: figures.spentTokens,
-  };
 }

@@ -1,7 +1,7 @@
 import { type AlertSink, sendAlerts } from '../adapters/alerts.ts';
 import { type MeterRecord, meter } from '../adapters/metering.ts';
+import type { BudgetAlert } from '../rules/budget-alerts.ts';
 import { type IdempotencyStore, idempotencyScope } from '../rules/idempotency.ts';
-import type { BudgetAlert } from '../rules/settlement.ts';
 import { logger, metrics } from './powertools.ts';
 
 /** What a request ends with, whichever way it ended (SettleUsage or HandleFailure). */
