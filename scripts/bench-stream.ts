@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { percentile, round2 } from './bench-harness.ts';
 
 const CONCURRENCY = [1, 10];
 const WARMUP = 20;
@@ -24,10 +25,6 @@ export interface StreamLevel {
   direct: StreamFigures;
   ttftOverheadMsP50: number;
 }
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 /** One streamed call: milliseconds to the first text delta, and to the end of the stream. */
 async function streamOnce(client: BedrockRuntimeClient, modelId: string, tags?: Record<string, string>) {

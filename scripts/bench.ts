@@ -6,21 +6,17 @@
  * Bedrock simulator directly with the SDK at the same levels, in the same run. Figures are
  * printed and written as JSON under bench-results/.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { validateRequest } from '../lambdas/validate-request/core.ts';
 import { catalogOf, loadConfig } from '../lib/config/schema.ts';
+import { drive, round2, startStack } from './bench-harness.ts';
+import { type HardCap, type Level, print } from './bench-report.ts';
 import { benchStreaming, reportStreaming } from './bench-stream.ts';
-import {
-  type ColdStart,
-  measureColdStarts,
-  measurementLines,
-  measureRequestPaths,
-  type RequestPaths,
-} from './measure.ts';
+import { measureColdStarts } from './cold-starts.ts';
+import { measureRequestPaths } from './measure.ts';
 
 const CONCURRENCY = [1, 10, 50];
 const WARMUP = 30;
@@ -49,95 +45,6 @@ const capLimitUsd = Number(worstCasePico * BigInt(CAP_FITS)) / 1e12;
 interface InvokeAnswer {
   cost: { usd: number };
   error: { code: string; budget?: { limitUsd: number; remainingUsd: number } };
-}
-
-interface Level {
-  concurrency: number;
-  sentry: Figures;
-  direct: Figures;
-  overheadMs: { p50: number; p95: number; p99: number };
-  latencyRatioP50: number;
-  throughputRatio: number;
-}
-
-interface HardCap {
-  requests: number;
-  limitUsd: number;
-  worstCaseUsd: number;
-  accepted: number;
-  rejected: number;
-  otherStatuses: number;
-  spentUsd: number;
-  spentWithinLimit: boolean;
-  utilizationAtFirstRejection: number | null;
-  finalUtilization: number;
-}
-
-interface Figures {
-  requests: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  rps: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
-/** Run `total` calls with `concurrency` in flight; latencies in milliseconds. */
-async function drive(total: number, concurrency: number, call: () => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        const t0 = performance.now();
-        await call();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return {
-    requests: total,
-    p50: round(percentile(latencies, 50)),
-    p95: round(percentile(latencies, 95)),
-    p99: round(percentile(latencies, 99)),
-    rps: round(total / seconds),
-  };
-}
-
-async function startStack(
-  configPath: string,
-  logFile: string,
-): Promise<{ child: ChildProcess; url: string; simulator: string }> {
-  const child = spawn(
-    process.execPath,
-    ['local/main.ts', '--port', '0', '--config', configPath, '--log-file', logFile, '--quiet'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, COST_SENTRY_BEDROCK: 'simulator' },
-    },
-  );
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the local stack did not start:\n${output}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /running at (http:\/\/\S+)/.exec(output)?.[1];
-      const simulator = /simulator at (http:\/\/\S+)/.exec(output)?.[1];
-      if (url && simulator) {
-        clearTimeout(timer);
-        resolve({ child, url, simulator });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}:\n${output}`)));
-  });
 }
 
 async function main(): Promise<void> {
@@ -299,80 +206,7 @@ async function main(): Promise<void> {
   }
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
-
-function print(result: {
-  machine: Record<string, unknown>;
-  levels: Level[];
-  hardCap: HardCap;
-  heldRetry: { accepted: number; heldRefusals: number; spentRefusals: number; other: number } & {
-    spentUsd: number;
-    overspendUsd: number;
-    utilization: number;
-  };
-  paths: RequestPaths;
-  coldStarts: ColdStart[];
-}): void {
-  const { machine, levels, hardCap, heldRetry, paths, coldStarts } = result;
-  const lines = [
-    `Cost Sentry benchmark on ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
-    '',
-    'Latency in ms (p50 / p95 / p99) and requests per second, local sentry over HTTP vs a direct SDK call to the same simulator:',
-    '',
-    'conc  path    requests      p50      p95      p99      req/s',
-  ];
-  for (const level of levels) {
-    for (const [name, f] of [
-      ['sentry', level.sentry],
-      ['direct', level.direct],
-    ] as const) {
-      lines.push(
-        `${String(level.concurrency).padStart(4)}  ${name.padEnd(6)} ${String(f.requests).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ${f.p95.toFixed(2).padStart(8)} ${f.p99.toFixed(2).padStart(8)} ${f.rps.toFixed(1).padStart(10)}`,
-      );
-    }
-    lines.push(
-      `      overhead: +${level.overheadMs.p50} ms p50, +${level.overheadMs.p95} ms p95, +${level.overheadMs.p99} ms p99; ` +
-        `p50 ratio ${level.latencyRatioP50}x; direct/sentry throughput ${level.throughputRatio}x`,
-    );
-  }
-  lines.push(
-    '',
-    `Hard cap: ${hardCap.requests} concurrent requests against a $${hardCap.limitUsd} budget (${CAP_FITS} worst cases of $${hardCap.worstCaseUsd})`,
-    `  accepted ${hardCap.accepted}, rejected ${hardCap.rejected} (BUDGET_EXCEEDED), other ${hardCap.otherStatuses}`,
-    `  spent $${hardCap.spentUsd} of $${hardCap.limitUsd} (within limit: ${hardCap.spentWithinLimit}); utilization at the first rejection ${hardCap.utilizationAtFirstRejection}, at the end ${hardCap.finalUtilization}`,
-    `Held retry: ${CAP_REQUESTS} concurrent clients that retry "held" refusals after Retry-After, same budget`,
-    `  accepted ${heldRetry.accepted}, held refusals retried ${heldRetry.heldRefusals}, spent refusals ${heldRetry.spentRefusals}, other ${heldRetry.other}`,
-    `  spent $${heldRetry.spentUsd} of $${hardCap.limitUsd}: utilization ${heldRetry.utilization}, overspend $${heldRetry.overspendUsd}`,
-  );
-  const calls = (p: RequestPaths['success']) =>
-    `${Object.entries(p.dynamoCalls)
-      .map(([op, n]) => `${n} ${op}`)
-      .join(', ')} = ${p.readUnits} read + ${p.writeUnits} write units`;
-  lines.push(
-    '',
-    'DynamoDB work per request (items under 1 KB):',
-    `  success:          ${calls(paths.success)}`,
-    `  budget refused:   ${calls(paths.budgetRefused)}`,
-    `  model error:      ${calls(paths.modelError)}`,
-    '',
-    `Function time per successful request, in process (mean of ${paths.requests}): ` +
-      Object.entries(paths.functionMs)
-        .map(([f, ms]) => `${f} ${ms} ms`)
-        .join(', '),
-    `Metric and audit log bytes per request: ${paths.logBytesPerRequest}`,
-    '',
-    'Cold start: bundle size, and a fresh process importing the bundle vs the unbundled handler (median ms):',
-    ...coldStarts.map(
-      (c) =>
-        `  ${c.function.padEnd(22)} ${String(Math.round(c.bundleBytes / 1024)).padStart(5)} KiB  ${c.bundledInitMs
-          .toFixed(1)
-          .padStart(7)} ms vs ${c.unbundledInitMs.toFixed(1).padStart(7)} ms unbundled (${c.ratio}x)`,
-    ),
-  );
-  lines.push('', ...measurementLines(paths, coldStarts));
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);

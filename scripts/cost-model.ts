@@ -5,15 +5,9 @@
  * the same request. It prints each change of the log diet and the memory decision before and after.
  */
 import { loadConfig } from '../lib/config/schema.ts';
-import {
-  type ColdStart,
-  DYNAMO_ROUND_TRIP_MS,
-  FULL_VCPU_MB,
-  measureColdStarts,
-  measureRequestPaths,
-  type RequestPaths,
-  STATE_OVERHEAD_MS,
-} from './measure.ts';
+import { type ColdStart, measureColdStarts } from './cold-starts.ts';
+import { DYNAMO_ROUND_TRIP_MS, FULL_VCPU_MB, STATE_OVERHEAD_MS } from './latency-budget.ts';
+import { measureRequestPaths, type RequestPaths } from './measure.ts';
 
 /** List prices, us-east-1, in USD, as published on 2026-11-01. Change them here, in one place. */
 export const PRICES = {

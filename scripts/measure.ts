@@ -3,22 +3,21 @@
  * each function runs, log bytes per request (all in one in-process local runtime), and each
  * bundle's size and cold init time against the same handler unbundled.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { build } from 'esbuild';
 import { DynamoBudgetStore } from '../lambdas/shared/adapters/budget-store.ts';
-import { ENV } from '../lambdas/shared/wiring/env.ts';
-import { type CostSentryConfig, catalogOf } from '../lib/config/schema.ts';
+import type { CostSentryConfig } from '../lib/config/schema.ts';
 import { ensureTable } from '../local/dynamo.ts';
 import { teeJsonLines } from '../local/log-sink.ts';
 import { LOCAL_TABLE, seedBudgets, startRuntime } from '../local/runtime.ts';
 import { type FaultProxy, startFaultProxy } from '../test/helpers/dynamo-proxy.ts';
+import { round2 } from './cold-starts.ts';
 
 export const body = (costCenter: string, content = 'Summarise our cloud bill in one line.') => ({
   model: 'nova-lite',
@@ -255,206 +254,4 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
       else process.env[key] = saved[key];
     }
   }
-}
-
-export interface ColdStart {
-  function: string;
-  bundleBytes: number;
-  bundledInitMs: number;
-  /** CPU milliseconds (user + system) of the bundled import: what Lambda's CPU share scales. */
-  bundledInitCpuMs: number;
-  /** The process's resident memory after the bundled import, in MiB: the floor of the function's memory. */
-  bundledRssMiB: number;
-  unbundledInitMs: number;
-  ratio: number;
-}
-
-const FUNCTIONS = [
-  'validate-request',
-  'claim-idempotency-key',
-  'reserve-budget',
-  'invoke-model',
-  'settle-usage',
-  'handle-failure',
-  'budget-admin',
-  'authorize-key',
-  'sweep-reservations',
-];
-
-/**
- * Bundle each handler as the stack does (esbuild: ESM, minified, node24, the SDK bundled) and
- * time a fresh Node process importing it, against the same process importing the handler's
- * TypeScript source with its node_modules. Medians of `runs`.
- */
-export async function measureColdStarts(
-  config: CostSentryConfig,
-  runs = 5,
-  names: readonly string[] = FUNCTIONS,
-): Promise<ColdStart[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'cost-sentry-bundles-'));
-  const env = {
-    ...process.env,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    [ENV.catalog]: JSON.stringify(catalogOf(config)),
-    [ENV.tableName]: 'cost-sentry',
-    [ENV.bedrockTimeoutMs]: '18000',
-  };
-  const results: ColdStart[] = [];
-  for (const name of names) {
-    const outfile = join(dir, name, 'index.mjs');
-    await build({
-      entryPoints: [join('lambdas', name, 'handler.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minify: true,
-      sourcemap: 'external',
-      mainFields: ['module', 'main'],
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      logLevel: 'silent',
-    });
-    const time = (file: string) => {
-      const samples = Array.from({ length: runs }, () => {
-        const script = `const c=process.cpuUsage();const t=performance.now();await import(${JSON.stringify(file)});const u=process.cpuUsage(c);process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000,rssMiB:process.memoryUsage().rss/2**20}));`;
-        const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-          env,
-          encoding: 'utf8',
-        });
-        if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
-        return JSON.parse(child.stdout) as { ms: number; cpuMs: number; rssMiB: number };
-      });
-      return {
-        ms: median(samples.map((r) => r.ms)),
-        cpuMs: median(samples.map((r) => r.cpuMs)),
-        rssMiB: median(samples.map((r) => r.rssMiB)),
-      };
-    };
-    const bundled = time(outfile);
-    const unbundledInitMs = time(join(process.cwd(), 'lambdas', name, 'handler.ts')).ms;
-    const bundledInitMs = bundled.ms;
-    results.push({
-      function: name,
-      bundleBytes: readFileSync(outfile).length,
-      bundledInitMs: round2(bundledInitMs),
-      bundledInitCpuMs: round2(bundled.cpuMs),
-      bundledRssMiB: round2(bundled.rssMiB),
-      unbundledInitMs: round2(unbundledInitMs),
-      ratio: round2(unbundledInitMs / bundledInitMs),
-    });
-  }
-  return results;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
-/** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, and a share in proportion below. */
-export const FULL_VCPU_MB = 1769;
-/** A DynamoDB call from a Lambda in the same region: "single-digit milliseconds"; 8 ms taken. */
-export const DYNAMO_ROUND_TRIP_MS = 8;
-/** Step Functions' transition and Lambda's invoke around one Task state: not published; 25 ms assumed. */
-export const STATE_OVERHEAD_MS = 25;
-/** API Gateway REST's own time with mapping templates: 10 to 30 ms published by third parties; 20 ms taken. */
-export const API_GATEWAY_MS = 20;
-/** StartSyncExecution's start and finish of an Express execution: not published; 10 ms assumed. */
-export const START_SYNC_EXECUTION_MS = 10;
-
-export interface Hop {
-  hop: string;
-  /** Milliseconds a warm request spends here (p50 estimate). */
-  warmMs: number;
-  /** Extra milliseconds when the function starts cold (its init CPU at its CPU share). */
-  coldExtraMs: number;
-  /** Where the figure comes from. */
-  basis: string;
-}
-
-/**
- * The deployed latency budget of a successful request, per hop, at `memoryMb`: published or assumed
- * figures for the AWS services, and the sentry's own measured CPU per step scaled by its CPU share.
- */
-export function latencyBudget(paths: RequestPaths, coldStarts: ColdStart[], memoryMb = 256): Hop[] {
-  const share = FULL_VCPU_MB / memoryMb;
-  const cold = (fn: string) => (coldStarts.find((c) => c.function === fn)?.bundledInitCpuMs ?? 0) * share;
-  const step = (fn: string, state: string, dynamo: string[]): Hop[] => [
-    {
-      hop: `${state}: Step Functions task and Lambda invoke`,
-      warmMs: STATE_OVERHEAD_MS,
-      coldExtraMs: round2(cold(fn)),
-      basis: 'assumed (not published); cold: measured init CPU x CPU share',
-    },
-    {
-      hop: `${state}: the sentry's CPU`,
-      warmMs: round2((paths.functionCpuMs[fn] ?? 0) * share),
-      coldExtraMs: 0,
-      basis: `measured ${paths.functionCpuMs[fn] ?? 0} ms on one core x ${round2(share)}`,
-    },
-    ...dynamo.map((call) => ({
-      hop: `${state}: DynamoDB ${call}`,
-      warmMs: DYNAMO_ROUND_TRIP_MS,
-      coldExtraMs: 0,
-      basis: 'published: single-digit ms',
-    })),
-  ];
-  return [
-    {
-      hop: 'API Gateway REST (mapping templates)',
-      warmMs: API_GATEWAY_MS,
-      coldExtraMs: 0,
-      basis: 'published 10-30 ms',
-    },
-    {
-      hop: 'StartSyncExecution (Express start and finish)',
-      warmMs: START_SYNC_EXECUTION_MS,
-      coldExtraMs: 0,
-      basis: 'assumed (not published)',
-    },
-    ...step('validate-request', 'ValidateRequest', []),
-    ...step('reserve-budget', 'ReserveBudget', ['BatchGetItem (budgets)', 'UpdateItem (hold)']),
-    ...step('invoke-model', 'InvokeModel', []),
-    ...step('settle-usage', 'SettleUsage', ['UpdateItem (settle)', 'UpdateItem (day aggregate)']),
-  ];
-}
-
-/** What the benchmark prints of these measurements, after its own figures. */
-export function measurementLines(paths: RequestPaths, coldStarts: ColdStart[]): string[] {
-  const bytes = (p: PathMeasurement) =>
-    `${p.logBytes.total} (application ${p.logBytes.application}, access log ${p.logBytes.accessLog}, ` +
-    `runtime errors ${p.logBytes.runtimeErrors}, state machine ${p.logBytes.stateMachine})`;
-  const hops = latencyBudget(paths, coldStarts);
-  const warm = hops.reduce((sum, h) => sum + h.warmMs, 0);
-  const cold = hops.reduce((sum, h) => sum + h.coldExtraMs, 0);
-  const units = (p: PathMeasurement) =>
-    `${Object.entries(p.dynamoCalls)
-      .map(([op, count]) => `${count} ${op}`)
-      .join(', ')} = ${p.readUnits} read + ${p.writeUnits} write units`;
-  return [
-    `DynamoDB work of a response cache hit: ${units(paths.cacheHit)} (a call: ${units(paths.success)})`,
-    `Sentry CPU per call (one core, DynamoDB and the simulator in another process): ${Object.entries(
-      paths.functionCpuMs,
-    )
-      .map(([f, ms]) => `${f} ${ms} ms`)
-      .join(', ')}`,
-    'Log bytes ingested per request (Lambda system lines at WARN, Express at ERROR):',
-    `  success:          ${bytes(paths.success)}`,
-    `  budget refused:   ${bytes(paths.budgetRefused)}`,
-    `  model error:      ${bytes(paths.modelError)}`,
-    `  cache hit:        ${bytes(paths.cacheHit)}`,
-    '',
-    'Deployed latency budget of a success at 256 MB (ms, warm p50; extra when the function starts cold):',
-    ...hops.map(
-      (h) =>
-        `  ${h.hop.padEnd(52)} ${h.warmMs.toFixed(1).padStart(7)} ${h.coldExtraMs ? `+${h.coldExtraMs.toFixed(0)}`.padStart(7) : '       '}  ${h.basis}`,
-    ),
-    `  ${'the sentry adds (model time excluded)'.padEnd(52)} ${warm.toFixed(1).padStart(7)} ${`+${cold.toFixed(0)}`.padStart(7)}  if all four start cold`,
-  ];
 }
