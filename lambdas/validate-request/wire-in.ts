@@ -5,7 +5,8 @@ import {
   fromConverse,
   unsupportedConverseFields,
 } from '../shared/rules/wire/converse.ts';
-import { chatRequestSchema, fromOpenAi, UnsupportedParameterError } from '../shared/rules/wire/openai.ts';
+import { fromOpenAi, UnsupportedParameterError } from '../shared/rules/wire/openai.ts';
+import { chatRequestSchema } from '../shared/rules/wire/openai-schema.ts';
 import type { Route, WireRequest } from '../shared/rules/wire/request.ts';
 import { invokeRequestSchema } from './schema.ts';
 

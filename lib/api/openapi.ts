@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
 import { converseBodySchema } from '../../lambdas/shared/rules/wire/converse.ts';
-import { chatRequestSchema } from '../../lambdas/shared/rules/wire/openai.ts';
+import { chatRequestSchema } from '../../lambdas/shared/rules/wire/openai-schema.ts';
 import { invokeRequestSchema } from '../../lambdas/validate-request/schema.ts';
 
 /**

@@ -6,12 +6,9 @@ import {
   fromConverse,
   unsupportedConverseFields,
 } from '../../lambdas/shared/rules/wire/converse.ts';
-import {
-  chatRequestSchema,
-  fromOpenAi,
-  type UnsupportedParameterError,
-} from '../../lambdas/shared/rules/wire/openai.ts';
+import { fromOpenAi, type UnsupportedParameterError } from '../../lambdas/shared/rules/wire/openai.ts';
 import { finishReasonOf, openAiError, toOpenAi } from '../../lambdas/shared/rules/wire/openai-answer.ts';
+import { chatRequestSchema } from '../../lambdas/shared/rules/wire/openai-schema.ts';
 
 const PNG = 'iVBORw0KGgo=';
 
