@@ -13,20 +13,11 @@ import {
 import type { IdempotencyStore } from '../shared/rules/idempotency.ts';
 import type { ExecutionInput, Reservation, ValidatedRequest } from '../shared/rules/types.ts';
 import { type ConverseAnswer, toConverse } from '../shared/rules/wire/converse.ts';
-import { ENVELOPE_HEADERS, type WireEnvelope, type WireError } from '../shared/rules/wire/request.ts';
-import {
-  type ConverseStreamEvent,
-  EVENT_STREAM_MEDIA_TYPE,
-  encodeConverseEvent,
-  encodeConverseException,
-  eventsOfAnswer,
-  OpenAiChunks,
-  openAiStreamError,
-  SSE_DONE,
-  StreamAnswer,
-} from '../shared/rules/wire/stream.ts';
+import type { WireEnvelope } from '../shared/rules/wire/request.ts';
+import { type ConverseStreamEvent, eventsOfAnswer, StreamAnswer } from '../shared/rules/wire/stream.ts';
 import { failedRequestEnd, type RequestEnd } from '../shared/wiring/finish-request.ts';
 import { validateRequest } from '../validate-request/core.ts';
+import { envelopeHeaders, wireErrorOf, wireOf } from './stream-wire.ts';
 
 /**
  * How long after the gateway received a streaming request Bedrock's stream may run, draining
@@ -76,79 +67,10 @@ interface KeptStream {
   extension?: Record<string, unknown>;
 }
 
-/** The two wires that stream, each a translator out around the same events. */
-interface StreamWire {
-  mediaType: string;
-  event(event: ConverseStreamEvent): Uint8Array | string;
-  /** What ends a stream that settled. */
-  tail(
-    metadata: ConverseStreamEvent,
-    extension: Record<string, unknown> | undefined,
-  ): Array<Uint8Array | string>;
-  error(error: WireError): Uint8Array | string;
-}
-
-function wireOf(input: ExecutionInput, request: ValidatedRequest | undefined): StreamWire {
-  if (input.route !== 'openai') {
-    return {
-      mediaType: EVENT_STREAM_MEDIA_TYPE,
-      event: encodeConverseEvent,
-      tail: (metadata) => [encodeConverseEvent(metadata)],
-      error: encodeConverseException,
-    };
-  }
-  const chunks = new OpenAiChunks({
-    requestId: input.requestId,
-    created: Math.floor(input.receivedAt / 1000),
-    model: request?.model.alias ?? '',
-  });
-  const includeUsage = includeUsageOf(input.body);
-  return {
-    mediaType: 'text/event-stream; charset=utf-8',
-    event: (event) => chunks.of(event),
-    tail: (metadata, extension) => [
-      ...(includeUsage && 'metadata' in metadata
-        ? [chunks.usage(metadata.metadata.usage, extension ?? {})]
-        : []),
-      SSE_DONE,
-    ],
-    error: openAiStreamError,
-  };
-}
-
-function includeUsageOf(body: string | undefined): boolean {
-  try {
-    return (
-      (JSON.parse(body ?? '{}') as { stream_options?: { include_usage?: unknown } }).stream_options
-        ?.include_usage === true
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** A thrown error as Step Functions would report it to the failure handler. */
 function caught(error: unknown): FailedState['error'] {
   const err = error instanceof Error ? error : new Error(String(error));
   return { Error: err.name, Cause: JSON.stringify({ errorType: err.name, errorMessage: err.message }) };
-}
-
-/** An envelope's headers, by their HTTP names. */
-function envelopeHeaders(envelope: WireEnvelope): Record<string, string> {
-  return Object.fromEntries(
-    (Object.entries(ENVELOPE_HEADERS) as Array<[keyof typeof ENVELOPE_HEADERS, string]>).flatMap(
-      ([field, name]) => (envelope[field] === undefined ? [] : [[name, envelope[field] as string]]),
-    ),
-  );
-}
-
-/** The envelope's error in WireError form, for the stream's exception encoders. */
-function wireErrorOf(envelope: WireEnvelope): WireError {
-  return {
-    status: envelope.status ?? 500,
-    headers: envelopeHeaders(envelope),
-    body: JSON.parse(envelope.body),
-  };
 }
 
 /**
