@@ -5,11 +5,9 @@ import {
   CfnAlarm,
   ComparisonOperator,
   Dashboard,
-  GraphWidget,
   type IMetric,
   MathExpression,
   Metric,
-  TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -17,6 +15,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/wiring/powertools.ts';
+import { errorRateMetric, FIVE_MINUTES, financeRows, HOUR, total } from './finance-widgets.ts';
 
 /** Props of the finance dashboard and its alarms. */
 export interface FinanceDashboardProps {
@@ -32,45 +31,6 @@ export interface FinanceDashboardProps {
   api: IRestApi & { restApiName: string };
 }
 
-const HOUR = Duration.hours(1);
-const FIVE_MINUTES = Duration.minutes(5);
-
-/** A SEARCH over our namespace: new tag values appear without a redeploy. */
-function search(
-  dimensions: string[],
-  metric: string,
-  stat: string,
-  period: Duration,
-  label: string,
-): IMetric {
-  const schema = [METRICS_NAMESPACE, ...dimensions].join(',');
-  return new MathExpression({
-    expression: `SEARCH('{${schema}} MetricName="${metric}"', '${stat}', ${period.toSeconds()})`,
-    usingMetrics: {},
-    label,
-    period,
-  });
-}
-
-function bedrockSearch(metric: string, stat: string): IMetric {
-  return new MathExpression({
-    expression: `SEARCH('{AWS/Bedrock,ModelId} MetricName="${metric}"', '${stat}', ${FIVE_MINUTES.toSeconds()})`,
-    usingMetrics: {},
-    label: '',
-    period: FIVE_MINUTES,
-  });
-}
-
-/** A metric of the totals (the `service` dimension every request's metrics carry). */
-const total = (metricName: string, statistic: string, period = FIVE_MINUTES) =>
-  new Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: SERVICE_NAME },
-    statistic,
-    period,
-  });
-
 /**
  * What finance reads: spend and tokens by cost center, by application and environment, by
  * model; budget utilization; rejections; latency; error rate; Bedrock's own metrics beside ours.
@@ -82,100 +42,8 @@ export class FinanceDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: FinanceDashboardProps) {
     super(scope, id);
-    const graph = (title: string, left: IMetric[], unit?: string) =>
-      new GraphWidget({
-        title,
-        left,
-        width: 12,
-        height: 6,
-        ...(unit ? { leftYAxis: { label: unit, showUnits: false } } : {}),
-      });
-
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(7) });
-    this.dashboard.addWidgets(
-      new TextWidget({
-        markdown:
-          '# Cost Sentry\nSpend (CostUSD) and tokens as the sentry metered them, by cost center, application and ' +
-          "environment, and model; budget use; rejections; latency; and Bedrock's own metrics per model.",
-        width: 24,
-        height: 2,
-      }),
-    );
-    this.dashboard.addWidgets(
-      graph(
-        'Spend by cost center (USD per hour)',
-        [search(['CostCenter'], 'CostUSD', 'Sum', HOUR, '')],
-        'USD',
-      ),
-      graph('Tokens by cost center (per hour)', [
-        search(['CostCenter'], 'InputTokens', 'Sum', HOUR, ''),
-        search(['CostCenter'], 'OutputTokens', 'Sum', HOUR, ''),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph(
-        'Spend by application and environment (USD per hour)',
-        [search(['CostCenter', 'ApplicationId', 'Environment'], 'CostUSD', 'Sum', HOUR, '')],
-        'USD',
-      ),
-      graph('Spend by model (USD per hour)', [search(['ModelId'], 'CostUSD', 'Sum', HOUR, '')], 'USD'),
-    );
-    this.dashboard.addWidgets(
-      graph('Tokens by application and environment (per hour)', [
-        search(['CostCenter', 'ApplicationId', 'Environment'], 'InputTokens', 'Sum', HOUR, ''),
-        search(['CostCenter', 'ApplicationId', 'Environment'], 'OutputTokens', 'Sum', HOUR, ''),
-      ]),
-      graph('Tokens by model (per hour)', [
-        search(['ModelId'], 'InputTokens', 'Sum', HOUR, ''),
-        search(['ModelId'], 'OutputTokens', 'Sum', HOUR, ''),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph(
-        'Budget utilization by cost center (%)',
-        [search(['CostCenter'], 'BudgetUtilization', 'Maximum', FIVE_MINUTES, '')],
-        '%',
-      ),
-      graph('Rejections and errors by code', [search(['ErrorCode'], 'Errors', 'Sum', FIVE_MINUTES, '')]),
-    );
-    this.dashboard.addWidgets(
-      graph('Rate-limited requests by cost center (per 5 min)', [
-        search(['CostCenter'], 'RateLimited', 'Sum', FIVE_MINUTES, ''),
-      ]),
-      graph('Downgraded requests by served model (per 5 min)', [
-        search(['ModelId'], 'Downgrades', 'Sum', FIVE_MINUTES, ''),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph('Response cache hits by cost center (per hour)', [
-        search(['CostCenter'], 'CacheHits', 'Sum', HOUR, ''),
-      ]),
-      graph('USD saved by the response cache, by cost center (per hour)', [
-        search(['CostCenter'], 'SavedUSD', 'Sum', HOUR, ''),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph(
-        'Model latency p50 and p99 (ms)',
-        [
-          search(['ModelId'], 'ModelLatency', 'p50', FIVE_MINUTES, ''),
-          search(['ModelId'], 'ModelLatency', 'p99', FIVE_MINUTES, ''),
-        ],
-        'ms',
-      ),
-      graph('Error rate (%)', [this.errorRate()], '%'),
-    );
-    this.dashboard.addWidgets(
-      graph('Bedrock invocations and throttles per model (AWS/Bedrock)', [
-        bedrockSearch('Invocations', 'Sum'),
-        bedrockSearch('InvocationThrottles', 'Sum'),
-      ]),
-      graph(
-        'Bedrock invocation latency per model (AWS/Bedrock, ms)',
-        [bedrockSearch('InvocationLatency', 'Average')],
-        'ms',
-      ),
-    );
+    for (const row of financeRows()) this.dashboard.addWidgets(...row);
 
     const action = new SnsAction(props.topic);
     for (const budget of props.budgets) {
@@ -259,7 +127,7 @@ export class FinanceDashboard extends Construct {
 
     const errorRate = new Alarm(this, 'ErrorRate', {
       alarmDescription: 'Cost Sentry: more than the allowed share of requests failed (5xx) for 15 minutes',
-      metric: this.errorRate(),
+      metric: errorRateMetric(),
       threshold: (props.errorRateThreshold ?? 0.05) * 100,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -294,22 +162,5 @@ export class FinanceDashboard extends Construct {
       ],
     });
     this.alarms.push(anomaly);
-  }
-
-  /**
-   * Failures (5xx: our faults and Bedrock's) as a share of all requests, in percent. Refusals a
-   * client must act on (4xx, a spent budget) are not failures.
-   */
-  private errorRate(): IMetric {
-    return new MathExpression({
-      expression: '100 * FILL(failures, 0) / MAX([FILL(errors, 0) + FILL(invocations, 0), 1])',
-      usingMetrics: {
-        failures: total('Failures', 'Sum'),
-        errors: total('Errors', 'Sum'),
-        invocations: total('Invocations', 'Sum'),
-      },
-      label: 'Error rate (5xx)',
-      period: FIVE_MINUTES,
-    });
   }
 }
