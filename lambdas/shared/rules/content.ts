@@ -248,3 +248,12 @@ export function textOf(blocks: ReadonlyArray<ContentBlock>): string {
 export function isTextOnly(blocks: ReadonlyArray<ContentBlock>): boolean {
   return blocks.every((block) => 'text' in block);
 }
+
+/** The inference parameters of a model call, in Converse's names. */
+export interface InferenceParameters {
+  maxTokens: number;
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  topK?: number | undefined;
+  stopSequences?: string[] | undefined;
+}

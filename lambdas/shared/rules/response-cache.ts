@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChatMessage, ContentBlock, SystemBlock, ToolConfig } from './content.ts';
+import type { ChatMessage, ContentBlock, InferenceParameters, SystemBlock, ToolConfig } from './content.ts';
 import type { Usage } from './pricing.ts';
-import type { InferenceParameters } from './types.ts';
 
 /**
  * The response cache's rules: which answers may be kept and served again, under which key. A

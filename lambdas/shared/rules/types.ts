@@ -1,6 +1,6 @@
 import type { CallerIdentity } from './callers.ts';
 import type { ResolvedModel } from './catalog.ts';
-import type { ChatMessage, ContentBlock, SystemBlock, ToolConfig } from './content.ts';
+import type { ChatMessage, ContentBlock, InferenceParameters, SystemBlock, ToolConfig } from './content.ts';
 import type { Period } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { CacheHit } from './response-cache.ts';
@@ -11,14 +11,7 @@ export type { Tags };
 
 /** A message of the conversation, in Converse blocks whatever the route it came by. */
 export type Message = ChatMessage;
-
-export interface InferenceParameters {
-  maxTokens: number;
-  temperature?: number | undefined;
-  topP?: number | undefined;
-  topK?: number | undefined;
-  stopSequences?: string[] | undefined;
-}
+export type { InferenceParameters };
 
 /** What the state machine receives from the API (the request mapping template or the local gateway). */
 export interface ExecutionInput {
