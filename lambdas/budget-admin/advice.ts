@@ -1,4 +1,5 @@
 import { advise } from '../shared/rules/advice.ts';
+import { sumSystemPromptUses } from '../shared/rules/system-prompts.ts';
 import type { AdminDeps, AdminRequest, AdminResponse } from './request.ts';
 import { reportQuerySchema, usageOf } from './usage-report.ts';
 
@@ -10,7 +11,11 @@ export async function advice(query: AdminRequest['query'], deps: AdminDeps): Pro
   if (!deps.catalog || !deps.advice)
     throw new Error('the admin API was built without the catalog or the advice settings');
   const { period, rows } = await usageOf(reportQuerySchema, query, deps);
-  const recommendations = advise(deps.catalog, deps.advice, rows, [], deps.now());
+  const costCenters = [...new Set(rows.map((row) => row.costCenter))];
+  const systemPrompts = sumSystemPromptUses(
+    (await Promise.all(costCenters.map((cc) => deps.store.querySystemPrompts(cc, period)))).flat(),
+  );
+  const recommendations = advise(deps.catalog, deps.advice, rows, systemPrompts, deps.now());
   return {
     status: 200,
     body: {

@@ -20,7 +20,14 @@ export interface AdminResponse {
 /** The part of the budget store the admin API uses: definitions, counters and usage, never holds. */
 export type AdminBudgetStore = Pick<
   BudgetStore,
-  'getBudgets' | 'putBudget' | 'deleteBudget' | 'listBudgets' | 'getCounter' | 'getWindow' | 'queryUsage'
+  | 'getBudgets'
+  | 'putBudget'
+  | 'deleteBudget'
+  | 'listBudgets'
+  | 'getCounter'
+  | 'getWindow'
+  | 'queryUsage'
+  | 'querySystemPrompts'
 >;
 
 /** What the admin API reads and writes: budgets and their figures, API keys, and the time. */

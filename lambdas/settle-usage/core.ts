@@ -19,6 +19,7 @@ import {
   type Routing,
   settleRequest,
 } from '../shared/rules/settlement.ts';
+import { systemPromptOf } from '../shared/rules/system-prompts.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
 import { toConverse } from '../shared/rules/wire/converse.ts';
 import { toOpenAi } from '../shared/rules/wire/openai-answer.ts';
@@ -87,6 +88,7 @@ export async function settleUsage(
     deps.onError,
   );
 
+  if (settled) await recordSystemPrompt(state, deps);
   if (reservation.cache && !state.noCache) await keepAnswer(state, reservation.cache, deps);
 
   const views = reservation.scopes.map((scope, i) =>
@@ -146,6 +148,27 @@ export function allowedRecord(state: WorkflowState, timestamp: string) {
     modelId: state.model.modelId,
     decision: 'allowed' as const,
   };
+}
+
+/**
+ * Count the request's system prompt, by hash, when it is large enough to cache and has no
+ * cachePoint: the advisor's prompt-caching lever reads these. A failure is reported, not thrown.
+ */
+async function recordSystemPrompt(state: WorkflowState, deps: SettleDeps): Promise<void> {
+  const prompt = systemPromptOf(state.prompt.system);
+  if (!prompt) return;
+  try {
+    await deps.store.addSystemPromptUse({
+      ...prompt,
+      day: new Date(state.receivedAt).toISOString().slice(0, 10),
+      costCenter: state.tags.costCenter,
+      applicationId: state.tags.applicationId,
+      modelId: state.model.modelId,
+      requests: 1,
+    });
+  } catch (error) {
+    deps.onError('system prompt use not recorded', error);
+  }
 }
 
 /**

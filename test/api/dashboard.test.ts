@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { post, startTestStack } from '../helpers/local-stack.ts';
 /** What finance sees: the report in CSV, JSON and HTML, and /dashboard in a real headless browser. */
 const CLI = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
 let stack: LocalStack;
+/** 4,800 characters: about 1,200 tokens, above Claude Sonnet 4.6's 1,024-token cache minimum. */
+const FAQ_SYSTEM = 'You answer questions about our product plans. '.repeat(110).slice(0, 4800);
 let reportedPico = 0n;
 const cacheTokens = { read: 0, write: 0 };
 
@@ -50,7 +53,17 @@ beforeAll(async () => {
     },
     tags: { costCenter: 'support', applicationId: 'kb', environment: 'production' },
   };
-  for (const body of [...calls, cached, cached]) {
+  // Ten times one long system prompt with no cache point: the prompt-caching lever's evidence.
+  const repeated = {
+    model: 'claude-sonnet',
+    prompt: {
+      system: [{ text: FAQ_SYSTEM }],
+      messages: [{ role: 'user', content: 'Which plan? [[sim:output_tokens=10]]' }],
+      parameters: { max_tokens: 20 },
+    },
+    tags: { costCenter: 'support', applicationId: 'faq', environment: 'production' },
+  };
+  for (const body of [...calls, cached, cached, ...Array.from({ length: 10 }, () => repeated)]) {
     const { json } = await post(stack, body);
     reportedPico += usdToPico(json.cost.usd);
     cacheTokens.read += json.usage.cacheReadInputTokens;
@@ -104,6 +117,22 @@ describe('cost-sentry advise and GET /v1/advice', () => {
     expect(json.recommendations).toContainEqual(
       expect.objectContaining({ kind: 'max-tokens', applicationId: 'docs-helper', monthlySavingUsd: 0 }),
     );
+    // One system prompt sent ten times, never its text: the first call writes the cache, nine read it.
+    // Per token, Sonnet 4.6 input is 3,000,000 pico-dollars, a cache read 300,000, a write 3,750,000.
+    const caching = json.recommendations.filter((r: { kind: string }) => r.kind === 'prompt-caching');
+    const savedPico = 1200n * 9n * (3_000_000n - 300_000n) - 1200n * (3_750_000n - 3_000_000n);
+    expect(caching).toEqual([
+      {
+        kind: 'prompt-caching',
+        costCenter: 'support',
+        applicationId: 'faq',
+        modelId: 'global.anthropic.claude-sonnet-4-6',
+        monthlySavingUsd: Number(savedPico * 30n) / 1e12,
+        evidence: `one system prompt of about 1200 tokens sent 10 times (hash ${createHash('sha256').update(FAQ_SYSTEM).digest('hex').slice(0, 12)})`,
+        action: "Put a cachePoint after faq's system prompt.",
+      },
+    ]);
+    expect(JSON.stringify(json)).not.toContain('You answer questions about our product plans');
     expect(JSON.parse(await cli('advise', '--format', 'json'))).toMatchObject({
       recommendations: json.recommendations,
     });

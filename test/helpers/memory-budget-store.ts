@@ -12,6 +12,7 @@ import {
   type WindowFigures,
   ZERO_FIGURES,
 } from '../../lambdas/shared/rules/budget.ts';
+import type { SystemPromptUse } from '../../lambdas/shared/rules/system-prompts.ts';
 
 /** One request's hold on a counter, as the store's reservation marker records it. */
 interface Hold {
@@ -55,6 +56,7 @@ export class MemoryBudgetStore implements BudgetStore {
   readonly budgets = new Map<string, BudgetDefinition>();
   readonly counters = new Map<string, Counter & { key: CounterKey }>();
   readonly usage: UsageAggregate[] = [];
+  readonly systemPrompts: Array<SystemPromptUse & { day: string }> = [];
   /** Rate windows by key: their figures and each request's worst-case tokens. */
   readonly windows = new Map<string, RateWindow>();
   /** Cached answers by key, expired ones kept (as DynamoDB's TTL keeps them a while). */
@@ -299,6 +301,18 @@ export class MemoryBudgetStore implements BudgetStore {
   async putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void> {
     this.#call('putCachedAnswer');
     this.cached.set(keyId(key), { answer, expiresAt });
+  }
+
+  async addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void> {
+    this.#call('addSystemPromptUse');
+    this.systemPrompts.push(use);
+  }
+
+  async querySystemPrompts(costCenter: string, period: string): Promise<SystemPromptUse[]> {
+    this.#call('querySystemPrompts');
+    return this.systemPrompts
+      .filter((u) => u.costCenter === costCenter && u.day.startsWith(period))
+      .map(({ day: _day, ...use }) => use);
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {

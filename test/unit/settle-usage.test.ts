@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type InvokeResponse, settleUsage } from '../../lambdas/settle-usage/core.ts';
 import type { Usage } from '../../lambdas/shared/rules/pricing.ts';
@@ -116,5 +117,58 @@ describe('settleUsage', () => {
 
     expect(errors).toEqual(['usage above its reservation']);
     expect(result.record.costPico).toBe(300_000_000n);
+  });
+
+  describe('counts a large system prompt for the advisor, by hash, never its text', () => {
+    const LONG = 'Answer as the support desk would. '.repeat(150);
+    const withSystem = (
+      store: MemoryBudgetStore,
+      system: Array<{ text: string } | { cachePoint: { type: 'default' } }>,
+    ) => {
+      const state = answered(store, usageOf({ inputTokens: 2, outputTokens: 10 }));
+      return { ...state, prompt: { ...state.prompt, system } };
+    };
+    const budgets = [{ costCenter: 'support', period: 'monthly' as const, limitPico: '500000000000000' }];
+
+    it('once per settled request, with its hash and its size in tokens', async () => {
+      const store = storeWith(budgets);
+      const state = withSystem(store, [{ text: LONG }]);
+
+      await settleUsage(state, depsOf(store));
+      await settleUsage(state, depsOf(store));
+
+      expect(store.systemPrompts).toEqual([
+        {
+          day: new Date(RECEIVED_AT).toISOString().slice(0, 10),
+          costCenter: 'support',
+          applicationId: state.tags.applicationId,
+          modelId: state.model.modelId,
+          systemHash: createHash('sha256').update(LONG).digest('hex'),
+          systemTokens: Math.ceil(LONG.length / 4),
+          requests: 1,
+        },
+      ]);
+      expect(JSON.stringify(store.systemPrompts)).not.toContain('support desk');
+    });
+
+    it.each([
+      [
+        'a prompt already followed by a cachePoint',
+        [{ text: LONG }, { cachePoint: { type: 'default' as const } }],
+      ],
+      ['a prompt under 1,024 tokens', [{ text: 'Be brief. '.repeat(400) }]],
+    ])('not %s', async (_name, system) => {
+      const store = storeWith(budgets);
+      await settleUsage(withSystem(store, system), depsOf(store));
+      expect(store.systemPrompts).toEqual([]);
+    });
+
+    it('reports a store failure and still answers', async () => {
+      const store = storeWith(budgets).failOn('addSystemPromptUse');
+      const errors: unknown[] = [];
+      const result = await settleUsage(withSystem(store, [{ text: LONG }]), depsOf(store, errors));
+      expect(errors).toEqual(['system prompt use not recorded']);
+      expect(result.settled).toBe(true);
+    });
   });
 });

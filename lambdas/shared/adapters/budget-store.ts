@@ -37,9 +37,11 @@ import {
   usageUpdate,
 } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
+import type { SystemPromptUse } from '../rules/system-prompts.ts';
 import { CounterItems, holds } from './counter-items.ts';
-import { allItems, failClosed, type Item, registryItems } from './dynamo.ts';
+import { failClosed, type Item, itemsUnder, registryItems } from './dynamo.ts';
 import { OpenCounters } from './open-counters.ts';
+import { SystemPromptStore } from './system-prompt-store.ts';
 import { DynamoWindowStore } from './window-store.ts';
 
 /**
@@ -53,6 +55,7 @@ export class DynamoBudgetStore implements BudgetStore {
   readonly #items: CounterItems;
   readonly #windows: DynamoWindowStore;
   readonly #open: OpenCounters;
+  readonly #systemPrompts: SystemPromptStore;
 
   constructor(client: DynamoDBClient, table: string) {
     this.#client = client;
@@ -60,6 +63,7 @@ export class DynamoBudgetStore implements BudgetStore {
     this.#items = new CounterItems(client, table);
     this.#windows = new DynamoWindowStore(this.#items);
     this.#open = new OpenCounters(client, table, this.#items);
+    this.#systemPrompts = new SystemPromptStore(client, table);
   }
 
   async getBudgets(
@@ -152,6 +156,14 @@ export class DynamoBudgetStore implements BudgetStore {
     );
   }
 
+  addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void> {
+    return this.#systemPrompts.addSystemPromptUse(use);
+  }
+
+  querySystemPrompts(costCenter: string, period: string): Promise<SystemPromptUse[]> {
+    return this.#systemPrompts.querySystemPrompts(costCenter, period);
+  }
+
   findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
     return this.#open.findStaleReservations(heldBefore);
   }
@@ -177,15 +189,12 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
-    const items = await allItems(this.#client, {
-      kind: 'query',
-      TableName: this.#table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: {
-        ':pk': { S: keys.budget({ costCenter }).pk },
-        ':prefix': { S: keys.usagePrefix(period) },
-      },
-    });
+    const items = await itemsUnder(
+      this.#client,
+      this.#table,
+      keys.budget({ costCenter }).pk,
+      keys.usagePrefix(period),
+    );
     return items.map((item) => usageOf(item, costCenter));
   }
 

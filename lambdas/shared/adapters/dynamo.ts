@@ -58,3 +58,18 @@ export function registryItems(client: DynamoDBClient, table: string, value: stri
     ExpressionAttributeValues: { ':p': { S: value } },
   });
 }
+
+/** The items of one partition whose sort key starts with `prefix`, every page. */
+export function itemsUnder(
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  prefix: string,
+): Promise<Item[]> {
+  return allItems(client, {
+    kind: 'query',
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: prefix } },
+  });
+}

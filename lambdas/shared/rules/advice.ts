@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { UsageAggregate } from './budget.ts';
 import { type Catalog, priceOf, priceVersionAt } from './catalog.ts';
 import { costOfTokens, picoToUsd } from './money.ts';
+import type { SystemPromptUse } from './system-prompts.ts';
 
 /**
  * `cost-sentry advise`: what the seeds' cost levers are worth for this traffic, from the usage
@@ -50,16 +51,6 @@ export interface AdviceSettings {
   maxTokensShare: number;
   /** Provisioned throughput per model ID: USD per model unit-hour and tokens a minute a unit serves. */
   provisioned: Record<string, { unitHourUsd: number; tokensPerMinute: number }>;
-}
-
-/** One system prompt's repeats: a hash of its text (never the text), its size and its use. */
-export interface SystemPromptUse {
-  costCenter: string;
-  applicationId: string;
-  modelId: string;
-  systemHash: string;
-  systemTokens: number;
-  requests: number;
 }
 
 /** An aggregate row with what the advisor reads beyond the usage: requested maxima. */

@@ -14,6 +14,7 @@ import {
   ZERO_FIGURES,
 } from './budget.ts';
 import type { Period } from './period.ts';
+import type { SystemPromptUse } from './system-prompts.ts';
 
 /**
  * How budget definitions, period counters, reservation markers and usage aggregates are laid out
@@ -233,4 +234,40 @@ export function cachedAnswerOf(item: Item | undefined): { answer: string; expire
   const answer = item?.answer?.S;
   if (answer === undefined) return undefined;
   return { answer, expiresAt: new Date(numOf(item, EXPIRES_AT) * 1000) };
+}
+
+/** How long a day's system prompt uses stay: the advisor reads at most a month back. */
+export const SYSTEM_PROMPT_DAYS = 62;
+
+/** The update that counts one more use of a system prompt on its day (created on first use). */
+export function systemPromptUpdate(use: SystemPromptUse & { day: string }): {
+  UpdateExpression: string;
+  ExpressionAttributeValues: Item;
+} {
+  const expires = Date.parse(`${use.day}T00:00:00Z`) / 1000 + SYSTEM_PROMPT_DAYS * 86_400;
+  return {
+    UpdateExpression:
+      `SET applicationId = :app, modelId = :model, systemHash = :hash, systemTokens = :tokens, ${EXPIRES_AT} = :exp ` +
+      'ADD requests :one',
+    ExpressionAttributeValues: {
+      ':app': { S: use.applicationId },
+      ':model': { S: use.modelId },
+      ':hash': { S: use.systemHash },
+      ':tokens': n(use.systemTokens),
+      ':exp': n(expires),
+      ':one': n(use.requests),
+    },
+  };
+}
+
+/** A system prompt use item back as a use. */
+export function systemPromptUseOf(item: Item, costCenter: string): SystemPromptUse {
+  return {
+    costCenter,
+    applicationId: item.applicationId?.S ?? '',
+    modelId: item.modelId?.S ?? '',
+    systemHash: item.systemHash?.S ?? '',
+    systemTokens: numOf(item, 'systemTokens'),
+    requests: numOf(item, 'requests'),
+  };
 }

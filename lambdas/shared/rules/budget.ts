@@ -1,5 +1,6 @@
 import type { Period } from './period.ts';
 import type { CachePolicy } from './response-cache.ts';
+import type { SystemPromptUse } from './system-prompts.ts';
 
 /** Who a budget applies to: a cost center, or one application inside it. */
 export interface BudgetScope {
@@ -219,6 +220,13 @@ export const keys = {
   },
   /** The sort key prefix of a period's usage (`2026-11` or `2026-11-23`). */
   usagePrefix: (period: string) => `USAGE#${period}`,
+  /** One day's uses of one system prompt (by its hash) by one application and model. */
+  systemPrompt: (u: Omit<SystemPromptUse, 'systemTokens' | 'requests'> & { day: string }): CounterKey => ({
+    pk: `CC#${u.costCenter}`,
+    sk: `SYSTEM#${u.day}#${u.applicationId}#${u.modelId}#${u.systemHash}`,
+  }),
+  /** The sort key prefix of a period's system prompt uses. */
+  systemPromptPrefix: (period: string) => `SYSTEM#${period}`,
 };
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
@@ -294,6 +302,10 @@ export interface BudgetStore {
   getCachedAnswer(key: CounterKey): Promise<{ answer: string; expiresAt: Date } | undefined>;
   /** Keep an answer until `expiresAt` (the table's TTL removes it after). */
   putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void>;
+  /** One more request sending a system prompt worth caching, by its hash (never its text). */
+  addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void>;
+  /** A cost center's system prompt uses for a period or a day, one per prompt and day. */
+  querySystemPrompts(costCenter: string, period: string): Promise<SystemPromptUse[]>;
   /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */
   queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]>;
 }
