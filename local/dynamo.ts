@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { TABLE_INDEXES, TABLE_KEYS } from '../lambdas/shared/rules/budget.ts';
+import { TABLE_INDEXES, TABLE_KEYS } from '../lambdas/shared/rules/table.ts';
 
 export interface EmbeddedDynamo {
   endpoint: string;

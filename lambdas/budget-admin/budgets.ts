@@ -1,7 +1,6 @@
 import {
   type BudgetDefinition,
   type BudgetScope,
-  keys,
   utilization,
   windowMinute,
 } from '../shared/rules/budget.ts';
@@ -11,6 +10,7 @@ import { TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError, NotFoundError } from '../shared/rules/errors.ts';
 import { parseJsonBody } from '../shared/rules/json-body.ts';
 import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/rules/period.ts';
+import { keys } from '../shared/rules/table.ts';
 import type { AdminDeps, AdminResponse } from './request.ts';
 
 const describe = (scope: BudgetScope) =>

@@ -1,10 +1,4 @@
-import {
-  type Amount,
-  type BudgetDefinition,
-  type BudgetStore,
-  type CounterFigures,
-  keys,
-} from '../shared/rules/budget.ts';
+import type { Amount, BudgetDefinition, BudgetStore, CounterFigures } from '../shared/rules/budget.ts';
 import { budgetView } from '../shared/rules/budget-views.ts';
 import type { Catalog } from '../shared/rules/catalog.ts';
 import { BudgetExceededError, RateLimitedError, UnknownCostCenterError } from '../shared/rules/errors.ts';
@@ -18,6 +12,7 @@ import {
   scopeOf,
   settleWindows,
 } from '../shared/rules/settlement.ts';
+import { keys } from '../shared/rules/table.ts';
 import type { ValidatedRequest } from '../shared/rules/types.ts';
 
 import { amountOf, describe, type ReserveDeps, type ReservedRequest, repriced } from './common.ts';

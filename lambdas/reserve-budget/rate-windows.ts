@@ -1,6 +1,5 @@
 import {
   type BudgetDefinition,
-  keys,
   type RateLimitName,
   secondsUntilNextWindow,
   type WindowFigures,
@@ -8,6 +7,7 @@ import {
 } from '../shared/rules/budget.ts';
 import { RateLimitedError } from '../shared/rules/errors.ts';
 import { settleWindows, type WindowHold } from '../shared/rules/settlement.ts';
+import { keys } from '../shared/rules/table.ts';
 import type { ValidatedRequest } from '../shared/rules/types.ts';
 
 import { describe, type ReserveDeps, WINDOW_KEPT_MS } from './common.ts';

@@ -1,5 +1,5 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, keys, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
+import { type BudgetStore, utilization, ZERO_FIGURES } from '../shared/rules/budget.ts';
 import type { BudgetAlert } from '../shared/rules/budget-alerts.ts';
 import { budgetView } from '../shared/rules/budget-views.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
@@ -20,6 +20,7 @@ import {
   settleRequest,
 } from '../shared/rules/settlement.ts';
 import { systemPromptOf } from '../shared/rules/system-prompts.ts';
+import { keys } from '../shared/rules/table.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
 import { toConverse } from '../shared/rules/wire/converse.ts';
 import { toOpenAi } from '../shared/rules/wire/openai-answer.ts';

@@ -1,7 +1,8 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, keys, type StaleReservation, utilization } from '../shared/rules/budget.ts';
+import { type BudgetStore, type StaleReservation, utilization } from '../shared/rules/budget.ts';
 import { type BudgetAlert, claimAlerts } from '../shared/rules/budget-alerts.ts';
 import { recordUsage, scopeOf } from '../shared/rules/settlement.ts';
+import { keys } from '../shared/rules/table.ts';
 
 /**
  * A reservation older than this belongs to an execution that cannot be running any more: the

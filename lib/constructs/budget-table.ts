@@ -4,14 +4,9 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  type BudgetDefinition,
-  OPEN_INDEX,
-  REGISTRY_INDEX,
-  TABLE_INDEXES,
-  TABLE_KEYS,
-} from '../../lambdas/shared/rules/budget.ts';
+import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { budgetItem } from '../../lambdas/shared/rules/budget-items.ts';
+import { OPEN_INDEX, REGISTRY_INDEX, TABLE_INDEXES, TABLE_KEYS } from '../../lambdas/shared/rules/table.ts';
 
 /** Props of the budget table. */
 export interface BudgetTableProps {

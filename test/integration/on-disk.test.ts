@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoBudgetStore } from '../../lambdas/shared/adapters/budget-store.ts';
-import { keys } from '../../lambdas/shared/rules/budget.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import { ensureTable, startDynalite } from '../../local/dynamo.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import { STALE_AFTER_SECONDS, sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { ASL_PATH } from '../../state-machines/definition.ts';

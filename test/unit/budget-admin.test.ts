@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { type AdminRequest, type AdminResponse, handleAdmin } from '../../lambdas/budget-admin/core.ts';
 import { type ApiKeyRecord, parseApiKey, secretMatches } from '../../lambdas/shared/rules/api-keys.ts';
-import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { budgetDefinitionOf, budgetInputSchema } from '../../lambdas/shared/rules/budget-input.ts';
 import { SentryError, statusOf } from '../../lambdas/shared/rules/errors.ts';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import fixture from '../fixtures/budget-admin.json' with { type: 'json' };
 import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
 import { MemoryKeyStore } from '../helpers/memory-stores.ts';

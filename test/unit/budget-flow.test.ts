@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { budgetWithFigures } from '../../lambdas/budget-admin/budgets.ts';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
-import { type BudgetDefinition, keys, windowMinute } from '../../lambdas/shared/rules/budget.ts';
+import { type BudgetDefinition, windowMinute } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { settleRequest } from '../../lambdas/shared/rules/settlement.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import { catalog, RECEIVED_AT, storeWith, validatedRequest } from '../helpers/core-fixtures.ts';
 import type { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
 

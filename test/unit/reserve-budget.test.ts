@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { reserveBudget, reserveOrAnswerFromCache } from '../../lambdas/reserve-budget/core.ts';
-import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { cacheKey } from '../../lambdas/shared/rules/response-cache.ts';
 import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import {
   type BudgetFixture,
   budgetOf,

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { reserveOrAnswerFromCache } from '../../lambdas/reserve-budget/core.ts';
 import { answerFromCache } from '../../lambdas/settle-usage/cache-hit.ts';
 import { type InvokeResponse, settleUsage } from '../../lambdas/settle-usage/core.ts';
-import { keys } from '../../lambdas/shared/rules/budget.ts';
 import { picoToUsd } from '../../lambdas/shared/rules/money.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import type { Usage } from '../../lambdas/shared/rules/pricing.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import {
   type BudgetFixture,
   catalog,

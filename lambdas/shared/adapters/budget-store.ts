@@ -7,20 +7,17 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  type Amount,
-  type BudgetDefinition,
-  type BudgetScope,
-  type BudgetStore,
-  type CounterFigures,
-  type CounterKey,
-  type HoldDetail,
-  keys,
-  OPEN_INDEX,
-  REGISTRY_INDEX,
-  type StaleReservation,
-  type UsageAggregate,
-  type WindowFigures,
+import type {
+  Amount,
+  BudgetDefinition,
+  BudgetScope,
+  BudgetStore,
+  CounterFigures,
+  CounterKey,
+  HoldDetail,
+  StaleReservation,
+  UsageAggregate,
+  WindowFigures,
 } from '../rules/budget.ts';
 import {
   ALERT_PREFIX,
@@ -38,6 +35,7 @@ import {
 } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import type { SystemPromptUse } from '../rules/system-prompts.ts';
+import { keys, OPEN_INDEX, REGISTRY_INDEX } from '../rules/table.ts';
 import { CounterItems, holds } from './counter-items.ts';
 import { failClosed, type Item, itemsUnder, registryItems } from './dynamo.ts';
 import { OpenCounters } from './open-counters.ts';

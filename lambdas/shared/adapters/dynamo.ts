@@ -7,8 +7,8 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { REGISTRY_INDEX } from '../rules/budget.ts';
 import { StoreError } from '../rules/errors.ts';
+import { REGISTRY_INDEX } from '../rules/table.ts';
 
 export type Item = Record<string, AttributeValue>;
 

@@ -6,7 +6,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { ApiKeyRecord, KeyStore } from '../rules/api-keys.ts';
-import { REGISTRY_INDEX } from '../rules/budget.ts';
+import { REGISTRY_INDEX } from '../rules/table.ts';
 import { failClosed, type Item, registryItems } from './dynamo.ts';
 
 const keyOf = (keyId: string): Item => ({ pk: { S: `KEY#${keyId}` }, sk: { S: 'KEY' } });

@@ -3,8 +3,9 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type CounterKey, OPEN_INDEX, type StaleReservation } from '../rules/budget.ts';
+import type { CounterKey, StaleReservation } from '../rules/budget.ts';
 import { keyOf, n, reservationsOf } from '../rules/budget-items.ts';
+import { OPEN_INDEX } from '../rules/table.ts';
 import type { CounterItems } from './counter-items.ts';
 import { allItems, failClosed } from './dynamo.ts';
 

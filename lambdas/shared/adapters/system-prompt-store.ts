@@ -1,7 +1,7 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { keys } from '../rules/budget.ts';
 import { keyOf, systemPromptUpdate, systemPromptUseOf } from '../rules/budget-items.ts';
 import type { SystemPromptUse } from '../rules/system-prompts.ts';
+import { keys } from '../rules/table.ts';
 import { failClosed, itemsUnder } from './dynamo.ts';
 
 /**

@@ -6,8 +6,6 @@ import {
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
-  keys,
-  REGISTRY_INDEX,
   type StaleReservation,
   type UsageAggregate,
   type WindowFigures,
@@ -15,6 +13,7 @@ import {
 } from './budget.ts';
 import type { Period } from './period.ts';
 import type { SystemPromptUse } from './system-prompts.ts';
+import { keys, REGISTRY_INDEX } from './table.ts';
 
 /**
  * How budget definitions, period counters, reservation markers and usage aggregates are laid out

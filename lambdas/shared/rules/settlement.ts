@@ -1,18 +1,18 @@
 import { outputShareTenth } from './advice.ts';
-import {
-  type Amount,
-  type BudgetDefinition,
-  type BudgetPolicy,
-  type BudgetStore,
-  type CounterFigures,
-  type CounterKey,
-  keys,
-  type RateLimits,
+import type {
+  Amount,
+  BudgetDefinition,
+  BudgetPolicy,
+  BudgetStore,
+  CounterFigures,
+  CounterKey,
+  RateLimits,
 } from './budget.ts';
 import { type BudgetAlert, claimAlerts } from './budget-alerts.ts';
 import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { CachePolicy } from './response-cache.ts';
+import { keys } from './table.ts';
 import type { Reservation, ReservedScope, Tags } from './types.ts';
 
 /** A request's count on a scope's rate window: the window item and the worst-case tokens it holds. */
