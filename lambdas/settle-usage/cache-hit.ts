@@ -10,7 +10,7 @@ import type { WireEnvelope } from '../shared/rules/wire/request.ts';
 import { allowedRecord, answerFor, type InvokeResponse, type SettleDeps } from './core.ts';
 
 /** A hit used no tokens: Bedrock was not called. */
-const NO_USAGE: Usage = {
+export const CACHE_HIT_USAGE: Usage = {
   inputTokens: 0,
   outputTokens: 0,
   totalTokens: 0,
@@ -42,7 +42,7 @@ export async function answerFromCache(
   const invocation: Invocation = {
     output: { role: 'assistant', content: answer.content },
     stopReason: answer.stopReason,
-    usage: NO_USAGE,
+    usage: CACHE_HIT_USAGE,
     latencyMs: 0,
   };
   const timestamp = receivedAt.toISOString();
@@ -55,7 +55,7 @@ export async function answerFromCache(
       content: isTextOnly(answer.content) ? textOf(answer.content) : answer.content,
     },
     stopReason: answer.stopReason,
-    usage: NO_USAGE,
+    usage: CACHE_HIT_USAGE,
     cost: { usd: 0, priceVersion: estimate.priceVersion },
     tags: { ...tags, requestId, timestamp },
     latencyMs,

@@ -1,6 +1,7 @@
 import { claimIdempotencyKey } from '../claim-idempotency-key/core.ts';
 import { type FailedState, handleFailure } from '../handle-failure/core.ts';
 import type { ConverseInput } from '../invoke-model/core.ts';
+import { answerFromCache, CACHE_HIT_USAGE } from '../settle-usage/cache-hit.ts';
 import { settleUsage } from '../settle-usage/core.ts';
 import type { BudgetStore } from '../shared/rules/budget.ts';
 import type { Catalog } from '../shared/rules/catalog.ts';
@@ -11,6 +12,7 @@ import {
   ModelTimeoutError,
 } from '../shared/rules/errors.ts';
 import type { IdempotencyStore } from '../shared/rules/idempotency.ts';
+import type { CacheHit } from '../shared/rules/response-cache.ts';
 import type { ExecutionInput, Reservation, ValidatedRequest } from '../shared/rules/types.ts';
 import { type ConverseAnswer, toConverse } from '../shared/rules/wire/converse.ts';
 import type { WireEnvelope } from '../shared/rules/wire/request.ts';
@@ -46,10 +48,14 @@ export interface StreamDeps {
   options: { openCallers?: boolean; profiles?: Record<string, Record<string, string>> };
   store: BudgetStore;
   /**
-   * ReserveBudget's core: the request as it must run (the served model, its `max_tokens`) with
-   * what it holds.
+   * ReserveBudget's core with the response cache in front: the request as it must run (the
+   * served model, its `max_tokens`) with what it holds, or the cached answer it gets instead.
    */
-  reserve: (request: ValidatedRequest) => Promise<ValidatedRequest & { reservation: Reservation }>;
+  reserve: (
+    request: ValidatedRequest,
+  ) => Promise<
+    (ValidatedRequest & { reservation: Reservation }) | (ValidatedRequest & { cacheHit: CacheHit })
+  >;
   idempotency: IdempotencyStore;
   invoker: StreamingInvoker;
   now: () => number;
@@ -120,7 +126,12 @@ export async function streamRequest(
       replay(claim.replay, claim.replayError, input, request, sink);
       return;
     }
-    ({ reservation, ...request } = await deps.reserve(request));
+    const reserved = await deps.reserve(request);
+    if ('cacheHit' in reserved) {
+      await streamFromCache(reserved, input, deps, sink);
+      return;
+    }
+    ({ reservation, ...request } = reserved);
     state = { ...request, reservation };
     started = deps.now();
     const timeoutMs = input.receivedAt + STREAM_DEADLINE_MS - started;
@@ -230,9 +241,19 @@ function replay(
     sink.end();
     return;
   }
-  const kept = JSON.parse(body) as KeptStream;
+  streamKept(JSON.parse(body) as KeptStream, input, request, sink, {});
+}
+
+/** A whole answer as the route's stream, from its first event to its tail. */
+function streamKept(
+  kept: KeptStream,
+  input: ExecutionInput,
+  request: ValidatedRequest,
+  sink: StreamSink,
+  headers: Record<string, string>,
+): void {
   const wire = wireOf({ ...input, requestId: kept.requestId, receivedAt: kept.receivedAt }, request);
-  sink.open(200, { 'content-type': wire.mediaType, 'x-request-id': kept.requestId });
+  sink.open(200, { 'content-type': wire.mediaType, 'x-request-id': kept.requestId, ...headers });
   const events = eventsOfAnswer(kept.answer);
   const metadata = events.pop() as ConverseStreamEvent;
   for (const event of events) {
@@ -241,4 +262,37 @@ function replay(
   }
   for (const frame of wire.tail(metadata, kept.extension)) sink.write(frame);
   sink.end();
+}
+
+/**
+ * A response cache hit, streamed: charged nothing and counted as the workflow counts a hit
+ * (`answerFromCache`), kept under its Idempotency-Key, then the stored answer as the route's
+ * stream, with `x-cost-sentry-cache: hit` and the other headers the route's answer carries.
+ */
+async function streamFromCache(
+  request: ValidatedRequest & { cacheHit: CacheHit },
+  input: ExecutionInput,
+  deps: StreamDeps,
+  sink: StreamSink,
+): Promise<void> {
+  const { response, record } = await answerFromCache(request, deps);
+  const envelope = response as WireEnvelope;
+  const { answer } = request.cacheHit;
+  const kept: KeptStream = {
+    requestId: request.requestId,
+    receivedAt: request.receivedAt,
+    answer: toConverse({ ...answer, content: answer.content, usage: CACHE_HIT_USAGE, latencyMs: 0 }),
+    ...(input.route === 'openai'
+      ? { extension: (JSON.parse(envelope.body) as { cost_sentry?: Record<string, unknown> }).cost_sentry }
+      : {}),
+  };
+  await deps.finish({
+    requestId: request.requestId,
+    callerId: request.callerId,
+    idempotency: request.idempotency,
+    record,
+    alerts: [],
+    keep: { body: JSON.stringify(kept) },
+  });
+  streamKept(kept, input, request, sink, envelopeHeaders(envelope));
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { BedrockInvoker } from '../invoke-model/bedrock-client.ts';
-import { reserveBudget } from '../reserve-budget/core.ts';
+import { reserveOrAnswerFromCache } from '../reserve-budget/core.ts';
 import type { ExecutionInput } from '../shared/rules/types.ts';
 import { catalogFromEnv, ENV, openCallersFromEnv, profilesFromEnv } from '../shared/wiring/env.ts';
 import { finishRequest } from '../shared/wiring/finish-request.ts';
@@ -27,7 +27,7 @@ const reserveDeps = {
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
 };
 const deps: StreamDeps = {
-  reserve: (request) => reserveBudget(request, reserveDeps),
+  reserve: (request) => reserveOrAnswerFromCache(request, reserveDeps),
   catalog: catalogFromEnv(),
   options: { openCallers: openCallersFromEnv(), profiles: profilesFromEnv() },
   store: settlement.store,

@@ -1,4 +1,8 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
@@ -169,6 +173,84 @@ describe('the response cache on the drop-in routes', () => {
     expect(extension(again).cost.usd).toBe(0);
     charge(CACHED, extension(first).cost.usd);
   });
+
+  it('answers a repeated ConverseStreamCommand from the cache, as a stream, charged nothing', async () => {
+    const bedrock = new BedrockRuntimeClient({
+      endpoint: stack.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    // The raw response's headers, which the SDK's output does not show.
+    let headers: Record<string, string> = {};
+    bedrock.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        headers = (result.response as { headers: Record<string, string> }).headers;
+        return result;
+      },
+      { step: 'deserialize' },
+    );
+    const stream = async () => {
+      const output = await bedrock.send(
+        new ConverseStreamCommand({
+          modelId: 'nova-lite',
+          messages: [{ role: 'user', content: [{ text: 'Name four seasons. [[sim:output_tokens=8]]' }] }],
+          inferenceConfig: { maxTokens: 64, temperature: 0 },
+          requestMetadata: tags(CACHED),
+        }),
+      );
+      let text = '';
+      let inputTokens: number | undefined;
+      for await (const event of output.stream ?? []) {
+        text += event.contentBlockDelta?.delta?.text ?? '';
+        inputTokens = event.metadata?.usage?.inputTokens ?? inputTokens;
+      }
+      return { text, inputTokens, cache: headers['x-cost-sentry-cache'] };
+    };
+    const before = await counters(stack.runtime, CACHED);
+
+    const first = await stream();
+    const afterFirst = await counters(stack.runtime, CACHED);
+    const again = await stream();
+    bedrock.destroy();
+
+    expect(first.inputTokens).toBeGreaterThan(0);
+    expect(first.cache).toBeUndefined();
+    expect(again).toEqual({ text: first.text, inputTokens: 0, cache: 'hit' });
+    expect((await counters(stack.runtime, CACHED)).spentPico).toBe(afterFirst.spentPico);
+    reported.set(CACHED, (reported.get(CACHED) ?? 0n) + afterFirst.spentPico - before.spentPico);
+  });
+
+  it('answers a repeated streamed chat completion from the cache, the usage chunk saying so', async () => {
+    const openai = new OpenAI({ apiKey: 'local', baseURL: `${stack.url}/v1` });
+    const ask = async () => {
+      const chunks = await openai.chat.completions.create({
+        model: 'nova-lite',
+        messages: [{ role: 'user', content: 'Say bye. [[sim:output_tokens=5]]' }],
+        max_tokens: 64,
+        temperature: 0,
+        metadata: tags(CACHED),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let extension: Record<string, any> | undefined;
+      for await (const chunk of chunks) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        extension = (chunk as unknown as { cost_sentry?: Record<string, any> }).cost_sentry ?? extension;
+      }
+      return { text, extension };
+    };
+
+    const first = await ask();
+    const again = await ask();
+
+    expect(again.text).toBe(first.text);
+    expect(first.extension?.cache).toBeUndefined();
+    expect(again.extension?.cache).toEqual({ hit: true, savedUsd: first.extension?.cost.usd });
+    expect(again.extension?.cost.usd).toBe(0);
+    charge(CACHED, first.extension?.cost.usd);
+  });
 });
 
 describe('what a hit leaves behind', () => {
@@ -182,9 +264,9 @@ describe('what a hit leaves behind', () => {
     const metricLines = logLines(stack).filter((line) => line.CacheHits !== undefined);
     const report = await post(stack, undefined, { method: 'GET', path: `/v1/report?costCenter=${CACHED}` });
 
-    expect(metricLines).toHaveLength(5);
+    expect(metricLines).toHaveLength(7);
     expect(metricLines.every((line) => line.SavedUSD > 0)).toBe(true);
-    expect(report.json.total.cacheHits).toBe(5);
+    expect(report.json.total.cacheHits).toBe(7);
     expect(report.json.total.savedUsd).toBeCloseTo(
       metricLines.reduce((sum, line) => sum + line.SavedUSD, 0),
       12,
