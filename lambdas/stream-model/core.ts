@@ -71,6 +71,8 @@ interface KeptStream {
   receivedAt: number;
   answer: ConverseAnswer;
   extension?: Record<string, unknown>;
+  /** The headers the first answer carried beyond its type (a cache hit's cost and marker). */
+  headers?: Record<string, string>;
 }
 
 /** A thrown error as Step Functions would report it to the failure handler. */
@@ -241,7 +243,8 @@ function replay(
     sink.end();
     return;
   }
-  streamKept(JSON.parse(body) as KeptStream, input, request, sink, {});
+  const kept = JSON.parse(body) as KeptStream;
+  streamKept(kept, input, request, sink, kept.headers ?? {});
 }
 
 /** A whole answer as the route's stream, from its first event to its tail. */
@@ -278,7 +281,9 @@ async function streamFromCache(
   const { response, record } = await answerFromCache(request, deps);
   const envelope = response as WireEnvelope;
   const { answer } = request.cacheHit;
+  const headers = envelopeHeaders(envelope);
   const kept: KeptStream = {
+    headers,
     requestId: request.requestId,
     receivedAt: request.receivedAt,
     answer: toConverse({ ...answer, content: answer.content, usage: CACHE_HIT_USAGE, latencyMs: 0 }),
@@ -294,5 +299,5 @@ async function streamFromCache(
     alerts: [],
     keep: { body: JSON.stringify(kept) },
   });
-  streamKept(kept, input, request, sink, envelopeHeaders(envelope));
+  streamKept(kept, input, request, sink, headers);
 }

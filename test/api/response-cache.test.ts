@@ -190,6 +190,15 @@ describe('the response cache on the drop-in routes', () => {
       },
       { step: 'deserialize' },
     );
+    let idempotencyKey: string | undefined;
+    bedrock.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        if (idempotencyKey) request.headers['idempotency-key'] = idempotencyKey;
+        return next(args);
+      },
+      { step: 'build' },
+    );
     const stream = async () => {
       const output = await bedrock.send(
         new ConverseStreamCommand({
@@ -212,7 +221,14 @@ describe('the response cache on the drop-in routes', () => {
     const first = await stream();
     const afterFirst = await counters(stack.runtime, CACHED);
     const again = await stream();
+    // A hit kept under an Idempotency-Key replays as a hit, headers included.
+    idempotencyKey = 'stream-cache-hit-1';
+    const keyed = await stream();
+    const replayed = await stream();
     bedrock.destroy();
+
+    expect(keyed).toEqual(again);
+    expect(replayed).toEqual(again);
 
     expect(first.inputTokens).toBeGreaterThan(0);
     expect(first.cache).toBeUndefined();
@@ -264,9 +280,9 @@ describe('what a hit leaves behind', () => {
     const metricLines = logLines(stack).filter((line) => line.CacheHits !== undefined);
     const report = await post(stack, undefined, { method: 'GET', path: `/v1/report?costCenter=${CACHED}` });
 
-    expect(metricLines).toHaveLength(7);
+    expect(metricLines).toHaveLength(8);
     expect(metricLines.every((line) => line.SavedUSD > 0)).toBe(true);
-    expect(report.json.total.cacheHits).toBe(7);
+    expect(report.json.total.cacheHits).toBe(8);
     expect(report.json.total.savedUsd).toBeCloseTo(
       metricLines.reduce((sum, line) => sum + line.SavedUSD, 0),
       12,
