@@ -89,8 +89,11 @@ export async function settleUsage(
     deps.onError,
   );
 
-  if (settled) await recordSystemPrompt(state, deps);
-  if (reservation.cache && !state.noCache) await keepAnswer(state, reservation.cache, deps);
+  // Both report their own failures: neither fails the request, and neither waits for the other.
+  await Promise.all([
+    settled ? recordSystemPrompt(state, deps) : undefined,
+    reservation.cache && !state.noCache ? keepAnswer(state, reservation.cache, deps) : undefined,
+  ]);
 
   const views = reservation.scopes.map((scope, i) =>
     budgetView(budgetOfScope(scope), scope.periodKey, figures[i] ?? ZERO_FIGURES, receivedAt),
