@@ -1,11 +1,11 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { type BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { counters } from '../helpers/local-runtime.ts';
-import { startTestStack } from '../helpers/local-stack.ts';
+import { localBedrock, startTestStack } from '../helpers/local-stack.ts';
 
 /**
  * The budget flow's refusals and answers on every route: the seed format over HTTP, Converse
@@ -39,12 +39,7 @@ beforeAll(async () => {
       }),
     );
   }
-  bedrock = new BedrockRuntimeClient({
-    endpoint: stack.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  bedrock = localBedrock(stack, { maxAttempts: 1 });
   openai = new OpenAI({ apiKey: 'local', baseURL: `${stack.url}/v1`, maxRetries: 0 });
 });
 afterAll(async () => {

@@ -1,10 +1,10 @@
-import { BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import { type BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { counters } from '../helpers/local-runtime.ts';
-import { startTestStack } from '../helpers/local-stack.ts';
+import { localBedrock, putTestBudget, startTestStack } from '../helpers/local-stack.ts';
 
 /**
  * The drop-in routes through clients nobody here wrote: the AWS SDK's own BedrockRuntimeClient
@@ -23,23 +23,9 @@ const PNG = 'iVBORw0KGgo=';
 
 beforeAll(async () => {
   stack = await startTestStack();
-  await stack.runtime.store.putBudget({
-    costCenter: COST_CENTER,
-    period: 'monthly',
-    limitPico: usdToPico(10),
-    alertThresholds: [],
-  });
-  await stack.runtime.store.putBudget({
-    costCenter: 'broke',
-    period: 'monthly',
-    limitPico: 1n,
-    alertThresholds: [],
-  });
-  bedrock = new BedrockRuntimeClient({
-    endpoint: stack.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  await putTestBudget(stack, COST_CENTER, usdToPico(10));
+  await putTestBudget(stack, 'broke', 1n);
+  bedrock = localBedrock(stack);
   openai = new OpenAI({
     apiKey: 'local',
     baseURL: `${stack.url}/v1`,

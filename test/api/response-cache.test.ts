@@ -1,14 +1,10 @@
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  ConverseStreamCommand,
-} from '@aws-sdk/client-bedrock-runtime';
+import { ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { counters } from '../helpers/local-runtime.ts';
-import { logLines, post, startTestStack } from '../helpers/local-stack.ts';
+import { localBedrock, logLines, post, startTestStack } from '../helpers/local-stack.ts';
 
 /**
  * The response cache over HTTP, on every route: the seed format with fetch, Converse with the AWS
@@ -106,11 +102,7 @@ describe('the response cache on POST /v1/invoke', () => {
 
 describe('the response cache on the drop-in routes', () => {
   it('answers a repeated ConverseCommand from the cache, charged nothing', async () => {
-    const bedrock = new BedrockRuntimeClient({
-      endpoint: stack.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const bedrock = localBedrock(stack);
     const converse = () =>
       bedrock.send(
         new ConverseCommand({
@@ -175,11 +167,7 @@ describe('the response cache on the drop-in routes', () => {
   });
 
   it('answers a repeated ConverseStreamCommand from the cache, as a stream, charged nothing', async () => {
-    const bedrock = new BedrockRuntimeClient({
-      endpoint: stack.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const bedrock = localBedrock(stack);
     // The raw response's headers, which the SDK's output does not show.
     let headers: Record<string, string> = {};
     bedrock.middlewareStack.add(

@@ -1,5 +1,5 @@
 import {
-  BedrockRuntimeClient,
+  type BedrockRuntimeClient,
   ConverseStreamCommand,
   type ConverseStreamCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -12,7 +12,7 @@ import { simulatedInputTokens } from '../../local/simulator-rules.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { exampleCatalog } from '../helpers/fixtures.ts';
 import { counters } from '../helpers/local-runtime.ts';
-import { startTestStack } from '../helpers/local-stack.ts';
+import { localBedrock, putTestBudget, startTestStack } from '../helpers/local-stack.ts';
 
 /**
  * The streaming routes through clients nobody here wrote: the AWS SDK's ConverseStreamCommand
@@ -46,23 +46,9 @@ async function settled(): Promise<void> {
 
 beforeAll(async () => {
   stack = await startTestStack();
-  await stack.runtime.store.putBudget({
-    costCenter: COST_CENTER,
-    period: 'monthly',
-    limitPico: usdToPico(10),
-    alertThresholds: [],
-  });
-  await stack.runtime.store.putBudget({
-    costCenter: 'broke',
-    period: 'monthly',
-    limitPico: 1n,
-    alertThresholds: [],
-  });
-  bedrock = new BedrockRuntimeClient({
-    endpoint: stack.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  await putTestBudget(stack, COST_CENTER, usdToPico(10));
+  await putTestBudget(stack, 'broke', 1n);
+  bedrock = localBedrock(stack);
   openai = new OpenAI({ apiKey: 'local', baseURL: `${stack.url}/v1` });
 });
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BedrockRuntimeClient, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.ts';
 import { exampleConfig } from './fixtures.ts';
 import { FAST_RETRIES } from './local-runtime.ts';
@@ -15,6 +16,24 @@ export function startTestStack(options: Partial<LocalStackOptions> = {}): Promis
     retryIntervalOverrides: FAST_RETRIES,
     ...options,
   });
+}
+
+/** The AWS SDK's own Bedrock client, pointed at the local stack, which signs nothing it checks. */
+export function localBedrock(
+  stack: LocalStack,
+  config: BedrockRuntimeClientConfig = {},
+): BedrockRuntimeClient {
+  return new BedrockRuntimeClient({
+    endpoint: stack.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...config,
+  });
+}
+
+/** A monthly budget of `limitPico` for a cost center, straight into the stack's table. */
+export function putTestBudget(stack: LocalStack, costCenter: string, limitPico: bigint): Promise<void> {
+  return stack.runtime.store.putBudget({ costCenter, period: 'monthly', limitPico, alertThresholds: [] });
 }
 
 /** POST a JSON body (or raw text) to the stack. */
