@@ -104,36 +104,49 @@ export class ProxyApi extends Construct {
     );
 
     const requestIdParameter = { [REQUEST_ID_HEADER]: 'context.requestId' };
-    const internalBody = {
-      'application/json': fixedBody(ERRORS.InternalError.code, ERRORS.InternalError.message),
-    };
-    const integration = new AwsIntegration({
-      service: 'states',
-      action: 'StartSyncExecution',
-      integrationHttpMethod: 'POST',
-      options: {
-        credentialsRole: role,
-        passthroughBehavior: PassthroughBehavior.NEVER,
-        requestTemplates: {
-          'application/json': requestTemplate(props.stateMachine.stateMachineArn, props.maxBodyBytes),
+    const internalBody = fixedBody(ERRORS.InternalError.code, ERRORS.InternalError.message);
+    // Every workflow route: StartSyncExecution with the route's request template, its answer's
+    // template, and its own body for a call Step Functions refused (throttled, payload,
+    // permissions): never a 200.
+    const workflow = (
+      request: string,
+      answer: string,
+      refused: { status?: number | undefined; body: string; errorType?: string | undefined },
+    ) =>
+      new AwsIntegration({
+        service: 'states',
+        action: 'StartSyncExecution',
+        integrationHttpMethod: 'POST',
+        options: {
+          credentialsRole: role,
+          passthroughBehavior: PassthroughBehavior.NEVER,
+          requestTemplates: { 'application/json': request },
+          timeout: Duration.seconds(29),
+          integrationResponses: [
+            {
+              statusCode: '200',
+              responseTemplates: { 'application/json': answer },
+              responseParameters: requestIdParameter,
+            },
+            {
+              selectionPattern: '[45]\\d{2}',
+              statusCode: String(refused.status),
+              responseTemplates: { 'application/json': refused.body },
+              responseParameters: {
+                ...requestIdParameter,
+                ...(refused.errorType
+                  ? { 'method.response.header.x-amzn-ErrorType': `'${refused.errorType}'` }
+                  : {}),
+              },
+            },
+          ],
         },
-        timeout: Duration.seconds(29),
-        integrationResponses: [
-          {
-            statusCode: '200',
-            responseTemplates: { 'application/json': responseTemplate() },
-            responseParameters: requestIdParameter,
-          },
-          // Step Functions refused the call itself (throttled, payload, permissions): never a 200.
-          {
-            selectionPattern: '[45]\\d{2}',
-            statusCode: '500',
-            responseTemplates: internalBody,
-            responseParameters: requestIdParameter,
-          },
-        ],
-      },
-    });
+      });
+    const integration = workflow(
+      requestTemplate(props.stateMachine.stateMachineArn, props.maxBodyBytes),
+      responseTemplate(),
+      { status: 500, body: internalBody },
+    );
 
     const invoke = this.api.root.addResource('v1').addResource('invoke');
     const authorizer = props.keyAuthorizer
@@ -144,6 +157,10 @@ export class ProxyApi extends Construct {
           resultsCacheTtl: Duration.seconds(0),
         })
       : undefined;
+    // An API key through the authorizer, or else SigV4 (IAM), on every workflow route.
+    const authorization = authorizer
+      ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
+      : { authorizationType: AuthorizationType.IAM };
     // The gateway checks the body's outline before a workflow starts; ValidateRequest the rest.
     const requestModel = this.api.addModel('InvokeRequest', {
       contentType: 'application/json',
@@ -152,9 +169,7 @@ export class ProxyApi extends Construct {
     invoke.addMethod('POST', integration, {
       requestValidatorOptions: { validateRequestBody: true, validateRequestParameters: true },
       requestModels: { 'application/json': requestModel },
-      ...(authorizer
-        ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
-        : { authorizationType: AuthorizationType.IAM }),
+      ...authorization,
       methodResponses: INVOKE_STATUSES.map((status) => ({
         statusCode: String(status),
         responseParameters: {
@@ -174,45 +189,13 @@ export class ProxyApi extends Construct {
       const statuses = [200, 400, 401, 403, 404, 408, 409, 413, 415, 422, 424, 429, 500, 502, 503, 504];
       resource.addMethod(
         'POST',
-        new AwsIntegration({
-          service: 'states',
-          action: 'StartSyncExecution',
-          integrationHttpMethod: 'POST',
-          options: {
-            credentialsRole: role,
-            passthroughBehavior: PassthroughBehavior.NEVER,
-            requestTemplates: {
-              'application/json': requestTemplate(
-                props.stateMachine.stateMachineArn,
-                props.maxBodyBytes,
-                route,
-              ),
-            },
-            timeout: Duration.seconds(29),
-            integrationResponses: [
-              {
-                statusCode: '200',
-                responseTemplates: { 'application/json': dropInResponseTemplate(route) },
-                responseParameters: requestIdParameter,
-              },
-              {
-                selectionPattern: '[45]\\d{2}',
-                statusCode: String(internal.status),
-                responseTemplates: { 'application/json': internal.body },
-                responseParameters: {
-                  ...requestIdParameter,
-                  ...(internal.errorType
-                    ? { 'method.response.header.x-amzn-ErrorType': `'${internal.errorType}'` }
-                    : {}),
-                },
-              },
-            ],
-          },
-        }),
+        workflow(
+          requestTemplate(props.stateMachine.stateMachineArn, props.maxBodyBytes, route),
+          dropInResponseTemplate(route),
+          internal,
+        ),
         {
-          ...(authorizer
-            ? { authorizationType: AuthorizationType.CUSTOM, authorizer }
-            : { authorizationType: AuthorizationType.IAM }),
+          ...authorization,
           methodResponses: statuses.map((status) => ({
             statusCode: String(status),
             responseParameters: Object.fromEntries(
