@@ -1,4 +1,4 @@
-import { advise } from '../shared/rules/advice.ts';
+import { advise, daysOfData } from '../shared/rules/advice.ts';
 import { sumSystemPromptUses } from '../shared/rules/system-prompts.ts';
 import type { AdminDeps, AdminRequest, AdminResponse } from './request.ts';
 import { reportQuerySchema, usageOf } from './usage-report.ts';
@@ -22,6 +22,7 @@ export async function advice(query: AdminRequest['query'], deps: AdminDeps): Pro
       period,
       asOf: deps.advice.asOf,
       generatedAt: deps.now().toISOString(),
+      daysOfData: daysOfData(rows),
       totalMonthlySavingUsd:
         Math.round(recommendations.reduce((sum, r) => sum + r.monthlySavingUsd, 0) * 1e6) / 1e6,
       recommendations,
