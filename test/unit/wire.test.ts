@@ -13,6 +13,14 @@ import { chatRequestSchema } from '../../lambdas/shared/rules/wire/openai-schema
 const PNG = 'iVBORw0KGgo=';
 
 describe('the Converse wire', () => {
+  it('builds its body schema once per limit: a zod schema costs far more to build than to use', () => {
+    expect(converseBodySchema(100)).toBe(converseBodySchema(100));
+    expect(converseBodySchema(100)).not.toBe(converseBodySchema(3));
+    expect(() =>
+      converseBodySchema(3).parse({ messages: Array(4).fill({ role: 'user', content: [{ text: 'x' }] }) }),
+    ).toThrow(/at most 3/);
+  });
+
   it('takes the tags out of requestMetadata and passes the rest on', () => {
     const body = converseBodySchema(100).parse({
       messages: [{ role: 'user', content: [{ text: 'Hi' }] }],

@@ -25,8 +25,19 @@ const TAG_KEYS = ['costCenter', 'applicationId', 'environment'] as const;
 
 const metadataKey = z.string().min(1).max(256);
 
-/** The Converse request body (the model ID comes from the path). */
+const schemas = new Map<number, ReturnType<typeof buildSchema>>();
+
+/** The Converse request body (the model ID comes from the path), built once per limit (schemas are not cheap to build). */
 export function converseBodySchema(maxMessages: number) {
+  let schema = schemas.get(maxMessages);
+  if (!schema) {
+    schema = buildSchema(maxMessages);
+    schemas.set(maxMessages, schema);
+  }
+  return schema;
+}
+
+function buildSchema(maxMessages: number) {
   return z
     .object({
       messages: z
