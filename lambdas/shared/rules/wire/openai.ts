@@ -33,8 +33,7 @@ function refuseUnsupported(body: ChatRequest, streaming: boolean): void {
   };
   if ((body.n ?? 1) !== 1) refuse('n', 'Bedrock answers one choice per request');
   // Only the streaming Lambda streams; a workflow execution cannot.
-  if (body.stream === true && !streaming)
-    refuse('stream', 'this route does not stream yet; send stream: false');
+  if (body.stream === true && !streaming) refuse('stream', 'this path does not stream; send stream: false');
   if (body.stream !== true && streaming) refuse('stream', 'the streaming path answers stream: true only');
   if (body.logprobs === true || (body.top_logprobs ?? 0) > 0)
     refuse('logprobs', 'Bedrock gives no log probabilities');
