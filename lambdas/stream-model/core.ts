@@ -168,11 +168,16 @@ export async function streamRequest(
         if (frame.length > 0) sink.write(frame);
       }
     }
-    if (!metadata || !answer.usage) throw new ModelTimeoutError();
+    // A stream that ends without its usage was answered, and may have been billed.
+    if (!metadata || !answer.usage) throw new ModelAnswerUnreadableError();
   } catch (error) {
     // Settled by the failure handler's rules, as a failed InvokeModel would be; except that once
-    // Bedrock has begun to answer, it may have billed the tokens: the whole reservation is charged.
-    const midway = received > 0 ? new ModelAnswerUnreadableError({ cause: error }) : error;
+    // Bedrock has begun to answer, it may have billed the tokens: the whole reservation is charged,
+    // as MODEL_TIMEOUT when the deadline cut the stream, else as an answer that could not be read.
+    const midway =
+      received > 0 && !(error instanceof ModelTimeoutError)
+        ? new ModelAnswerUnreadableError({ cause: error })
+        : error;
     const failure = await fail({ ...state, error: caught(midway) }, deps);
     if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
     sink.end();

@@ -72,7 +72,8 @@ export const ERRORS = {
   ModelAnswerUnreadableError: {
     code: 'MODEL_ERROR',
     status: 502,
-    message: 'The model answered, but its answer could not be read; it is charged as Bedrock billed it.',
+    message:
+      'The model began to answer, but its answer could not be read to the end; the whole reservation is charged, as Bedrock may have billed it.',
   },
   ModelUnavailableError: {
     code: 'MODEL_ERROR',

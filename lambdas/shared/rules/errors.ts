@@ -175,14 +175,14 @@ export class ModelError extends SentryError {
   }
 }
 
-/** A transient upstream failure (Bedrock unavailable or failing inside): retried, then MODEL_ERROR. */
-/** Bedrock answered success, but the answer could not be read (cut off, not JSON): billed, so charged. */
+/** Bedrock began to answer, but the answer could not be read to its end (cut off, not JSON, a stream that failed): it may be billed, so its reservation is charged. */
 export class ModelAnswerUnreadableError extends SentryError {
   constructor(options?: ErrorOptions) {
     super('ModelAnswerUnreadableError', {}, options);
   }
 }
 
+/** A transient upstream failure (Bedrock unavailable or failing inside): retried, then MODEL_ERROR. */
 export class ModelUnavailableError extends SentryError {
   constructor(options?: ErrorOptions) {
     super('ModelUnavailableError', {}, options);

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { reserveOrAnswerFromCache } from '../../lambdas/reserve-budget/core.ts';
+import { ModelThrottledError, ModelTimeoutError } from '../../lambdas/shared/rules/errors.ts';
+import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
+import type { ConverseStreamEvent } from '../../lambdas/shared/rules/wire/stream.ts';
+import type { RequestEnd } from '../../lambdas/shared/wiring/finish-request.ts';
+import { type StreamSink, streamRequest } from '../../lambdas/stream-model/core.ts';
+import { budgetOf, catalog, RECEIVED_AT, storeWith } from '../helpers/core-fixtures.ts';
+import { MemoryIdempotencyStore } from '../helpers/memory-stores.ts';
+
+/**
+ * The streaming core's endings once Bedrock has begun to answer, through the real cores
+ * (validate, reserve, settle, the failure handler) over the in-memory stores: each charges the
+ * whole reservation, and says why in the route's own error frame.
+ */
+
+const BUDGET = { costCenter: 'support', period: 'monthly' as const, limitPico: '500000000000000' };
+
+/** Bedrock's stream as the invoker hands it on: a start and two deltas, then `end`. */
+async function* answered(end: () => never | undefined): AsyncIterable<ConverseStreamEvent> {
+  yield { messageStart: { role: 'assistant' } };
+  yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'sim' } } };
+  yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: ' sim' } } };
+  end();
+}
+
+async function run(end: () => never | undefined) {
+  const store = storeWith([BUDGET]);
+  const ends: RequestEnd[] = [];
+  const written: string[] = [];
+  let status: number | undefined;
+  const sink: StreamSink = {
+    open: (s) => {
+      status = s;
+    },
+    write: (chunk) => written.push(String(chunk)),
+    end: () => undefined,
+    connected: true,
+  };
+  const now = () => RECEIVED_AT + 50;
+  await streamRequest(
+    {
+      requestId: 'req-stream',
+      receivedAt: RECEIVED_AT,
+      route: 'openai',
+      stream: true,
+      body: JSON.stringify({
+        model: 'nova-lite',
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 100,
+        stream: true,
+        metadata: { costCenter: 'support', applicationId: 'faq', environment: 'test' },
+      }),
+    },
+    {
+      catalog,
+      options: { openCallers: true },
+      store,
+      reserve: (request) =>
+        reserveOrAnswerFromCache(request, { store, catalog, now, sleep: async () => undefined }),
+      idempotency: new MemoryIdempotencyStore(),
+      invoker: { converseStream: async () => answered(end) },
+      now,
+      onError: (what) => {
+        throw new Error(`unexpected ${what}`);
+      },
+      finish: async (e) => {
+        ends.push(e);
+      },
+    },
+    sink,
+  );
+  const figures = store.figures(scopeOf(budgetOf(BUDGET), new Date(RECEIVED_AT)));
+  const frames = written.map((w) => w.replace(/^data: /, '').trim());
+  return { status, figures, record: ends[0]?.record, last: JSON.parse(frames.at(-1) ?? '{}') };
+}
+
+describe('a stream that Bedrock began to answer, then', () => {
+  it.each([
+    [
+      'the deadline cut: MODEL_TIMEOUT',
+      () => {
+        throw new ModelTimeoutError();
+      },
+      'MODEL_TIMEOUT',
+    ],
+    [
+      'Bedrock failed mid-stream: MODEL_ERROR, as an answer that could not be read to its end',
+      () => {
+        throw new ModelThrottledError(2);
+      },
+      'MODEL_ERROR',
+    ],
+    ['ended without its usage: MODEL_ERROR, the same', () => undefined, 'MODEL_ERROR'],
+  ])('%s, and the whole reservation is charged', async (_name, end, code) => {
+    const { status, figures, record, last } = await run(end as () => never | undefined);
+
+    expect(status).toBe(200);
+    expect(record).toMatchObject({ decision: 'failed', errorCode: code });
+    expect(figures.reservedPico).toBe(0n);
+    expect(figures.spentPico).toBeGreaterThan(0n);
+    expect(figures.spentPico).toBe(BigInt(record?.costPico ?? -1));
+    // The route's own error frame, after the deltas.
+    expect(last.error).toMatchObject({ code: code.toLowerCase() });
+    if (code === 'MODEL_ERROR') expect(last.error.message).toMatch(/whole reservation is charged/);
+  });
+});
