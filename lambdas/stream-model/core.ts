@@ -175,9 +175,7 @@ export async function streamRequest(
     // Bedrock has begun to answer, it may have billed the tokens: the whole reservation is charged,
     // as MODEL_TIMEOUT when the deadline cut the stream, else as an answer that could not be read.
     const midway =
-      received > 0 && !(error instanceof ModelTimeoutError)
-        ? new ModelAnswerUnreadableError({ cause: error })
-        : error;
+      received > 0 && !cutByDeadline(error) ? new ModelAnswerUnreadableError({ cause: error }) : error;
     const failure = await fail({ ...state, error: caught(midway) }, deps);
     if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
     sink.end();
@@ -221,6 +219,13 @@ export async function streamRequest(
   if (sink.connected) for (const frame of wire.tail(metadata, extension)) sink.write(frame);
   sink.end();
 }
+
+/**
+ * Whether the stream's own deadline stopped it: the invoker aborts the call then, and translates
+ * the abort into a timeout (an upstream failure it cannot name is a timeout too, but not this).
+ */
+const cutByDeadline = (error: unknown) =>
+  error instanceof ModelTimeoutError && (error.cause as Error | undefined)?.name === 'AbortError';
 
 /** The failure handler, then the same tail as its Lambda's. */
 async function fail(state: FailedState, deps: StreamDeps) {

@@ -2,6 +2,7 @@ import {
   AccessDeniedException,
   BedrockRuntimeClient,
   ConverseCommand,
+  ConverseStreamCommand,
   ThrottlingException,
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -128,6 +129,26 @@ describe('translateBedrockError without an answer from Bedrock', () => {
 
 describe('BedrockInvoker', () => {
   const invoker = new BedrockInvoker(1000, new BedrockRuntimeClient({ region: 'us-east-1' }));
+
+  it('says a stream its deadline stopped was aborted: a timeout caused by an AbortError, which the streaming core reads', async () => {
+    const client = new BedrockRuntimeClient({ region: 'us-east-1' });
+    const streaming = new BedrockInvoker(1000, client, client);
+    bedrock.on(ConverseStreamCommand).resolves({
+      stream: (async function* () {
+        yield { messageStart: { role: 'assistant' } };
+        // The SDK's stream fails once the call's signal aborts it.
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        throw Object.assign(new Error('The operation was aborted'), { name: 'Error' });
+      })(),
+    } as never);
+    const events = await streaming.converseStream({ ...input(), timeoutMs: 20 });
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const event of events) seen.push(event);
+    })().catch((e: Error) => e);
+    expect(seen).toEqual([{ messageStart: { role: 'assistant' } }]);
+    expect(error).toMatchObject({ name: 'ModelTimeoutError', cause: { name: 'AbortError' } });
+  });
 
   it('returns the text and tool-use blocks, stop reason and usage', async () => {
     bedrock.on(ConverseCommand).resolves({

@@ -80,9 +80,17 @@ describe('a stream that Bedrock began to answer, then', () => {
     [
       'the deadline cut: MODEL_TIMEOUT',
       () => {
-        throw new ModelTimeoutError();
+        // As the invoker throws it when the call's abort signal fires.
+        throw new ModelTimeoutError({ cause: Object.assign(new Error('aborted'), { name: 'AbortError' }) });
       },
       'MODEL_TIMEOUT',
+    ],
+    [
+      'the connection broke (a timeout, as the invoker calls what it cannot name): MODEL_ERROR',
+      () => {
+        throw new ModelTimeoutError({ cause: new Error('socket hang up') });
+      },
+      'MODEL_ERROR',
     ],
     [
       'Bedrock failed mid-stream: MODEL_ERROR, as an answer that could not be read to its end',
