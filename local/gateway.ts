@@ -9,6 +9,7 @@ import { ERRORS } from '../lambdas/shared/rules/errors.ts';
 import {
   GATEWAY_ERRORS,
   GATEWAY_MAX_REQUEST_BYTES,
+  gatewayErrorHeaders,
   INVOKE_METHOD,
   STREAM_ROUTES,
   WIRE_ROUTES,
@@ -80,7 +81,12 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       extra: Record<string, string> = {},
     ): RouteResponse => ({
       status: error.status,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+        ...gatewayErrorHeaders(error),
+        ...extra,
+      },
       body: gatewayErrorBody(error, requestId, requestTimeEpoch),
     });
     const gatewayError = (

@@ -1,7 +1,9 @@
+import type { ErrorCode } from '../../lambdas/shared/rules/errors.ts';
 import { ERRORS } from '../../lambdas/shared/rules/errors.ts';
+import { converseError } from '../../lambdas/shared/rules/wire/converse.ts';
+import { openAiError } from '../../lambdas/shared/rules/wire/openai-answer.ts';
 import type { Route } from '../../lambdas/shared/rules/wire/request.ts';
 import { INVALID_BODY_MESSAGE } from './request-model.ts';
-import { fixedBody } from './templates.ts';
 
 /**
  * Answers the gateway gives without running the workflow: unknown routes, wrong methods, wrong
@@ -86,9 +88,26 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
   { type: 'DEFAULT_5XX', error: ERRORS.InternalError },
 ].map((spec) => (spec.type.startsWith('DEFAULT_') ? spec : { ...spec, status: spec.error.status }));
 
-/** The body template of a gateway error (API Gateway fills in `$context.requestId`). */
+/**
+ * The body template of a gateway error (API Gateway fills in `$context.requestId`). A gateway
+ * response has one body for every route (its template is not VTL: it only substitutes
+ * variables), so the body is one that each route's clients read: ours (`error.code`,
+ * `error.requestId`), OpenAI's (`error.type` and `error.message`) and the AWS SDK's (`message`,
+ * with the exception's name in `x-amzn-ErrorType`: {@link gatewayErrorHeaders}).
+ */
 export function gatewayErrorTemplate(error: { code: string; message: string }): string {
-  return fixedBody(error.code, error.message);
+  const { body } = openAiError(error.code as ErrorCode, { message: error.message }, '');
+  const { type } = (body as { error: { type: string } }).error;
+  return JSON.stringify({
+    error: { code: error.code, message: error.message, requestId: '$context.requestId', type },
+    message: error.message,
+  });
+}
+
+/** The static headers of a gateway error: the Bedrock exception the AWS SDK names it by. */
+export function gatewayErrorHeaders(error: { code: string; message: string }): Record<string, string> {
+  const { headers } = converseError(error.code as ErrorCode, { message: error.message }, '');
+  return { 'x-amzn-ErrorType': headers['x-amzn-ErrorType'] as string };
 }
 
 /** The largest request API Gateway itself accepts (10 MB); larger ones never reach a template. */

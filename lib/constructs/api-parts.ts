@@ -7,7 +7,11 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
-import { GATEWAY_RESPONSES, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+import { GATEWAY_RESPONSES, gatewayErrorHeaders, gatewayErrorTemplate } from '../api/gateway-responses.ts';
+
+/** Static header values, as API Gateway's parameter mappings write them (in single quotes). */
+const quoted = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
 
 /** Parts of the proxy API that stand apart from its routes. */
 
@@ -51,6 +55,7 @@ export function addGatewayResponses(api: RestApi): void {
       statusCode: status === undefined ? undefined : String(status),
       responseHeaders: {
         'x-request-id': 'context.requestId',
+        ...quoted(gatewayErrorHeaders(error)),
         ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${retryAfterSeconds}'` }),
       },
       templates: { 'application/json': gatewayErrorTemplate(error) },
@@ -67,7 +72,10 @@ export function fixedError(
   const responseParameters = {
     [REQUEST_ID_HEADER]: 'context.requestId',
     ...Object.fromEntries(
-      Object.entries(headers).map(([name, value]) => [`method.response.header.${name}`, value]),
+      Object.entries({ ...quoted(gatewayErrorHeaders(error)), ...headers }).map(([name, value]) => [
+        `method.response.header.${name}`,
+        value,
+      ]),
     ),
   };
   return {

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiKey } from '../../lambdas/shared/rules/api-keys.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { counters } from '../helpers/local-runtime.ts';
-import { logLines, post, startTestStack } from '../helpers/local-stack.ts';
+import { localBedrock, logLines, post, startTestStack } from '../helpers/local-stack.ts';
 
 /** COST_SENTRY_AUTH=apikey: the invoke route needs a key, checked by the same authorizer as on AWS. */
 const CLI = fileURLToPath(new URL('../../cli/cost-sentry.ts', import.meta.url));
@@ -94,6 +96,36 @@ describe('API-key authentication of POST /v1/invoke', () => {
       },
     });
     expect(status).toBe(403);
+  });
+});
+
+// API Gateway answers a refused key itself, with one body for every route: each client names it.
+describe('a call without a valid key on the drop-in routes, through their own clients', () => {
+  const converse = { modelId: 'nova-lite', messages: [{ role: 'user' as const, content: [{ text: 'Hi' }] }] };
+
+  it.each([
+    ['ConverseCommand', () => new ConverseCommand(converse)],
+    ['ConverseStreamCommand', () => new ConverseStreamCommand(converse)],
+  ])('is AccessDeniedException to the AWS SDK (%s)', async (_name, command) => {
+    const client = localBedrock(stack, { maxAttempts: 1 });
+    const error = await client.send(command() as ConverseCommand).catch((e: Error) => e);
+    expect(error).toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(/credentials/i),
+      $metadata: { httpStatusCode: 401 },
+    });
+    client.destroy();
+  });
+
+  it('is an AuthenticationError of type authentication_error to openai, streaming or not', async () => {
+    const openai = new OpenAI({ apiKey: 'not-a-key', baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    for (const stream of [false, true]) {
+      const error = await openai.chat.completions
+        .create({ model: 'nova-lite', messages: [{ role: 'user', content: 'Hi' }], stream })
+        .catch((e: Error) => e);
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect(error).toMatchObject({ status: 401, type: 'authentication_error', code: 'UNAUTHORIZED' });
+    }
   });
 });
 

@@ -352,26 +352,42 @@ describe('the API', () => {
     });
   });
 
+  // One body and header set per response type, for every route: each route's clients read it.
   it.each([
-    ['THROTTLED', '429', 'RATE_LIMITED', "'1'"],
-    ['WAF_FILTERED', '429', 'RATE_LIMITED', "'60'"],
-    ['QUOTA_EXCEEDED', '429', 'RATE_LIMITED', undefined],
-    ['INTEGRATION_TIMEOUT', '504', 'MODEL_TIMEOUT', undefined],
-    ['INTEGRATION_FAILURE', '500', 'INTERNAL_ERROR', undefined],
-    ['RESOURCE_NOT_FOUND', '404', 'NOT_FOUND', undefined],
-  ])('answers API Gateway %s as %s %s, with Retry-After %s', (type, status, code, retryAfter) => {
-    const [response] = Object.values(
-      template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
-    );
-    expect(response?.Properties.StatusCode).toBe(status);
-    expect(response?.Properties.ResponseParameters).toEqual({
-      'gatewayresponse.header.x-request-id': 'context.requestId',
-      ...(retryAfter ? { 'gatewayresponse.header.Retry-After': retryAfter } : {}),
-    });
-    expect(JSON.parse(response?.Properties.ResponseTemplates['application/json'])).toEqual({
-      error: { code, message: expect.any(String), requestId: '$context.requestId' },
-    });
-  });
+    ['THROTTLED', '429', 'RATE_LIMITED', "'1'", 'ThrottlingException', 'rate_limit_error'],
+    ['WAF_FILTERED', '429', 'RATE_LIMITED', "'60'", 'ThrottlingException', 'rate_limit_error'],
+    ['QUOTA_EXCEEDED', '429', 'RATE_LIMITED', undefined, 'ThrottlingException', 'rate_limit_error'],
+    ['INTEGRATION_TIMEOUT', '504', 'MODEL_TIMEOUT', undefined, 'ModelTimeoutException', 'api_error'],
+    ['INTEGRATION_FAILURE', '500', 'INTERNAL_ERROR', undefined, 'InternalServerException', 'api_error'],
+    [
+      'RESOURCE_NOT_FOUND',
+      '404',
+      'NOT_FOUND',
+      undefined,
+      'ResourceNotFoundException',
+      'invalid_request_error',
+    ],
+    ['UNAUTHORIZED', '401', 'UNAUTHORIZED', undefined, 'AccessDeniedException', 'authentication_error'],
+    ['ACCESS_DENIED', '403', 'FORBIDDEN', undefined, 'AccessDeniedException', 'permission_error'],
+  ])(
+    'answers API Gateway %s as %s %s, with Retry-After %s, named %s for the AWS SDK and %s for openai',
+    (type, status, code, retryAfter, exception, openAiType) => {
+      const [response] = Object.values(
+        template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
+      );
+      expect(response?.Properties.StatusCode).toBe(status);
+      expect(response?.Properties.ResponseParameters).toEqual({
+        'gatewayresponse.header.x-request-id': 'context.requestId',
+        'gatewayresponse.header.x-amzn-ErrorType': `'${exception}'`,
+        ...(retryAfter ? { 'gatewayresponse.header.Retry-After': retryAfter } : {}),
+      });
+      const message = expect.any(String);
+      expect(JSON.parse(response?.Properties.ResponseTemplates['application/json'])).toEqual({
+        error: { code, message, requestId: '$context.requestId', type: openAiType },
+        message,
+      });
+    },
+  );
 
   it('logs access without request or response bodies', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
