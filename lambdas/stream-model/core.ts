@@ -265,8 +265,15 @@ function streamKept(
   sink: StreamSink,
   headers: Record<string, string>,
 ): void {
+  // The frames are the first answer's (its request ID included); the header names this request, as
+  // a replay's does on every route.
   const wire = wireOf({ ...input, requestId: kept.requestId, receivedAt: kept.receivedAt }, request);
-  sink.open(200, { 'content-type': wire.mediaType, 'x-request-id': kept.requestId, ...headers });
+  sink.open(200, {
+    'content-type': wire.mediaType,
+    'cache-control': 'no-cache',
+    'x-request-id': input.requestId,
+    ...headers,
+  });
   const events = eventsOfAnswer(kept.answer);
   const metadata = events.pop() as ConverseStreamEvent;
   for (const event of events) {

@@ -212,11 +212,15 @@ describe('an Idempotency-Key on a stream', () => {
         }),
       });
     const before = await spent();
-    const first = await (await send()).text();
+    const firstResponse = await send();
+    const first = await firstResponse.text();
     const charge = (await spent()) - before;
     const calls = stack.runtime.simulator?.stats.calls;
     const again = await send();
     expect(again.headers.get('content-type')).toContain('text/event-stream');
+    expect(again.headers.get('cache-control')).toBe('no-cache');
+    // As on every route, the header names this request, and the body is the first answer's.
+    expect(again.headers.get('x-request-id')).not.toBe(firstResponse.headers.get('x-request-id'));
     // The same answer (its text joined in one delta), the same ID, usage and cost.
     const chunks = (sse: string) =>
       sse
