@@ -45,6 +45,12 @@ export async function advise(
   const evidence = recommendations.map((r, i) => `  ${i + 1}. ${r.evidence}`).join('\n');
   return (
     `Advice for ${body.period} (thresholds and prices as of ${body.asOf})\n\n${out}\n\n` +
-    `Estimated saving: ${usd(body.totalMonthlySavingUsd)} a month (${body.daysOfData === 1 ? 'one day' : `${body.daysOfData} days`} of traffic scaled to 30)\n${evidence ? `\nEvidence:\n${evidence}` : ''}`
+    `Estimated saving: ${usd(body.totalMonthlySavingUsd)} a month${scaledFrom(body.daysOfData)}\n${evidence ? `\nEvidence:\n${evidence}` : ''}`
   );
+}
+
+/** How the monthly figures were scaled, when the server says (one that predates `daysOfData` does not). */
+function scaledFrom(days: unknown): string {
+  if (typeof days !== 'number' || days < 1) return '';
+  return ` (${days === 1 ? 'one day' : `${days} days`} of traffic scaled to 30)`;
 }

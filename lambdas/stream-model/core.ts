@@ -174,8 +174,12 @@ export async function streamRequest(
     // Settled by the failure handler's rules, as a failed InvokeModel would be; except that once
     // Bedrock has begun to answer, it may have billed the tokens: the whole reservation is charged,
     // as MODEL_TIMEOUT when the deadline cut the stream, else as an answer that could not be read.
-    const midway =
-      received > 0 && !cutByDeadline(error) ? new ModelAnswerUnreadableError({ cause: error }) : error;
+    const deadline = cutByDeadline(error) || deps.now() >= input.receivedAt + STREAM_DEADLINE_MS;
+    const midway = deadline
+      ? new ModelTimeoutError({ cause: error })
+      : received > 0
+        ? new ModelAnswerUnreadableError({ cause: error })
+        : error;
     const failure = await fail({ ...state, error: caught(midway) }, deps);
     if (sink.connected) sink.write(wire.error(wireErrorOf(JSON.parse(failure.body) as WireEnvelope)));
     sink.end();

@@ -30,6 +30,8 @@ export interface GatewayResponseSpec {
   status?: number;
   /** Seconds a client should wait, where waiting helps. */
   retryAfterSeconds?: number;
+  /** More static headers. */
+  headers?: Record<string, string>;
 }
 
 const RATE_LIMITED = ERRORS.RateLimitedError;
@@ -79,6 +81,8 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
       message:
         'The request did not complete in time and may still be charged; retry with the same Idempotency-Key.',
     },
+    // The `openai` client retries a 5xx unless told not to; the request may still be running.
+    headers: { 'x-should-retry': 'false' },
   },
   { type: 'INTEGRATION_FAILURE', error: ERRORS.InternalError },
   { type: 'API_CONFIGURATION_ERROR', error: ERRORS.InternalError },

@@ -49,13 +49,13 @@ export function addRateLimitAcl(scope: Construct, stageArn: string, rateLimitPer
 
 /** API Gateway's own answers (throttled, WAF-blocked, auth, routing...) in our error shape. */
 export function addGatewayResponses(api: RestApi): void {
-  for (const { type, error, status, retryAfterSeconds } of GATEWAY_RESPONSES) {
+  for (const { type, error, status, retryAfterSeconds, headers } of GATEWAY_RESPONSES) {
     api.addGatewayResponse(`Gateway${type}`, {
       type: ResponseType.of(type),
       statusCode: status === undefined ? undefined : String(status),
       responseHeaders: {
         'x-request-id': 'context.requestId',
-        ...quoted(gatewayErrorHeaders(error)),
+        ...quoted({ ...gatewayErrorHeaders(error), ...headers }),
         ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${retryAfterSeconds}'` }),
       },
       templates: { 'application/json': gatewayErrorTemplate(error) },

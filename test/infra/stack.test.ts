@@ -380,12 +380,44 @@ describe('the API', () => {
         'gatewayresponse.header.x-request-id': 'context.requestId',
         'gatewayresponse.header.x-amzn-ErrorType': `'${exception}'`,
         ...(retryAfter ? { 'gatewayresponse.header.Retry-After': retryAfter } : {}),
+        // The request may still run: the openai client must not send it again.
+        ...(type === 'INTEGRATION_TIMEOUT' ? { 'gatewayresponse.header.x-should-retry': "'false'" } : {}),
       });
       const message = expect.any(String);
       expect(JSON.parse(response?.Properties.ResponseTemplates['application/json'])).toEqual({
         error: { code, message, requestId: '$context.requestId', type: openAiType },
         message,
       });
+    },
+  );
+
+  it.each([
+    ['404', 'NOT_FOUND', 'ResourceNotFoundException', 'invalid_request_error'],
+    ['405', 'METHOD_NOT_ALLOWED', 'ValidationException', 'invalid_request_error'],
+  ])(
+    'answers its own %s (mock integrations) in the body and header every client reads, %s',
+    (status, code, exception, openAiType) => {
+      const mocks = Object.values(template.findResources('AWS::ApiGateway::Method'))
+        .map((method) => method.Properties)
+        .filter(
+          (p) =>
+            p.Integration?.Type === 'MOCK' && p.Integration.IntegrationResponses?.[0]?.StatusCode === status,
+        );
+      expect(mocks.length).toBeGreaterThan(0);
+      for (const method of mocks) {
+        const [response] = method.Integration.IntegrationResponses;
+        expect(response.ResponseParameters).toMatchObject({
+          'method.response.header.x-request-id': 'context.requestId',
+          'method.response.header.x-amzn-ErrorType': `'${exception}'`,
+        });
+        expect(method.MethodResponses[0].ResponseParameters).toMatchObject({
+          'method.response.header.x-amzn-ErrorType': true,
+        });
+        expect(JSON.parse(response.ResponseTemplates['application/json'])).toMatchObject({
+          error: { code, type: openAiType },
+          message: expect.any(String),
+        });
+      }
     },
   );
 

@@ -4,7 +4,7 @@ import { ModelThrottledError, ModelTimeoutError } from '../../lambdas/shared/rul
 import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
 import type { ConverseStreamEvent } from '../../lambdas/shared/rules/wire/stream.ts';
 import type { RequestEnd } from '../../lambdas/shared/wiring/finish-request.ts';
-import { type StreamSink, streamRequest } from '../../lambdas/stream-model/core.ts';
+import { STREAM_DEADLINE_MS, type StreamSink, streamRequest } from '../../lambdas/stream-model/core.ts';
 import { budgetOf, catalog, RECEIVED_AT, storeWith } from '../helpers/core-fixtures.ts';
 import { MemoryIdempotencyStore } from '../helpers/memory-stores.ts';
 
@@ -17,14 +17,17 @@ import { MemoryIdempotencyStore } from '../helpers/memory-stores.ts';
 const BUDGET = { costCenter: 'support', period: 'monthly' as const, limitPico: '500000000000000' };
 
 /** Bedrock's stream as the invoker hands it on: a start and two deltas, then `end`. */
-async function* answered(end: () => never | undefined): AsyncIterable<ConverseStreamEvent> {
-  yield { messageStart: { role: 'assistant' } };
-  yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'sim' } } };
-  yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: ' sim' } } };
+async function* answered(end: () => undefined, events = 3): AsyncIterable<ConverseStreamEvent> {
+  const all: ConverseStreamEvent[] = [
+    { messageStart: { role: 'assistant' } },
+    { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'sim' } } },
+    { contentBlockDelta: { contentBlockIndex: 0, delta: { text: ' sim' } } },
+  ];
+  yield* all.slice(0, events);
   end();
 }
 
-async function run(end: () => never | undefined) {
+async function run(end: () => undefined, events = 3, late = false) {
   const store = storeWith([BUDGET]);
   const ends: RequestEnd[] = [];
   const written: string[] = [];
@@ -37,7 +40,9 @@ async function run(end: () => never | undefined) {
     end: () => undefined,
     connected: true,
   };
-  const now = () => RECEIVED_AT + 50;
+  // `late`: the clock passes the stream's deadline once Bedrock's stream is open.
+  let opened = false;
+  const now = () => (late && opened ? RECEIVED_AT + STREAM_DEADLINE_MS : RECEIVED_AT + 50);
   await streamRequest(
     {
       requestId: 'req-stream',
@@ -59,7 +64,12 @@ async function run(end: () => never | undefined) {
       reserve: (request) =>
         reserveOrAnswerFromCache(request, { store, catalog, now, sleep: async () => undefined }),
       idempotency: new MemoryIdempotencyStore(),
-      invoker: { converseStream: async () => answered(end) },
+      invoker: {
+        converseStream: async () => {
+          opened = true;
+          return answered(end, events);
+        },
+      },
       now,
       onError: (what) => {
         throw new Error(`unexpected ${what}`);
@@ -75,33 +85,56 @@ async function run(end: () => never | undefined) {
   return { status, figures, record: ends[0]?.record, last: JSON.parse(frames.at(-1) ?? '{}') };
 }
 
+/** One ending: what Bedrock's stream does after its events, the code it gets, and when. */
+interface Ending {
+  name: string;
+  end: () => undefined;
+  code: 'MODEL_TIMEOUT' | 'MODEL_ERROR';
+  /** How many events came first (3 by default). */
+  events?: number;
+  /** The clock is past the stream's deadline once it is open. */
+  late?: boolean;
+}
+
+const fail = (error: Error) => () => {
+  throw error;
+};
+
+const ENDINGS: Ending[] = [
+  {
+    name: 'the deadline cut: MODEL_TIMEOUT',
+    // As the invoker throws it when the call's abort signal fires.
+    end: fail(new ModelTimeoutError({ cause: Object.assign(new Error('aborted'), { name: 'AbortError' }) })),
+    code: 'MODEL_TIMEOUT',
+  },
+  {
+    name: 'the connection broke (a timeout, as the invoker calls what it cannot name): MODEL_ERROR',
+    end: fail(new ModelTimeoutError({ cause: new Error('socket hang up') })),
+    code: 'MODEL_ERROR',
+  },
+  {
+    name: 'Bedrock failed mid-stream: MODEL_ERROR, as an answer that could not be read to its end',
+    end: fail(new ModelThrottledError(2)),
+    code: 'MODEL_ERROR',
+  },
+  { name: 'ended without its usage: MODEL_ERROR, the same', end: () => undefined, code: 'MODEL_ERROR' },
+  {
+    name: 'answered an empty stream, not even its usage: MODEL_ERROR, the same',
+    end: () => undefined,
+    code: 'MODEL_ERROR',
+    events: 0,
+  },
+  {
+    name: 'ended without its usage after the deadline: MODEL_TIMEOUT',
+    end: () => undefined,
+    code: 'MODEL_TIMEOUT',
+    late: true,
+  },
+];
+
 describe('a stream that Bedrock began to answer, then', () => {
-  it.each([
-    [
-      'the deadline cut: MODEL_TIMEOUT',
-      () => {
-        // As the invoker throws it when the call's abort signal fires.
-        throw new ModelTimeoutError({ cause: Object.assign(new Error('aborted'), { name: 'AbortError' }) });
-      },
-      'MODEL_TIMEOUT',
-    ],
-    [
-      'the connection broke (a timeout, as the invoker calls what it cannot name): MODEL_ERROR',
-      () => {
-        throw new ModelTimeoutError({ cause: new Error('socket hang up') });
-      },
-      'MODEL_ERROR',
-    ],
-    [
-      'Bedrock failed mid-stream: MODEL_ERROR, as an answer that could not be read to its end',
-      () => {
-        throw new ModelThrottledError(2);
-      },
-      'MODEL_ERROR',
-    ],
-    ['ended without its usage: MODEL_ERROR, the same', () => undefined, 'MODEL_ERROR'],
-  ])('%s, and the whole reservation is charged', async (_name, end, code) => {
-    const { status, figures, record, last } = await run(end as () => never | undefined);
+  it.each(ENDINGS)('$name, and the whole reservation is charged', async ({ end, code, events, late }) => {
+    const { status, figures, record, last } = await run(end, events, late);
 
     expect(status).toBe(200);
     expect(record).toMatchObject({ decision: 'failed', errorCode: code });

@@ -83,9 +83,9 @@ export interface Recommendation {
 
 const MONTH_DAYS = 30;
 
-/** The days `rows` have traffic on (at least 1): a monthly saving is their figures scaled to 30 days. */
+/** The days `rows` have traffic on: a monthly saving is their figures scaled to 30 days. */
 export function daysOfData(rows: Pick<AdviceRow, 'day'>[]): number {
-  return Math.max(1, new Set(rows.map((r) => r.day)).size);
+  return new Set(rows.map((r) => r.day)).size;
 }
 
 /** The advisor's recommendations for `rows` (one period's aggregates), biggest saving first. */
@@ -96,7 +96,7 @@ export function advise(
   systemPrompts: SystemPromptUse[],
   at: Date,
 ): Recommendation[] {
-  const days = daysOfData(rows);
+  const days = Math.max(1, daysOfData(rows));
   const monthly = (pico: bigint) => picoToUsd((pico * BigInt(MONTH_DAYS)) / BigInt(days));
   const version = priceVersionAt(catalog, at);
   const aliasOf = (modelId: string) =>

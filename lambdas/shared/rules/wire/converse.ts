@@ -172,6 +172,7 @@ const BY_CODE: Partial<Record<ErrorCode, [number, string]>> = {
   FORBIDDEN: [403, 'AccessDeniedException'],
   UNKNOWN_COST_CENTER: [403, 'AccessDeniedException'],
   NOT_FOUND: [404, 'ResourceNotFoundException'],
+  METHOD_NOT_ALLOWED: [405, 'ValidationException'],
   RATE_LIMITED: [429, 'ThrottlingException'],
   MODEL_THROTTLED: [429, 'ThrottlingException'],
   MODEL_TIMEOUT: [408, 'ModelTimeoutException'],

@@ -91,6 +91,7 @@ const BY_CODE: Partial<Record<ErrorCode, [number, string]>> = {
   IDEMPOTENCY_KEY_REUSED: [422, 'invalid_request_error'],
   IDEMPOTENCY_IN_PROGRESS: [409, 'invalid_request_error'],
   NOT_FOUND: [404, 'invalid_request_error'],
+  METHOD_NOT_ALLOWED: [405, 'invalid_request_error'],
   UNAUTHORIZED: [401, 'authentication_error'],
   FORBIDDEN: [403, 'permission_error'],
   UNKNOWN_COST_CENTER: [403, 'permission_error'],
