@@ -1,25 +1,23 @@
 import { claimIdempotencyKey } from '../claim-idempotency-key/core.ts';
 import { type FailedState, handleFailure } from '../handle-failure/core.ts';
-import type { ConverseInput } from '../invoke-model/core.ts';
-import { answerFromCache, CACHE_HIT_USAGE } from '../settle-usage/cache-hit.ts';
 import { settleUsage } from '../settle-usage/core.ts';
-import type { BudgetStore } from '../shared/rules/budget.ts';
-import type { Catalog } from '../shared/rules/catalog.ts';
 import { MIN_MODEL_CALL_MS } from '../shared/rules/deadline.ts';
 import {
   DeadlineExceededError,
   ModelAnswerUnreadableError,
   ModelTimeoutError,
 } from '../shared/rules/errors.ts';
-import type { IdempotencyStore } from '../shared/rules/idempotency.ts';
-import type { CacheHit } from '../shared/rules/response-cache.ts';
 import type { ExecutionInput, Reservation, ValidatedRequest } from '../shared/rules/types.ts';
-import { type ConverseAnswer, toConverse } from '../shared/rules/wire/converse.ts';
+import { toConverse } from '../shared/rules/wire/converse.ts';
 import type { WireEnvelope } from '../shared/rules/wire/request.ts';
-import { type ConverseStreamEvent, eventsOfAnswer, StreamAnswer } from '../shared/rules/wire/stream.ts';
-import { failedRequestEnd, type RequestEnd } from '../shared/wiring/finish-request.ts';
+import { type ConverseStreamEvent, StreamAnswer } from '../shared/rules/wire/stream.ts';
+import { failedRequestEnd } from '../shared/wiring/finish-request.ts';
 import { validateRequest } from '../validate-request/core.ts';
+import { type KeptStream, replay, streamFromCache } from './kept-stream.ts';
+import type { StreamDeps, StreamSink } from './ports.ts';
 import { envelopeHeaders, wireErrorOf, wireOf } from './stream-wire.ts';
+
+export type { StreamDeps, StreamingInvoker, StreamSink } from './ports.ts';
 
 /**
  * How long after the gateway received a streaming request Bedrock's stream may run, draining
@@ -27,53 +25,6 @@ import { envelopeHeaders, wireErrorOf, wireOf } from './stream-wire.ts';
  * a stream always settles its own reservation.
  */
 export const STREAM_DEADLINE_MS = 100_000;
-
-/** Where the answer goes: the Lambda's response stream, or the local gateway's response. */
-export interface StreamSink {
-  /** Send the status and headers; once, before the first write. */
-  open(status: number, headers: Record<string, string>): void;
-  write(chunk: Uint8Array | string): void;
-  end(): void;
-  /** False once the client went away: nothing more is written, but the request goes on to its charge. */
-  readonly connected: boolean;
-}
-
-/** Calls ConverseStream; adapters translate upstream failures, before or during the stream, into our errors. */
-export interface StreamingInvoker {
-  converseStream(input: ConverseInput): Promise<AsyncIterable<ConverseStreamEvent>>;
-}
-
-export interface StreamDeps {
-  catalog: Catalog;
-  options: { openCallers?: boolean; profiles?: Record<string, Record<string, string>> };
-  store: BudgetStore;
-  /**
-   * ReserveBudget's core with the response cache in front: the request as it must run (the
-   * served model, its `max_tokens`) with what it holds, or the cached answer it gets instead.
-   */
-  reserve: (
-    request: ValidatedRequest,
-  ) => Promise<
-    (ValidatedRequest & { reservation: Reservation }) | (ValidatedRequest & { cacheHit: CacheHit })
-  >;
-  idempotency: IdempotencyStore;
-  invoker: StreamingInvoker;
-  now: () => number;
-  onError: (what: string, error: unknown) => void;
-  /** The tail every request ends with (metrics, audit line, alerts, the Idempotency-Key). */
-  finish: (end: RequestEnd) => Promise<void>;
-}
-
-/** What a streamed answer keeps under its Idempotency-Key, to replay as a stream. */
-interface KeptStream {
-  /** The first request's ID and arrival, which its replays show. */
-  requestId: string;
-  receivedAt: number;
-  answer: ConverseAnswer;
-  extension?: Record<string, unknown>;
-  /** The headers the first answer carried beyond its type (a cache hit's cost and marker). */
-  headers?: Record<string, string>;
-}
 
 /** A thrown error as Step Functions would report it to the failure handler. */
 function caught(error: unknown): FailedState['error'] {
@@ -236,89 +187,4 @@ async function fail(state: FailedState, deps: StreamDeps) {
   const result = await handleFailure(state, deps);
   await deps.finish(failedRequestEnd(state, result));
   return result.failure;
-}
-
-/** An Idempotency-Key's first answer again: its error, or its stream, without calling Bedrock. */
-function replay(
-  body: string,
-  errorCode: string | null,
-  input: ExecutionInput,
-  request: ValidatedRequest,
-  sink: StreamSink,
-): void {
-  if (errorCode !== null) {
-    const envelope = JSON.parse(body) as WireEnvelope;
-    sink.open(envelope.status ?? 500, {
-      'content-type': 'application/json',
-      'x-request-id': input.requestId,
-      ...envelopeHeaders(envelope),
-    });
-    sink.write(envelope.body);
-    sink.end();
-    return;
-  }
-  const kept = JSON.parse(body) as KeptStream;
-  streamKept(kept, input, request, sink, kept.headers ?? {});
-}
-
-/** A whole answer as the route's stream, from its first event to its tail. */
-function streamKept(
-  kept: KeptStream,
-  input: ExecutionInput,
-  request: ValidatedRequest,
-  sink: StreamSink,
-  headers: Record<string, string>,
-): void {
-  // The frames are the first answer's (its request ID included); the header names this request, as
-  // a replay's does on every route.
-  const wire = wireOf({ ...input, requestId: kept.requestId, receivedAt: kept.receivedAt }, request);
-  sink.open(200, {
-    'content-type': wire.mediaType,
-    'cache-control': 'no-cache',
-    'x-request-id': input.requestId,
-    ...headers,
-  });
-  const events = eventsOfAnswer(kept.answer);
-  const metadata = events.pop() as ConverseStreamEvent;
-  for (const event of events) {
-    const frame = wire.event(event);
-    if (frame.length > 0) sink.write(frame);
-  }
-  for (const frame of wire.tail(metadata, kept.extension)) sink.write(frame);
-  sink.end();
-}
-
-/**
- * A response cache hit, streamed: charged nothing and counted as the workflow counts a hit
- * (`answerFromCache`), kept under its Idempotency-Key, then the stored answer as the route's
- * stream, with `x-cost-sentry-cache: hit` and the other headers the route's answer carries.
- */
-async function streamFromCache(
-  request: ValidatedRequest & { cacheHit: CacheHit },
-  input: ExecutionInput,
-  deps: StreamDeps,
-  sink: StreamSink,
-): Promise<void> {
-  const { response, record } = await answerFromCache(request, deps);
-  const envelope = response as WireEnvelope;
-  const { answer } = request.cacheHit;
-  const headers = envelopeHeaders(envelope);
-  const kept: KeptStream = {
-    headers,
-    requestId: request.requestId,
-    receivedAt: request.receivedAt,
-    answer: toConverse({ ...answer, content: answer.content, usage: CACHE_HIT_USAGE, latencyMs: 0 }),
-    ...(input.route === 'openai'
-      ? { extension: (JSON.parse(envelope.body) as { cost_sentry?: Record<string, unknown> }).cost_sentry }
-      : {}),
-  };
-  await deps.finish({
-    requestId: request.requestId,
-    callerId: request.callerId,
-    idempotency: request.idempotency,
-    record,
-    alerts: [],
-    keep: { body: JSON.stringify(kept) },
-  });
-  streamKept(kept, input, request, sink, headers);
 }
