@@ -19,11 +19,12 @@ Budgets (platform teams):
               [--limit-usd N] [--limit-tokens N] [--thresholds 0.5,0.8,1]
               [--rpm N] [--tpm N] [--clamp-min N]
               [--policy downgrade:0.8:FROM:TO] [--policy deny:0.95:MODEL[,MODEL]]
-              [--cache-ttl SECONDS [--cache-any-temperature]]
+              [--cache-ttl SECONDS [--cache-any-temperature]] [--expected-rps N]
                                                 create or change a budget (takes effect on the next request):
                                                 rate limits per UTC minute, max_tokens clamped to fit (down
                                                 to N), policies checked in order (repeat --policy), and the
-                                                response cache (temperature 0 answers, unless any temperature)
+                                                response cache (temperature 0 answers, unless any temperature);
+                                                --expected-rps splits the counter into shards for that rate
   budgets delete <costCenter> [--application ID]
                                                 delete a budget (a cost center's takes its applications' with it)
 Calls (applications):
@@ -86,6 +87,7 @@ async function run(argv: string[]): Promise<string> {
       tpm: { type: 'string' },
       'clamp-min': { type: 'string' },
       'cache-ttl': { type: 'string' },
+      'expected-rps': { type: 'string' },
       'cache-any-temperature': { type: 'boolean', default: false },
       policy: { type: 'string', multiple: true },
       by: { type: 'string' },

@@ -82,6 +82,7 @@ export function print(result: {
     `  success:          ${calls(paths.success)}`,
     `  budget refused:   ${calls(paths.budgetRefused)}`,
     `  model error:      ${calls(paths.modelError)}`,
+    `  success, 8 shards: ${calls(paths.sharded)}`,
     '',
     `Function time per successful request, in process (mean of ${paths.requests}): ` +
       Object.entries(paths.functionMs)

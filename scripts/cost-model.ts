@@ -6,6 +6,7 @@
  */
 import { loadConfig } from '../lib/config/schema.ts';
 import { type ColdStart, measureColdStarts } from './cold-starts.ts';
+import { hotCostCenterLines } from './hot-cost-center.ts';
 import { DYNAMO_ROUND_TRIP_MS, FULL_VCPU_MB, STATE_OVERHEAD_MS } from './latency-budget.ts';
 import { measureRequestPaths, type RequestPaths } from './measure.ts';
 
@@ -261,6 +262,7 @@ async function main(): Promise<void> {
     `Custom metrics: billed per stream a month, not per request. With 3 cost centers, 10 application/environment pairs,`,
     `6 models and 8 error codes, about ${streams} streams: ${usd(streams * PRICES.customMetricPerMonth)} a month.`,
   );
+  lines.push('', ...hotCostCenterLines());
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

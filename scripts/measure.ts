@@ -55,6 +55,8 @@ export interface RequestPaths {
   success: PathMeasurement;
   budgetRefused: PathMeasurement;
   modelError: PathMeasurement;
+  /** A success on a budget split into 8 shards, all created (see `shards.ts`). */
+  sharded: PathMeasurement;
   /** A request the response cache answers (its budget keeps answers; the same request ran before). */
   cacheHit: PathMeasurement;
   /** Mean milliseconds per invocation, by function, over the successful requests. */
@@ -182,6 +184,13 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
       alertThresholds: [],
     });
     await store.putBudget({
+      costCenter: 'measure-sharded',
+      period: 'monthly',
+      limitPico: 10n ** 15n,
+      alertThresholds: [],
+      shards: 8,
+    });
+    await store.putBudget({
       costCenter: 'measure-cached',
       period: 'monthly',
       limitPico: 10n ** 15n,
@@ -210,6 +219,9 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
     const success = await measured(body('measure'));
     const budgetRefused = await measured(body('measure-empty'));
     const modelError = await measured(body('measure', 'Hi [[sim:error=ValidationException]]'));
+    // The first requests of a period create the shards: measure once they exist.
+    for (let i = 0; i < 40; i++) await run(body('measure-sharded'));
+    const sharded = await measured(body('measure-sharded'));
     const cached = body('measure-cached');
     const deterministic = {
       ...cached,
@@ -232,6 +244,7 @@ export async function measureRequestPaths(config: CostSentryConfig, requests = 2
       success,
       budgetRefused,
       modelError,
+      sharded,
       cacheHit,
       functionMs: means(timings),
       functionCpuMs: means(cpuTimings),

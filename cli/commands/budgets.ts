@@ -58,6 +58,7 @@ function budgetRow(budget: Record<string, unknown>): Record<string, unknown> {
     fitting: budget.fit ? `clamp >= ${budget.minOutputTokens}` : undefined,
     policyState: policies.length ? policies.map(policyText).join('; ') : undefined,
     caching: cache ? `${cache.ttlSeconds}s${cache.anyTemperature ? ', any temperature' : ''}` : undefined,
+    shards: (budget.sharding as { shardsThisPeriod?: number } | undefined)?.shardsThisPeriod,
   };
 }
 
@@ -123,6 +124,7 @@ function budgetBody(values: CommandContext['values']): Record<string, unknown> {
   const clampMin = values['clamp-min'] as string | undefined;
   const policies = (values.policy as string[] | undefined)?.map(policyOption);
   const cacheTtl = values['cache-ttl'] as string | undefined;
+  const expectedRps = values['expected-rps'] as string | undefined;
   return {
     period: values.period,
     ...(limitUsd !== undefined ? { limitUsd: numberOption('limit-usd', limitUsd) } : {}),
@@ -145,6 +147,9 @@ function budgetBody(values: CommandContext['values']): Record<string, unknown> {
             ...(values['cache-any-temperature'] === true ? { anyTemperature: true } : {}),
           },
         }
+      : {}),
+    ...(expectedRps !== undefined
+      ? { expectedRequestsPerSecond: numberOption('expected-rps', expectedRps) }
       : {}),
   };
 }

@@ -10,6 +10,7 @@ import { TAG_VALUE } from '../shared/rules/catalog.ts';
 import { InvalidRequestError, NotFoundError } from '../shared/rules/errors.ts';
 import { parseJsonBody } from '../shared/rules/json-body.ts';
 import { isoSeconds, type Period, periodEnd, periodKey } from '../shared/rules/period.ts';
+import { readCounter } from '../shared/rules/sharded-counter.ts';
 import { keys } from '../shared/rules/table.ts';
 import type { AdminDeps, AdminResponse } from './request.ts';
 
@@ -39,13 +40,22 @@ export async function budgetWithFigures(
 ): Promise<Record<string, unknown>> {
   const at = deps.now();
   const key = periodKey(budget.period, at);
-  const figures = await deps.store.getCounter(keys.counter(budget, key));
+  const { figures, shards } = await readCounter(deps.store, budget, key);
   const minute = windowMinute(at);
   const window = budget.rateLimits ? await deps.store.getWindow(keys.rateWindow(budget, minute)) : undefined;
   return {
     ...budgetView(budget, key, figures, at),
     ...(window ? { rateWindow: { minute, ...window } } : {}),
     ...(budget.cache ? { cache: budget.cache } : {}),
+    ...(budget.expectedRequestsPerSecond !== undefined || shards.length > 1
+      ? {
+          sharding: {
+            expectedRequestsPerSecond: budget.expectedRequestsPerSecond ?? null,
+            shards: budget.shards ?? 1,
+            shardsThisPeriod: shards.length,
+          },
+        }
+      : {}),
     alertThresholds: budget.alertThresholds,
     alertsSent: figures.alerted.sort((a, b) => a - b),
     utilization: Math.round(utilization(budget, figures) * 10_000) / 10_000,
@@ -119,7 +129,7 @@ async function refuseForgettingSpend(
 ): Promise<void> {
   const at = deps.now();
   const key = periodKey(before.period, at);
-  const figures = await deps.store.getCounter(keys.counter(before, key));
+  const { figures } = await readCounter(deps.store, before, key);
   const empty =
     figures.allocatedPico === 0n &&
     figures.spentPico === 0n &&

@@ -25,6 +25,7 @@ export type AdminBudgetStore = Pick<
   | 'deleteBudget'
   | 'listBudgets'
   | 'getCounter'
+  | 'getCounters'
   | 'getWindow'
   | 'queryUsage'
   | 'querySystemPrompts'

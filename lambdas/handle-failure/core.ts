@@ -1,5 +1,5 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import type { Amount, BudgetStore } from '../shared/rules/budget.ts';
+import type { Amount, BudgetStore, CounterKey } from '../shared/rules/budget.ts';
 import type { BudgetAlert } from '../shared/rules/budget-alerts.ts';
 import { callerIdOf } from '../shared/rules/callers.ts';
 import { type Catalog, priceOf } from '../shared/rules/catalog.ts';
@@ -12,8 +12,10 @@ import {
   publicFailure,
   statusOf,
 } from '../shared/rules/errors.ts';
+import { periodKey } from '../shared/rules/period.ts';
 import { usageCost, usageTokens } from '../shared/rules/pricing.ts';
-import { releaseHolds, reservedAmount, scopeOf, settleRequest } from '../shared/rules/settlement.ts';
+import { releaseHolds, reservedAmount, settleRequest } from '../shared/rules/settlement.ts';
+import { readCounter, shardKeys } from '../shared/rules/sharded-counter.ts';
 import type { ExecutionInput, WorkflowState } from '../shared/rules/types.ts';
 import { converseError } from '../shared/rules/wire/converse.ts';
 import { openAiError } from '../shared/rules/wire/openai-answer.ts';
@@ -88,7 +90,14 @@ async function releaseUnknownHolds(state: FailedState, store: BudgetStore): Prom
   const { costCenter, applicationId } = state.tags;
   const budgets = await store.getBudgets({ costCenter, applicationId });
   const at = new Date(state.receivedAt);
-  const counters = [budgets.costCenter, budgets.application].flatMap((b) => (b ? [scopeOf(b, at)] : []));
+  const counters: CounterKey[] = [];
+  for (const budget of [budgets.costCenter, budgets.application]) {
+    if (!budget) continue;
+    // A sharded counter: the hold may be on any shard (the request's candidates, or the roomiest).
+    const key = periodKey(budget.period, at);
+    const { shards } = await readCounter(store, budget, key);
+    counters.push(...shardKeys(budget, key, shards.length));
+  }
   return releaseHolds(store, state.requestId, counters);
 }
 
@@ -125,6 +134,7 @@ export async function handleFailure(
   if (state.reservation && state.tags && state.model) {
     try {
       const detail = {
+        requestId: state.requestId,
         tags: state.tags,
         modelId: state.model.modelId,
         usage: state.invocation?.usage,

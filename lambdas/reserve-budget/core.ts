@@ -1,4 +1,10 @@
-import type { Amount, BudgetDefinition, BudgetStore, CounterFigures } from '../shared/rules/budget.ts';
+import type {
+  Amount,
+  BudgetDefinition,
+  BudgetStore,
+  CounterFigures,
+  CounterKey,
+} from '../shared/rules/budget.ts';
 import { budgetView } from '../shared/rules/budget-views.ts';
 import type { Catalog } from '../shared/rules/catalog.ts';
 import { BudgetExceededError, RateLimitedError, UnknownCostCenterError } from '../shared/rules/errors.ts';
@@ -9,7 +15,6 @@ import {
   type BudgetReservation,
   type BudgetReservedScope,
   releaseHolds,
-  scopeOf,
   settleWindows,
 } from '../shared/rules/settlement.ts';
 import { keys } from '../shared/rules/table.ts';
@@ -18,6 +23,7 @@ import type { ValidatedRequest } from '../shared/rules/types.ts';
 import { amountOf, describe, type ReserveDeps, type ReservedRequest, repriced } from './common.ts';
 import { applyPolicies } from './policies.ts';
 import { countRateLimited, holdWindows } from './rate-windows.ts';
+import { holdOnBudget, roomiest, type ShardShare } from './shards.ts';
 
 export type { ReserveDeps, ReservedRequest } from './common.ts';
 
@@ -32,11 +38,17 @@ const MAX_CLAMPS = 3;
 
 type Attempt =
   | { held: BudgetReservedScope[] }
-  | { refusedBy: BudgetDefinition; scope: BudgetReservedScope; figures: CounterFigures };
+  | {
+      refusedBy: BudgetDefinition;
+      scope: BudgetReservedScope;
+      figures: CounterFigures;
+      shares: ShardShare[];
+    };
 
 /**
- * One attempt to hold the request's worst case on every budget, one conditional write each. A
- * refusal gives back what the attempt held and says which budget refused, with its figures.
+ * One attempt to hold the request's worst case on every budget (one conditional write each, or
+ * a few on a sharded counter). A refusal gives back what the attempt held and says which budget
+ * refused, with its figures.
  */
 async function holdBudgets(
   request: ValidatedRequest,
@@ -52,24 +64,25 @@ async function holdBudgets(
     outputTokens: request.estimate.outputTokens,
   };
   // Counters a write went to whose outcome is not a refusal: held, or unknown (a lost answer).
-  const attempted: BudgetReservedScope[] = [];
+  const attempted: CounterKey[] = [];
+  const held: BudgetReservedScope[] = [];
   try {
     for (const budget of budgets) {
-      const scope = scopeOf(budget, at);
-      attempted.push(scope);
-      const { reserved, figures } = await deps.store.reserve(
-        scope,
-        request.requestId,
-        amount,
-        { pico: budget.limitPico, tokens: budget.limitTokens },
+      const { requestId } = request;
+      const outcome = await holdOnBudget({
+        store: deps.store,
+        budget,
         at,
+        requestId,
+        amount,
         detail,
-      );
-      if (!reserved) {
-        attempted.pop();
+        attempted,
+      });
+      if ('refused' in outcome) {
         await releaseHolds(deps.store, request.requestId, attempted);
-        return { refusedBy: budget, scope, figures };
+        return { refusedBy: budget, ...outcome.refused };
       }
+      held.push(outcome.held);
     }
   } catch (error) {
     // Nothing reached Bedrock: give back every hold before failing, so none waits for the sweeper.
@@ -77,7 +90,7 @@ async function holdBudgets(
     await releaseHolds(deps.store, request.requestId, attempted).catch(() => undefined);
     throw error;
   }
-  return { held: attempted };
+  return { held };
 }
 
 const fits = (amount: Amount, budget: BudgetDefinition, pico: bigint, tokens: number) =>
@@ -218,18 +231,20 @@ async function reserveFor(
         };
         return { ...current, reservation };
       }
-      const { refusedBy: budget, scope, figures } = attempt;
-      const clamped = clamps < MAX_CLAMPS ? clampToFit(current, budget, figures, deps.catalog) : undefined;
+      const { refusedBy: budget, scope, figures, shares } = attempt;
+      // On a sharded counter, a request must fit one shard: the clamp fits it to the roomiest.
+      const room = roomiest(shares);
+      const clamped =
+        clamps < MAX_CLAMPS ? clampToFit(current, room.budget, room.figures, deps.catalog) : undefined;
       if (clamped) {
         current = clamped;
         clamps++;
         continue;
       }
-      const held = fits(
-        leastAmount(current, budget, deps.catalog),
-        budget,
-        figures.spentPico,
-        figures.spentTokens,
+      // Held: some shard would fit it once its requests in flight settle.
+      const least = leastAmount(current, budget, deps.catalog);
+      const held = shares.some((share) =>
+        fits(least, share.budget, share.figures.spentPico, share.figures.spentTokens),
       );
       const wait = HELD_PAUSES_MS[pause];
       // The wait is bounded by the clock (store round trips included), and by the number of pauses.
@@ -240,12 +255,17 @@ async function reserveFor(
         continue;
       }
       const amount = amountOf(current);
+      // Each shard holds its share only: a request larger than every share never fits.
+      const tooLarge = shares.length > 1 && !shares.some((share) => fits(least, share.budget, 0n, 0));
       throw new BudgetExceededError(
         `The request's worst-case cost of $${formatUsd(amount.pico)} (${amount.tokens} tokens) does not fit ` +
           `the ${budget.period} budget of ${describe(budget)}` +
-          (held
-            ? ': requests in flight hold what is left; it frees up as they finish.'
-            : ': it is spent until the reset.'),
+          (tooLarge
+            ? `: it is larger than each of the budget's ${shares.length} shards (sized for ` +
+              `${budget.expectedRequestsPerSecond ?? 'more'} requests a second); lower max_tokens, or size the budget for fewer.`
+            : held
+              ? ': requests in flight hold what is left; it frees up as they finish.'
+              : ': it is spent until the reset.'),
         { scope: scope.scope, ...budgetView(budget, scope.periodKey, figures, at) },
         held ? HELD_RETRY_AFTER_SECONDS : secondsUntilReset(budget.period, at),
         held ? 'held' : 'spent',

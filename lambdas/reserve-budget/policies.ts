@@ -4,6 +4,7 @@ import { type ResolvedModel, resolveModel } from '../shared/rules/catalog.ts';
 import { BudgetPolicyError } from '../shared/rules/errors.ts';
 import { secondsUntilReset } from '../shared/rules/period.ts';
 import { type Routing, scopeOf } from '../shared/rules/settlement.ts';
+import { RECENT_READING_MS, recentReading } from '../shared/rules/sharded-counter.ts';
 import type { ValidatedRequest } from '../shared/rules/types.ts';
 
 import { describe, type ReserveDeps, repriced } from './common.ts';
@@ -15,7 +16,8 @@ export const names = (model: ResolvedModel) => [model.alias, model.modelId];
 /**
  * Apply the budgets' policies, in order (the cost center's, then the application's), at each
  * budget's utilization: a deny refuses, a downgrade swaps the model (priced again). Reads the
- * counter of a budget only when it has policies.
+ * counter of a budget only when it has policies (a sharded one's shards at most once a
+ * {@link RECENT_READING_MS} per process).
  */
 export async function applyPolicies(
   request: ValidatedRequest,
@@ -28,7 +30,13 @@ export async function applyPolicies(
   for (const budget of budgets) {
     if (!budget.policies?.length) continue;
     const scope = scopeOf(budget, at);
-    const figures = await deps.store.getCounter(scope);
+    const { figures } = await recentReading(
+      deps.store,
+      budget,
+      scope.periodKey,
+      deps.now(),
+      RECENT_READING_MS,
+    );
     const used = utilization(budget, figures);
     for (const policy of budget.policies) {
       if (used < policy.atUtilization) continue;

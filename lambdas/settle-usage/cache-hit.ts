@@ -34,7 +34,7 @@ export async function answerFromCache(
   const savedPico = usageCost(answer.usage, priceOf(deps.catalog, estimate.priceVersion, model.modelId));
   await recordUsage(
     deps.store,
-    { tags, modelId: model.modelId, at: receivedAt, cacheHit: { savedPico } },
+    { requestId, tags, modelId: model.modelId, at: receivedAt, cacheHit: { savedPico } },
     { pico: 0n, tokens: 0 },
     deps.onError,
   );

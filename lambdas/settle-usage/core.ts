@@ -19,6 +19,7 @@ import {
   type Routing,
   settleRequest,
 } from '../shared/rules/settlement.ts';
+import { usageShardOf } from '../shared/rules/shards.ts';
 import { systemPromptOf } from '../shared/rules/system-prompts.ts';
 import { keys } from '../shared/rules/table.ts';
 import type { Invocation, Reservation, Tags, WorkflowState } from '../shared/rules/types.ts';
@@ -79,6 +80,7 @@ export async function settleUsage(
     reservation,
     { pico: costPico, tokens: usageTokens(invocation.usage) },
     {
+      requestId: state.requestId,
       tags,
       modelId: model.modelId,
       usage: invocation.usage,
@@ -164,6 +166,7 @@ async function recordSystemPrompt(state: WorkflowState, deps: SettleDeps): Promi
   try {
     await deps.store.addSystemPromptUse({
       ...prompt,
+      shard: usageShardOf(state.requestId),
       day: new Date(state.receivedAt).toISOString().slice(0, 10),
       costCenter: state.tags.costCenter,
       applicationId: state.tags.applicationId,

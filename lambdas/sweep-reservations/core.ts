@@ -1,7 +1,13 @@
 import type { MeterRecord } from '../shared/adapters/metering.ts';
-import { type BudgetStore, type StaleReservation, utilization } from '../shared/rules/budget.ts';
+import {
+  type BudgetStore,
+  type CounterKey,
+  type StaleReservation,
+  utilization,
+} from '../shared/rules/budget.ts';
 import { type BudgetAlert, claimAlerts } from '../shared/rules/budget-alerts.ts';
-import { recordUsage, scopeOf } from '../shared/rules/settlement.ts';
+import { budgetFiguresOf, recordUsage, scopeOf } from '../shared/rules/settlement.ts';
+import { readCounter } from '../shared/rules/sharded-counter.ts';
 import { keys } from '../shared/rules/table.ts';
 
 /**
@@ -62,6 +68,7 @@ export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
       onError('idle counter left on the open index', error);
     }
   }
+  result.alerts.push(...(await alertIdleShardedBudgets(deps.store, idle, onError)));
   for (const reservation of stale) {
     let settled: Awaited<ReturnType<BudgetStore['settle']>>;
     try {
@@ -83,6 +90,43 @@ export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
   return result;
 }
 
+/**
+ * A settle checks a sharded budget's alerts against the other shards as read up to a second
+ * before, so the settles that pass a threshold just as traffic stops may not see it. Once its
+ * shards fall idle, check each such budget's alerts once against a fresh sum of its shards.
+ */
+async function alertIdleShardedBudgets(
+  store: BudgetStore,
+  idle: CounterKey[],
+  onError: (what: string, error: unknown) => void,
+): Promise<BudgetAlert[]> {
+  const alerts: BudgetAlert[] = [];
+  const checked = new Set<string>();
+  for (const key of idle) {
+    const counter = keys.scopeOfCounter(key);
+    const home = counter && keys.counter(counter, counter.periodKey);
+    if (!counter || !home || checked.has(`${home.pk} ${home.sk}`)) continue;
+    checked.add(`${home.pk} ${home.sk}`);
+    try {
+      const found = await store.getBudgets(counter);
+      const definition = counter.applicationId ? found.application : found.costCenter;
+      if (!definition || (counter.shard === 0 && (definition.shards ?? 1) <= 1)) continue;
+      const { figures, shards } = await readCounter(store, definition, counter.periodKey);
+      if (shards.length <= 1) continue;
+      const scope = {
+        ...scopeOf(definition, new Date()),
+        ...home,
+        periodKey: counter.periodKey,
+        shards: shards.length,
+      };
+      alerts.push(...(await claimAlerts(store, { ...scope, shard: 0 }, definition, figures, onError)));
+    } catch (error) {
+      onError('alerts of an idle sharded budget not checked', error);
+    }
+  }
+  return alerts;
+}
+
 /** Aggregate, meter and alert one closed reservation, as a settle would have. */
 async function account(
   store: BudgetStore,
@@ -101,10 +145,11 @@ async function account(
     budget = {};
   }
   const definition = counter.applicationId ? budget.application : budget.costCenter;
+  let budgetFigures = figures;
   if (definition) {
-    result.alerts.push(
-      ...(await claimAlerts(store, scopeOf(definition, reservation.heldSince), definition, figures, onError)),
-    );
+    const scope = scopeOf(definition, reservation.heldSince, counter.shard, figures.shards ?? 1);
+    budgetFigures = await budgetFiguresOf(store, scope, figures, onError);
+    result.alerts.push(...(await claimAlerts(store, scope, definition, budgetFigures, onError)));
   }
   // One request holds one marker per budget scope: count it once, on its cost center's counter.
   const { detail } = reservation;
@@ -123,7 +168,7 @@ async function account(
   };
   await recordUsage(
     store,
-    { tags, modelId: detail.modelId, usage, at: reservation.heldSince },
+    { requestId: reservation.requestId, tags, modelId: detail.modelId, usage, at: reservation.heldSince },
     reservation.amount,
     onError,
   );
@@ -136,6 +181,6 @@ async function account(
     usage,
     costPico: reservation.amount.pico,
     latencyMs: { total: 0 },
-    ...(definition ? { budgetUtilization: utilization(definition, figures) } : {}),
+    ...(definition ? { budgetUtilization: utilization(definition, budgetFigures) } : {}),
   });
 }

@@ -26,6 +26,8 @@ interface Counter {
   holds: Map<string, Hold>;
   /** On the open index: it may hold reservations. */
   open: boolean;
+  /** A reservation was ever written to it (DynamoDB: it has `allocatedPico`). */
+  written?: boolean;
 }
 
 /** One scope's rate window for one minute, as the store's window item records it. */
@@ -88,6 +90,7 @@ export class MemoryBudgetStore implements BudgetStore {
     const counter = this.#counter(key);
     counter.holds.set(requestId, { amount, heldSince, detail });
     counter.open = true;
+    counter.written = true;
     counter.figures = withAllocated({
       ...counter.figures,
       reservedPico: counter.figures.reservedPico + amount.pico,
@@ -152,17 +155,42 @@ export class MemoryBudgetStore implements BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
+    shards?: number,
   ): Promise<{ reserved: boolean; figures: CounterFigures }> {
     this.#call('reserve');
     const counter = this.#counter(key);
+    // As DynamoDB's: a request already holding is held, whatever else the condition says.
     if (counter.holds.has(requestId)) return { reserved: true, figures: counter.figures };
+    if (shards && !this.#pinAllows(counter, shards)) return { reserved: false, figures: counter.figures };
     const { allocatedPico, allocatedTokens } = counter.figures;
     const fits =
       (max.pico === undefined || allocatedPico + amount.pico <= max.pico) &&
       (max.tokens === undefined || allocatedTokens + amount.tokens <= max.tokens);
     if (!fits) return { reserved: false, figures: counter.figures };
     this.hold(key, requestId, amount, at, detail);
+    if (shards) counter.figures = { ...counter.figures, shards };
     return { reserved: true, figures: counter.figures };
+  }
+
+  /** The DynamoDB adapter's condition on a counter's pinned shard count. */
+  #pinAllows(counter: Counter, count: number): boolean {
+    const pinned = counter.figures.shards;
+    if (pinned !== undefined) return pinned === count;
+    return count === 1 || !counter.written;
+  }
+
+  async pinShards(key: CounterKey, count: number): Promise<number> {
+    this.#call('pinShards');
+    const counter = this.#counter(key);
+    if (counter.figures.shards !== undefined) return counter.figures.shards;
+    if (count > 1 && counter.written) return 1;
+    counter.figures = { ...counter.figures, shards: count };
+    return count;
+  }
+
+  async getCounters(keys: CounterKey[]): Promise<CounterFigures[]> {
+    this.#call('getCounters');
+    return keys.map((key) => this.figures(key));
   }
 
   async reserveWindow(
@@ -303,7 +331,9 @@ export class MemoryBudgetStore implements BudgetStore {
     this.cached.set(keyId(key), { answer, expiresAt });
   }
 
-  async addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void> {
+  async addSystemPromptUse(
+    use: SystemPromptUse & { day: string; shard?: number | undefined },
+  ): Promise<void> {
     this.#call('addSystemPromptUse');
     this.systemPrompts.push(use);
   }

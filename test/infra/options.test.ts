@@ -51,6 +51,10 @@ describe('every documented option synthesizes with cdk-nag clean', () => {
       (raw) => (raw.budgets['eng.platform'] = { period: 'monthly', limitUsd: 10, inferenceProfiles: true }),
     ],
     [
+      'budgets.*.expectedRequestsPerSecond',
+      (raw) => (raw.budgets.hot = { period: 'monthly', limitUsd: 5000, expectedRequestsPerSecond: 1000 }),
+    ],
+    [
       'everything at once',
       (raw) => {
         raw.alerts = { emails: ['finance@example.com'] };
@@ -59,10 +63,21 @@ describe('every documented option synthesizes with cdk-nag clean', () => {
         raw.models['nova-pro'].inferenceProfileArn = PROFILE_ARN;
         raw.models['nova-pro'].profileRegions = US_REGIONS;
         raw.budgets['eng.platform'] = { period: 'daily', limitUsd: 10, inferenceProfiles: true };
+        raw.budgets.hot = { period: 'monthly', limitUsd: 5000, expectedRequestsPerSecond: 1000 };
       },
     ],
   ])('%s', (_name, change) => {
     expect(() => synth(withOption(change))).not.toThrow();
+  });
+
+  it('seeds a budget sized for a request rate with the shard count that rate needs', () => {
+    const template = synth(
+      withOption(
+        (raw) => (raw.budgets.hot = { period: 'monthly', limitUsd: 5000, expectedRequestsPerSecond: 1000 }),
+      ),
+    );
+    const seeds = JSON.stringify(template.findResources('Custom::AWS'));
+    expect(seeds).toContain('\\"shards\\":{\\"N\\":\\"87\\"}');
   });
 
   it('gives each email subscription a dead-letter queue', () => {

@@ -250,6 +250,10 @@ describe('the state machine', () => {
     for (const name of ['ModelThrottledError', 'ModelUnavailableError'])
       expect(Object.hasOwn(ERRORS, name)).toBe(true);
     expect(retried.has('ModelTimeoutError')).toBe(false);
+    // A ReserveBudget try may have held a shard its retry would not find: only a try Lambda never ran is retried.
+    expect(asl.States.ReserveBudget?.Retry?.map((r) => r.ErrorEquals)).toEqual([
+      ['Lambda.TooManyRequestsException'],
+    ]);
   });
 
   it('sends every task failure to HandleFailure', () => {

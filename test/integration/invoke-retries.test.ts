@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../lambdas/shared/rules/errors.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
+import { readCounter } from '../../lambdas/shared/rules/sharded-counter.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { type LambdaHandler, LocalWorkflow } from '../../local/workflow.ts';
 import { FUNCTIONS, type FunctionName } from '../../state-machines/definition.ts';
@@ -9,7 +11,8 @@ import { counters, FAST_RETRIES, startTestRuntime } from '../helpers/local-runti
 
 /**
  * An InvokeModel attempt that ends in a Lambda service error may have reached Bedrock and been
- * billed; whatever a later attempt would say, the request must be charged conservatively.
+ * billed; whatever a later attempt would say, the request must be charged conservatively. A
+ * ReserveBudget try that ends in one may have held money; it is given back, never held twice.
  */
 let runtime: LocalRuntime;
 let handlers: Record<FunctionName, LambdaHandler>;
@@ -87,4 +90,49 @@ describe('InvokeModel after a Lambda error', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(attempts).toBe(2);
   });
+});
+
+describe('ReserveBudget after a Lambda error', () => {
+  it.each(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'])(
+    'is not retried after %s, and the failure handler gives back the hold its try made on any shard',
+    async (errorName) => {
+      // A sharded budget: a retry could land on another shard than the first try's hold.
+      const costCenter = `retried-${errorName.split('.')[1]?.toLowerCase()}`;
+      const budget = {
+        costCenter,
+        period: 'monthly' as const,
+        limitPico: 10n ** 12n,
+        alertThresholds: [],
+        shards: 4,
+      };
+      await runtime.store.putBudget(budget);
+      let attempts = 0;
+      const workflow = new LocalWorkflow(
+        {
+          ...handlers,
+          // The try holds the worst case, then its answer is lost.
+          'reserve-budget': async (event) => {
+            attempts += 1;
+            await handlers['reserve-budget'](event);
+            throw lambdaError(errorName);
+          },
+        },
+        { retryIntervalOverrides: FAST_RETRIES },
+      );
+
+      const result = await workflow.run({
+        requestId: randomUUID(),
+        receivedAt: Date.now(),
+        body: JSON.stringify(invokeBody({ costCenter })),
+      });
+
+      expect(result.status).toBe('FAILED');
+      expect(attempts).toBe(1);
+      const month = periodKey('monthly', new Date());
+      const { figures, shards } = await readCounter(runtime.store, budget, month);
+      expect(shards).toHaveLength(4);
+      expect(figures.allocatedPico).toBe(0n);
+      expect(figures.reservedPico).toBe(0n);
+    },
+  );
 });

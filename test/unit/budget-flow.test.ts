@@ -37,7 +37,7 @@ describe('held versus spent under concurrency', () => {
               store,
               reservation,
               used,
-              { tags: request.tags, modelId: 'm', at: new Date() },
+              { requestId: request.requestId, tags: request.tags, modelId: 'm', at: new Date() },
               noErrors,
             );
             return;
@@ -91,7 +91,7 @@ describe('rate windows at the minute boundary', () => {
       store,
       reservation,
       { pico: 1_000_000n, tokens: 50 },
-      { tags: first.tags, modelId: 'm', at: new Date(now) },
+      { requestId: first.requestId, tags: first.tags, modelId: 'm', at: new Date(now) },
       noErrors,
     );
     const afterSettle = await reserveBudget(validatedRequest({ requestId: 'c' }), deps);

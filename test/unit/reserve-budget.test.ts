@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { reserveBudget, reserveOrAnswerFromCache } from '../../lambdas/reserve-budget/core.ts';
+import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { cacheKey } from '../../lambdas/shared/rules/response-cache.ts';
 import { scopeOf } from '../../lambdas/shared/rules/settlement.ts';
+import { firstShardOf } from '../../lambdas/shared/rules/shards.ts';
 import { keys } from '../../lambdas/shared/rules/table.ts';
 import {
   type BudgetFixture,
@@ -14,7 +17,7 @@ import {
   storeWith,
   validatedRequest,
 } from '../helpers/core-fixtures.ts';
-import type { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
+import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
 
 type Scope = 'costCenter' | 'application';
 
@@ -197,5 +200,87 @@ describe('reserveOrAnswerFromCache', () => {
     const out = await reserveOrAnswerFromCache(validatedRequest(fixture), depsOf(store));
 
     expect('reservation' in out && out.reservation.cache).toEqual(policy);
+  });
+});
+
+describe('reserveBudget on a sharded budget', () => {
+  const request = validatedRequest();
+  const worst = BigInt(request.estimate.costPico);
+  const amount = { pico: worst, tokens: request.estimate.tokens };
+  // Four shards of two worst cases each.
+  const budget: BudgetDefinition = {
+    costCenter: request.tags.costCenter,
+    period: 'monthly',
+    limitPico: worst * 8n,
+    alertThresholds: [],
+    shards: 4,
+  };
+  const shardKey = (shard: number) => keys.counter(budget, periodKey('monthly', at), shard);
+  const first = firstShardOf(request.requestId, 4);
+  const others = [0, 1, 2, 3].filter((shard) => shard !== first);
+
+  /** A store whose shards hold `held[i]` worst cases in flight and `spent[i]` settled. */
+  async function storeHolding(held: number[], spent: number[] = [0, 0, 0, 0]): Promise<MemoryBudgetStore> {
+    const store = new MemoryBudgetStore([budget]);
+    await store.pinShards(shardKey(0), 4);
+    for (const shard of [0, 1, 2, 3]) {
+      for (let i = 0; i < (held[shard] ?? 0) + (spent[shard] ?? 0); i++) {
+        const id = `other-${shard}-${i}`;
+        await store.reserve(shardKey(shard), id, amount, {}, at, undefined, 4);
+        if (i < (spent[shard] ?? 0)) await store.settle(shardKey(shard), id, amount, amount);
+      }
+    }
+    return store;
+  }
+
+  const refusal = (store: MemoryBudgetStore) =>
+    reserveBudget(request, depsOf(store)).then(
+      () => undefined,
+      (error: unknown) => (error instanceof SentryError ? error : undefined),
+    );
+
+  it('holds on its own shard while that has room', async () => {
+    const { reservation } = await reserveBudget(request, depsOf(await storeHolding([1, 1, 1, 1])));
+    expect(reservation.scopes).toMatchObject([{ shard: first, shards: 4, ...shardKey(first) }]);
+  });
+
+  it('holds on the roomiest other shard when its own is full', async () => {
+    const held = [0, 0, 0, 0];
+    held[first] = 2;
+    held[others[0] ?? 0] = 2;
+    held[others[1] ?? 0] = 1;
+    const store = await storeHolding(held);
+
+    const { reservation } = await reserveBudget(request, depsOf(store));
+
+    expect(reservation.scopes).toMatchObject([{ shard: others[2], shards: 4, ...shardKey(others[2] ?? 0) }]);
+    expect(store.figures(shardKey(others[2] ?? 0)).reservedPico).toBe(worst);
+  });
+
+  it('answers held, with the shards summed, when only requests in flight fill the shards', async () => {
+    const store = await storeHolding([2, 2, 2, 1], [0, 0, 0, 1]);
+
+    const error = await refusal(store);
+
+    expect(error?.fields.reason).toBe('held');
+    expect(error?.fields.budget).toMatchObject({
+      spentUsd: Number(worst) / 1e12,
+      reservedUsd: (7 * Number(worst)) / 1e12,
+    });
+  });
+
+  it('answers spent when every shard has spent its share', async () => {
+    const error = await refusal(await storeHolding([0, 0, 0, 0], [2, 2, 2, 2]));
+    expect(error?.fields.reason).toBe('spent');
+  });
+
+  it('gives back its first hold when the application budget refuses, and holds nothing', async () => {
+    const store = await storeHolding([0, 0, 0, 0]);
+    const app = { ...budget, applicationId: request.tags.applicationId, limitPico: 1n, shards: undefined };
+    await store.putBudget(app);
+
+    expect((await refusal(store))?.name).toBe('BudgetExceededError');
+    const held = await store.getCounters([0, 1, 2, 3].map(shardKey));
+    expect(held.map((f) => f.reservedPico)).toEqual([0n, 0n, 0n, 0n]);
   });
 });

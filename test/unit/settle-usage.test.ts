@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type InvokeResponse, settleUsage } from '../../lambdas/settle-usage/core.ts';
 import type { Usage } from '../../lambdas/shared/rules/pricing.ts';
+import { usageShardOf } from '../../lambdas/shared/rules/shards.ts';
 import {
   type BudgetFixture,
   catalog,
@@ -146,6 +147,7 @@ describe('settleUsage', () => {
           systemHash: createHash('sha256').update(LONG).digest('hex'),
           systemTokens: Math.ceil(LONG.length / 4),
           requests: 1,
+          shard: usageShardOf(state.requestId),
         },
       ]);
       expect(JSON.stringify(store.systemPrompts)).not.toContain('support desk');

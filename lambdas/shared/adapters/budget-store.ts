@@ -30,16 +30,15 @@ import {
   markerOf,
   n,
   RESERVATION_PREFIX,
-  usageOf,
-  usageUpdate,
+  SHARDS,
 } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import type { SystemPromptUse } from '../rules/system-prompts.ts';
 import { keys, OPEN_INDEX, REGISTRY_INDEX } from '../rules/table.ts';
-import { CounterItems, holds } from './counter-items.ts';
-import { failClosed, type Item, itemsUnder, registryItems } from './dynamo.ts';
+import { CounterItems, holds, pinCondition } from './counter-items.ts';
+import { failClosed, type Item, registryItems } from './dynamo.ts';
 import { OpenCounters } from './open-counters.ts';
-import { SystemPromptStore } from './system-prompt-store.ts';
+import { UsageStore } from './usage-store.ts';
 import { DynamoWindowStore } from './window-store.ts';
 
 /**
@@ -53,7 +52,7 @@ export class DynamoBudgetStore implements BudgetStore {
   readonly #items: CounterItems;
   readonly #windows: DynamoWindowStore;
   readonly #open: OpenCounters;
-  readonly #systemPrompts: SystemPromptStore;
+  readonly #usage: UsageStore;
 
   constructor(client: DynamoDBClient, table: string) {
     this.#client = client;
@@ -61,7 +60,7 @@ export class DynamoBudgetStore implements BudgetStore {
     this.#items = new CounterItems(client, table);
     this.#windows = new DynamoWindowStore(this.#items);
     this.#open = new OpenCounters(client, table, this.#items);
-    this.#systemPrompts = new SystemPromptStore(client, table);
+    this.#usage = new UsageStore(client, table);
   }
 
   async getBudgets(
@@ -142,24 +141,16 @@ export class DynamoBudgetStore implements BudgetStore {
     }
   }
 
-  async addUsage(usage: UsageAggregate): Promise<void> {
-    await failClosed(
-      this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: keyOf(keys.usage(usage)),
-          ...usageUpdate(usage),
-        }),
-      ),
-    );
+  addUsage(usage: UsageAggregate): Promise<void> {
+    return this.#usage.addUsage(usage);
   }
 
-  addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void> {
-    return this.#systemPrompts.addSystemPromptUse(use);
+  addSystemPromptUse(use: SystemPromptUse & { day: string; shard?: number | undefined }): Promise<void> {
+    return this.#usage.addSystemPromptUse(use);
   }
 
   querySystemPrompts(costCenter: string, period: string): Promise<SystemPromptUse[]> {
-    return this.#systemPrompts.querySystemPrompts(costCenter, period);
+    return this.#usage.querySystemPrompts(costCenter, period);
   }
 
   findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
@@ -186,14 +177,8 @@ export class DynamoBudgetStore implements BudgetStore {
     );
   }
 
-  async queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
-    const items = await itemsUnder(
-      this.#client,
-      this.#table,
-      keys.budget({ costCenter }).pk,
-      keys.usagePrefix(period),
-    );
-    return items.map((item) => usageOf(item, costCenter));
+  queryUsage(costCenter: string, period: string): Promise<UsageAggregate[]> {
+    return this.#usage.queryUsage(costCenter, period);
   }
 
   async reserve(
@@ -203,6 +188,7 @@ export class DynamoBudgetStore implements BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
+    shards?: number,
   ): Promise<{ reserved: boolean; figures: CounterFigures }> {
     const maxPico = max.pico === undefined ? undefined : max.pico - amount.pico;
     const maxTokens = max.tokens === undefined ? undefined : max.tokens - amount.tokens;
@@ -224,12 +210,17 @@ export class DynamoBudgetStore implements BudgetStore {
       conditions.push('(attribute_not_exists(allocatedTokens) OR allocatedTokens <= :maxT)');
       values[':maxT'] = n(maxTokens);
     }
+    if (shards) {
+      conditions.push(pinCondition(shards));
+      values[':n'] = n(shards);
+    }
     const { applied, item } = await this.#items.updateReservation(key, requestId, {
       update:
-        `SET #r = :r, ${OPEN_INDEX.partitionKey} = :open ` +
+        `SET #r = :r, ${OPEN_INDEX.partitionKey} = :open${shards ? ', #n = :n' : ''} ` +
         'ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
       condition: conditions.join(' AND '),
       values,
+      ...(shards ? { names: { '#n': SHARDS } } : {}),
     });
     // A retry of a reservation that already went through is not a refusal.
     return {
@@ -286,5 +277,13 @@ export class DynamoBudgetStore implements BudgetStore {
 
   async getCounter(key: CounterKey): Promise<CounterFigures> {
     return figuresOf(await this.#items.get(key));
+  }
+
+  async getCounters(wanted: CounterKey[]): Promise<CounterFigures[]> {
+    return (await this.#items.getMany(wanted)).map(figuresOf);
+  }
+
+  pinShards(key: CounterKey, count: number): Promise<number> {
+    return this.#items.pinShards(key, count);
   }
 }

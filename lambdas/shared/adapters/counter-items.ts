@@ -1,11 +1,13 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { CounterKey } from '../rules/budget.ts';
-import { keyOf, RESERVATION_PREFIX } from '../rules/budget-items.ts';
+import { keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
+import { StoreError } from '../rules/errors.ts';
 import { failClosed, type Item } from './dynamo.ts';
 
 /** What one conditional update of a counter item sets, and when. */
@@ -13,6 +15,8 @@ export interface ReservationUpdate {
   update: string;
   condition: string;
   values: Item;
+  /** Attribute names besides `#r`. */
+  names?: Record<string, string> | undefined;
 }
 
 /**
@@ -37,14 +41,58 @@ export class CounterItems {
     return result.Item;
   }
 
+  /** Several items in one consistent BatchGetItem (at most 100), in the order asked, undefined where none. */
+  async getMany(wanted: CounterKey[]): Promise<Array<Item | undefined>> {
+    if (wanted.length === 0) return [];
+    const result = await failClosed(
+      this.#client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [this.#table]: { Keys: wanted.map(keyOf), ConsistentRead: true } },
+        }),
+      ),
+    );
+    // Throttled inside the batch: fail closed rather than sum half the shards.
+    if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) throw new StoreError();
+    const found = new Map(
+      (result.Responses?.[this.#table] ?? []).map((item) => [`${item.pk?.S}|${item.sk?.S}`, item]),
+    );
+    return wanted.map((key) => found.get(`${key.pk}|${key.sk}`));
+  }
+
   /**
    * One conditional update of a counter item, `#r` naming the request's reservation attribute.
    * Returns the item after the update, or as it is when the condition failed.
    */
-  async updateReservation(
+  updateReservation(
     key: CounterKey,
     requestId: string,
     expression: ReservationUpdate,
+  ): Promise<{ applied: boolean; item: Item | undefined }> {
+    return this.update(key, {
+      ...expression,
+      names: { '#r': RESERVATION_PREFIX + requestId, ...expression.names },
+    });
+  }
+
+  /**
+   * Pin a period's shard count on its first shard's item (see `BudgetStore.pinShards`): kept
+   * and returned when pinned already, to any count; pinned now otherwise, unless the item is a
+   * counter from before sharding, with spending, which counts as one.
+   */
+  async pinShards(key: CounterKey, count: number): Promise<number> {
+    const { applied, item } = await this.update(key, {
+      update: 'SET #n = if_not_exists(#n, :n)',
+      condition: count > 1 ? `attribute_exists(#n) OR (${UNSHARDED_NEVER_WRITTEN})` : undefined,
+      names: { '#n': SHARDS },
+      values: { ':n': n(count) },
+    });
+    return applied ? Number(item?.[SHARDS]?.N ?? count) : 1;
+  }
+
+  /** One update of an item, conditional when a condition is given: the item after it, or as it is when the condition failed. */
+  async update(
+    key: CounterKey,
+    expression: Omit<ReservationUpdate, 'condition'> & { condition?: string | undefined },
   ): Promise<{ applied: boolean; item: Item | undefined }> {
     try {
       const result = await failClosed(
@@ -53,8 +101,8 @@ export class CounterItems {
             TableName: this.#table,
             Key: keyOf(key),
             UpdateExpression: expression.update,
-            ConditionExpression: expression.condition,
-            ExpressionAttributeNames: { '#r': RESERVATION_PREFIX + requestId },
+            ...(expression.condition ? { ConditionExpression: expression.condition } : {}),
+            ...(expression.names ? { ExpressionAttributeNames: expression.names } : {}),
             ExpressionAttributeValues: expression.values,
             ReturnValues: 'ALL_NEW',
           }),
@@ -67,6 +115,20 @@ export class CounterItems {
     }
   }
 }
+
+/**
+ * A shard write's condition on the period's pinned count: equal to the request's; or not pinned
+ * yet and, for more than one shard, not an unsharded counter with spending from before sharding
+ * (which counts as one).
+ */
+export function pinCondition(count: number): string {
+  if (count === 1) return '(#n = :n OR attribute_not_exists(#n))';
+  return `(#n = :n OR (attribute_not_exists(#n) AND ${UNSHARDED_NEVER_WRITTEN}))`;
+}
+
+/** A counter item no reservation was ever written to. */
+const UNSHARDED_NEVER_WRITTEN =
+  'attribute_not_exists(allocatedPico) AND attribute_not_exists(allocatedTokens)';
 
 /** Whether the request holds a reservation on the item: just applied, or applied by an earlier try. */
 export function holds(applied: boolean, item: Item | undefined, requestId: string): boolean {

@@ -6,6 +6,7 @@ import {
   utilization,
 } from './budget.ts';
 import { picoToUsd } from './money.ts';
+import { keys } from './table.ts';
 import type { ReservedScope } from './types.ts';
 
 /** A budget crossed one of its alert thresholds. */
@@ -25,8 +26,10 @@ export interface BudgetAlert {
 }
 
 /**
- * Claim each alert threshold of `budget`, the one `scope` was held against, a settled counter crossed: each is claimed once per period,
- * whatever the concurrency, so only one caller sends it. A failure is reported, never thrown.
+ * Claim each alert threshold of `budget`, the one `scope` was held against, that its figures
+ * passed (a sharded budget's: the shards summed, see `budgetFiguresOf`): each is claimed once
+ * per period, whatever the concurrency, so only one caller sends it. A failure is reported,
+ * never thrown.
  */
 export async function claimAlerts(
   store: BudgetStore,
@@ -35,10 +38,12 @@ export async function claimAlerts(
   figures: CounterFigures,
   onError: (what: string, error: unknown) => void,
 ): Promise<BudgetAlert[]> {
+  // A sharded budget's thresholds are claimed on its first shard's item.
+  const key = scope.shards !== undefined && scope.shards > 1 ? keys.counter(budget, scope.periodKey) : scope;
   const alerts: BudgetAlert[] = [];
   for (const threshold of thresholdsToAlert(budget, figures)) {
     try {
-      if (await store.markAlert(scope, threshold)) alerts.push(alertOf(scope, budget, figures, threshold));
+      if (await store.markAlert(key, threshold)) alerts.push(alertOf(scope, budget, figures, threshold));
     } catch (error) {
       onError('alert threshold not recorded', error);
     }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { BudgetDefinition, BudgetScope } from './budget.ts';
 import { usdToPico } from './money.ts';
 import { PERIODS } from './period.ts';
+import { shardsFor } from './shards.ts';
 
 /** The alert thresholds of a budget that names none: at 80% and at 100% of its limit. */
 export const DEFAULT_ALERT_THRESHOLDS: readonly number[] = [0.8, 1];
@@ -89,6 +90,8 @@ export const budgetInputObject = z
       .optional(),
     policies: z.array(policySchema).max(MAX_POLICIES).optional(),
     cache: cachePolicySchema.optional(),
+    /** The request rate to size the counter for: it is split into `shardsFor(rate)` items. */
+    expectedRequestsPerSecond: z.number().finite().positive().max(100_000).optional(),
   })
   .strict();
 
@@ -120,6 +123,12 @@ export function budgetDefinitionOf(
     ...(input.rateLimits ? { rateLimits: input.rateLimits } : {}),
     ...(input.policies?.length ? { policies: input.policies } : {}),
     ...(input.cache ? { cache: input.cache } : {}),
+    ...(input.expectedRequestsPerSecond !== undefined
+      ? {
+          expectedRequestsPerSecond: input.expectedRequestsPerSecond,
+          shards: shardsFor(input.expectedRequestsPerSecond),
+        }
+      : {}),
     source,
   };
 }

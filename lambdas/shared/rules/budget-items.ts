@@ -27,6 +27,8 @@ export type Item = Record<string, AttributeValue>;
 export const RESERVATION_PREFIX = 'r#';
 /** The attribute that records a sent alert on a counter item. */
 export const ALERT_PREFIX = 'a#';
+/** The attribute on a counter item that pins the period's shard count (see `shards.ts`). */
+export const SHARDS = 'shards';
 
 export const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
 const bigOf = (item: Item | undefined, name: string): bigint => BigInt(item?.[name]?.N ?? '0');
@@ -44,6 +46,7 @@ export function figuresOf(item: Item | undefined): CounterFigures {
     alerted: Object.keys(item)
       .filter((name) => name.startsWith(ALERT_PREFIX))
       .map((name) => Number(name.slice(ALERT_PREFIX.length))),
+    ...(item[SHARDS]?.N !== undefined ? { shards: Number(item[SHARDS].N) } : {}),
   };
 }
 
@@ -83,6 +86,8 @@ export function definitionOf(item: Item): BudgetDefinition {
           },
         }
       : {}),
+    ...(item.rps?.N !== undefined ? { expectedRequestsPerSecond: Number(item.rps.N) } : {}),
+    ...(item[SHARDS]?.N !== undefined ? { shards: Number(item[SHARDS].N) } : {}),
     source: item.source?.S === 'api' ? 'api' : 'config',
     updatedAt: item.updatedAt?.S,
   };
@@ -158,6 +163,8 @@ export function budgetItem(budget: BudgetDefinition, updatedAt?: string): Item {
     ...(budget.policies?.length ? { policies: { S: JSON.stringify(budget.policies) } } : {}),
     ...(budget.cache ? { cacheTtl: n(budget.cache.ttlSeconds) } : {}),
     ...(budget.cache?.anyTemperature ? { cacheAnyTemperature: { BOOL: true } } : {}),
+    ...(budget.expectedRequestsPerSecond !== undefined ? { rps: n(budget.expectedRequestsPerSecond) } : {}),
+    ...(budget.shards !== undefined && budget.shards > 1 ? { [SHARDS]: n(budget.shards) } : {}),
     ...(updatedAt ? { updatedAt: { S: updatedAt } } : {}),
   };
 }

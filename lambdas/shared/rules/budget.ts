@@ -27,6 +27,13 @@ export interface BudgetDefinition extends BudgetScope {
   policies?: BudgetPolicy[] | undefined;
   /** The response cache: answers kept this long and served again, charged nothing. Absent: off. */
   cache?: CachePolicy | undefined;
+  /**
+   * The request rate the budget is sized for: its counter is split into `shards` items, derived
+   * from it (see `shardsFor`). Absent: one item.
+   */
+  expectedRequestsPerSecond?: number | undefined;
+  /** How many items the period counter is split into. Absent: one. */
+  shards?: number | undefined;
   /** Who wrote it last: the config (at deploy or local start) or the admin API. */
   source?: 'config' | 'api' | undefined;
   updatedAt?: string | undefined;
@@ -72,6 +79,11 @@ export interface CounterFigures {
   allocatedTokens: number;
   /** Alert thresholds already sent this period. */
   alerted: number[];
+  /**
+   * The period's shard count, as pinned on the counter item by the period's first write
+   * (absent: an item never written, or written before counters were sharded).
+   */
+  shards?: number | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -120,6 +132,8 @@ export interface UsageAggregate {
   maxTokens?: number | undefined;
   /** How many answers used each tenth of their max_tokens (index 0: under 10%). */
   outputShareTenths?: number[] | undefined;
+  /** Which of the cost center's usage partitions the write goes to (see `usageShardOf`); 0 when absent. */
+  shard?: number | undefined;
 }
 
 /** What a reservation marker records besides its amount, so a sweeper can account for it. */
@@ -151,7 +165,9 @@ export interface BudgetStore {
   listBudgets(): Promise<BudgetDefinition[]>;
   /**
    * Hold `amount` against a counter unless that would take it past `max`. Idempotent per
-   * requestId: reserving again for a request that holds a reservation changes nothing.
+   * requestId: reserving again for a request that holds a reservation changes nothing. With
+   * `shards`, the period's shard count as pinned: the item must carry it or be new (see
+   * `shards.ts`), and is marked with it.
    */
   reserve(
     key: CounterKey,
@@ -160,7 +176,15 @@ export interface BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
+    shards?: number,
   ): Promise<{ reserved: boolean; figures: CounterFigures }>;
+  /**
+   * Pin the period's shard count on its first shard's item unless one is pinned already (an item
+   * written before counters were sharded counts as one). Returns the count pinned.
+   */
+  pinShards(key: CounterKey, count: number): Promise<number>;
+  /** Several counters' figures in one consistent read (at most 100). */
+  getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
   /**
    * Return whatever the request holds on this counter, charging nothing, from the marker itself
    * (so a caller that never learnt what was reserved can still release it). Idempotent.
@@ -215,7 +239,7 @@ export interface BudgetStore {
   /** Keep an answer until `expiresAt` (the table's TTL removes it after). */
   putCachedAnswer(key: CounterKey, answer: string, expiresAt: Date): Promise<void>;
   /** One more request sending a system prompt worth caching, by its hash (never its text). */
-  addSystemPromptUse(use: SystemPromptUse & { day: string }): Promise<void>;
+  addSystemPromptUse(use: SystemPromptUse & { day: string; shard?: number | undefined }): Promise<void>;
   /** A cost center's system prompt uses for a period or a day, one per prompt and day. */
   querySystemPrompts(costCenter: string, period: string): Promise<SystemPromptUse[]>;
   /** A cost center's usage aggregates for a period (`2026-11`) or a day (`2026-11-23`). */

@@ -1,17 +1,20 @@
 import { outputShareTenth } from './advice.ts';
-import type {
-  Amount,
-  BudgetDefinition,
-  BudgetPolicy,
-  BudgetStore,
-  CounterFigures,
-  CounterKey,
-  RateLimits,
+import {
+  type Amount,
+  type BudgetDefinition,
+  type BudgetPolicy,
+  type BudgetStore,
+  type CounterFigures,
+  type CounterKey,
+  type RateLimits,
+  ZERO_FIGURES,
 } from './budget.ts';
 import { type BudgetAlert, claimAlerts } from './budget-alerts.ts';
 import { periodKey } from './period.ts';
 import type { Usage } from './pricing.ts';
 import type { CachePolicy } from './response-cache.ts';
+import { RECENT_READING_MS, recentReadingWith } from './sharded-counter.ts';
+import { usageShardOf } from './shards.ts';
 import { keys } from './table.ts';
 import type { Reservation, ReservedScope, Tags } from './types.ts';
 
@@ -51,14 +54,18 @@ export function reservedAmount(reservation: Reservation): Amount {
   return { pico: BigInt(reservation.costPico), tokens: reservation.tokens };
 }
 
-/** The counter a budget holds reservations on for the period that contains `at`. */
-export function scopeOf(budget: BudgetDefinition, at: Date): BudgetReservedScope {
+/**
+ * The counter a budget holds reservations on for the period that contains `at`: its shard
+ * `shard` of `shards` when the period is sharded.
+ */
+export function scopeOf(budget: BudgetDefinition, at: Date, shard = 0, shards = 1): BudgetReservedScope {
   const key = periodKey(budget.period, at);
   return {
     scope: budget.applicationId ? 'application' : 'costCenter',
     costCenter: budget.costCenter,
     ...(budget.applicationId ? { applicationId: budget.applicationId } : {}),
-    ...keys.counter(budget, key),
+    ...keys.counter(budget, key, shard),
+    ...(shards > 1 ? { shard, shards } : {}),
     period: budget.period,
     periodKey: key,
     limitPico: budget.limitPico?.toString(),
@@ -95,24 +102,19 @@ export async function settleWindows(
 /**
  * Return whatever a request holds on these counters, charging nothing. Each release reads the
  * request's own marker, so it works when the caller never learnt what was reserved (a write
- * whose answer was lost). Tries every counter; the first failure is thrown after the rest ran.
+ * whose answer was lost). Tries every counter, all at once; a failure is thrown after the rest
+ * ran.
  */
 export async function releaseHolds(
   store: BudgetStore,
   requestId: string,
   counters: CounterKey[],
 ): Promise<number> {
-  let released = 0;
-  let failure: unknown;
-  for (const key of counters) {
-    try {
-      if ((await store.release(key, requestId)).released) released++;
-    } catch (error) {
-      failure ??= error;
-    }
-  }
-  if (failure !== undefined) throw failure;
-  return released;
+  // At once: the failure handler may look on every shard of a sharded counter.
+  const outcomes = await Promise.allSettled(counters.map((key) => store.release(key, requestId)));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value.released).length;
 }
 
 /** The budget a reserved scope was held against. */
@@ -148,14 +150,42 @@ export async function settleScopes(
   return results;
 }
 
+/**
+ * A settled scope's figures as its budget's. Unsharded: the counter's, as the settle left them.
+ * Sharded: the sum of the settled shard's, fresh, and the other shards' as this process read
+ * or wrote them within {@link RECENT_READING_MS}; so the budget figures an answer shows and the
+ * alerts checked against lag other processes' writes by at most that. If that read fails it is reported and
+ * the shard's own figures are returned.
+ */
+export async function budgetFiguresOf(
+  store: BudgetStore,
+  scope: ReservedScope,
+  figures: CounterFigures,
+  onError: (what: string, error: unknown) => void,
+): Promise<CounterFigures> {
+  if (scope.shards === undefined || scope.shards <= 1) return figures;
+  try {
+    const shard = { index: scope.shard ?? 0, figures };
+    const budget = budgetOfScope(scope);
+    return (await recentReadingWith(store, budget, scope.periodKey, Date.now(), RECENT_READING_MS, shard))
+      .figures;
+  } catch (error) {
+    onError("a sharded budget's other shards not read; its figures are one shard's", error);
+    return figures;
+  }
+}
+
 export interface SettledRequest {
   /** Whether this call settled the request; false when an earlier attempt already had. */
   settled: boolean;
+  /** Each scope's budget figures (see {@link budgetFiguresOf}). */
   figures: CounterFigures[];
   alerts: BudgetAlert[];
 }
 
 export interface ChargeDetail {
+  /** Picks the usage partition the aggregate is written to. */
+  requestId: string;
   tags: Tags;
   modelId: string;
   /** Bedrock's usage, when it answered. */
@@ -198,13 +228,18 @@ export async function settleRequest(
     });
   }
   if (results[0]?.settled && used.pico > 0n) await recordUsage(store, detail, used, onError);
+  const figures = await Promise.all(
+    reservation.scopes.map((scope, index) =>
+      budgetFiguresOf(store, scope, results[index]?.figures ?? ZERO_FIGURES, onError),
+    ),
+  );
   const alerts: BudgetAlert[] = [];
   for (const [index, scope] of reservation.scopes.entries()) {
-    const result = results[index];
-    if (result?.settled)
-      alerts.push(...(await claimAlerts(store, scope, budgetOfScope(scope), result.figures, onError)));
+    const budgetFigures = figures[index];
+    if (results[index]?.settled && budgetFigures)
+      alerts.push(...(await claimAlerts(store, scope, budgetOfScope(scope), budgetFigures, onError)));
   }
-  return { settled: results[0]?.settled ?? false, figures: results.map((r) => r.figures), alerts };
+  return { settled: results[0]?.settled ?? false, figures, alerts };
 }
 
 /**
@@ -222,6 +257,7 @@ export async function recordUsage(
 ): Promise<void> {
   try {
     await store.addUsage({
+      shard: usageShardOf(detail.requestId),
       day: detail.at.toISOString().slice(0, 10),
       costCenter: detail.tags.costCenter,
       applicationId: detail.tags.applicationId,

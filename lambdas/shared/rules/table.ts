@@ -49,13 +49,22 @@ export const TABLE_INDEXES = [
 const app = (scope: BudgetScope) => (scope.applicationId ? `APP#${scope.applicationId}#` : '');
 
 /**
+ * A cost center's partition key; shard `n` of a sharded counter (`S`) or of the usage items
+ * (`U`) has its own partition, so their writes spread over partitions. Shard 0 is the cost
+ * center's own partition, as before sharding.
+ */
+const partition = (costCenter: string, kind: 'S' | 'U' = 'S', shard = 0) =>
+  shard === 0 ? `CC#${costCenter}` : `CC#${costCenter}#${kind}${shard}`;
+
+/**
  * The single-table keys. A cost center's budget, its applications' budgets, their period
  * counters and their daily usage all share the cost center's partition.
  */
 export const keys = {
   budget: (scope: BudgetScope): CounterKey => ({ pk: `CC#${scope.costCenter}`, sk: `${app(scope)}BUDGET` }),
-  counter: (scope: BudgetScope, periodKey: string): CounterKey => ({
-    pk: `CC#${scope.costCenter}`,
+  /** Shard `shard` of a scope's period counter (0: the first, and the only one when unsharded). */
+  counter: (scope: BudgetScope, periodKey: string, shard = 0): CounterKey => ({
+    pk: partition(scope.costCenter, 'S', shard),
     sk: `${app(scope)}PERIOD#${periodKey}`,
   }),
   /** A scope's rate window for one UTC minute (`2026-11-23T10:04`). */
@@ -71,23 +80,33 @@ export const keys = {
   costCenterCounter: (costCenter: string, periodKey: string): CounterKey =>
     keys.counter({ costCenter }, periodKey),
   usage: (
-    u: Pick<UsageAggregate, 'costCenter' | 'day' | 'applicationId' | 'environment' | 'modelId'>,
+    u: Pick<UsageAggregate, 'costCenter' | 'day' | 'applicationId' | 'environment' | 'modelId' | 'shard'>,
   ): CounterKey => ({
-    pk: `CC#${u.costCenter}`,
+    pk: partition(u.costCenter, 'U', u.shard),
     sk: `USAGE#${u.day}#${u.applicationId}#${u.environment}#${u.modelId}`,
   }),
-  /** Whose counter a key is, and for which period: the inverse of `counter`. */
-  scopeOfCounter: (key: CounterKey): (BudgetScope & { periodKey: string }) | undefined => {
-    const cc = /^CC#(.+)$/.exec(key.pk);
+  /** Whose counter a key is, for which period, and which shard: the inverse of `counter`. */
+  scopeOfCounter: (key: CounterKey): (BudgetScope & { periodKey: string; shard: number }) | undefined => {
+    const cc = /^CC#([^#]+)(?:#S([1-9][0-9]*))?$/.exec(key.pk);
     const sk = /^(?:APP#(.+)#)?PERIOD#(.+)$/.exec(key.sk);
     if (!cc?.[1] || !sk?.[2]) return undefined;
-    return { costCenter: cc[1], ...(sk[1] ? { applicationId: sk[1] } : {}), periodKey: sk[2] };
+    return {
+      costCenter: cc[1],
+      ...(sk[1] ? { applicationId: sk[1] } : {}),
+      periodKey: sk[2],
+      shard: Number(cc[2] ?? 0),
+    };
   },
+  /** The partition keys a cost center's usage items and system prompt counts spread over. */
+  usagePartitions: (costCenter: string, shards: number): string[] =>
+    Array.from({ length: shards }, (_, shard) => partition(costCenter, 'U', shard)),
   /** The sort key prefix of a period's usage (`2026-11` or `2026-11-23`). */
   usagePrefix: (period: string) => `USAGE#${period}`,
   /** One day's uses of one system prompt (by its hash) by one application and model. */
-  systemPrompt: (u: Omit<SystemPromptUse, 'systemTokens' | 'requests'> & { day: string }): CounterKey => ({
-    pk: `CC#${u.costCenter}`,
+  systemPrompt: (
+    u: Omit<SystemPromptUse, 'systemTokens' | 'requests'> & { day: string; shard?: number | undefined },
+  ): CounterKey => ({
+    pk: partition(u.costCenter, 'U', u.shard),
     sk: `SYSTEM#${u.day}#${u.applicationId}#${u.modelId}#${u.systemHash}`,
   }),
   /** The sort key prefix of a period's system prompt uses. */

@@ -81,6 +81,9 @@ export interface ReservedScope {
   limitPico?: string | undefined;
   limitTokens?: number | undefined;
   alertThresholds: number[];
+  /** The shard of a sharded counter this scope's hold is on, and the period's shard count. */
+  shard?: number | undefined;
+  shards?: number | undefined;
 }
 
 /** The output of ReserveBudget. */

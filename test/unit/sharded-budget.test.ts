@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
+import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
+import { SentryError } from '../../lambdas/shared/rules/errors.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
+import { type BudgetReservation, scopeOf, settleRequest } from '../../lambdas/shared/rules/settlement.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
+import { sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
+import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
+import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
+
+/**
+ * A sharded budget's figures, alerts and refusals, over the in-memory store: what a settle shows
+ * and alerts on is the budget (its shards summed), never one shard.
+ */
+const at = new Date(RECEIVED_AT);
+const worst = { pico: 1_000_000n, tokens: 100 };
+const noErrors = (what: string, error: unknown) => {
+  throw new Error(`${what}: ${String(error)}`);
+};
+
+/** A budget of 8 worst cases in 4 shards (2 each), alerting at 50%. */
+const budgetFor = (costCenter: string): BudgetDefinition => ({
+  costCenter,
+  period: 'monthly',
+  limitPico: worst.pico * 8n,
+  alertThresholds: [0.5],
+  shards: 4,
+});
+
+/** Hold a worst case on `shard` for `requestId`, and the reservation that names it. */
+async function holdOn(store: MemoryBudgetStore, budget: BudgetDefinition, shard: number, requestId: string) {
+  const scope = scopeOf(budget, at, shard, 4);
+  await store.reserve(scope, requestId, worst, {}, at, undefined, 4);
+  const reservation: BudgetReservation = {
+    requestId,
+    scopes: [scope],
+    costPico: worst.pico.toString(),
+    tokens: worst.tokens,
+  };
+  return reservation;
+}
+
+const detailOf = (budget: BudgetDefinition, requestId: string) => ({
+  requestId,
+  tags: { costCenter: budget.costCenter, applicationId: 'app', environment: 'prod' },
+  modelId: 'm',
+  at,
+});
+
+async function settleOn(
+  store: MemoryBudgetStore,
+  budget: BudgetDefinition,
+  shard: number,
+  requestId: string,
+) {
+  const reservation = await holdOn(store, budget, shard, requestId);
+  return settleRequest(store, reservation, worst, detailOf(budget, requestId), noErrors);
+}
+
+describe('a settle on a sharded budget', () => {
+  it("shows the budget's figures, the shards summed, not its own shard's", async () => {
+    const budget = budgetFor('summed');
+    const store = new MemoryBudgetStore([budget]);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4);
+    await settleOn(store, budget, 1, 'a');
+    await settleOn(store, budget, 2, 'b');
+
+    const { figures } = await settleOn(store, budget, 3, 'c');
+
+    expect(figures[0]?.spentPico).toBe(worst.pico * 3n);
+  });
+
+  it('alerts once the sum passes a threshold, though no settling shard is past it of its own share', async () => {
+    const budget = budgetFor('stalled');
+    const store = new MemoryBudgetStore([budget]);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4);
+    // Shard 1 fills (100% of its share) while the budget is at 25%: no alert.
+    expect((await settleOn(store, budget, 1, 'a')).alerts).toEqual([]);
+    expect((await settleOn(store, budget, 1, 'b')).alerts).toEqual([]);
+    // Shards 0 and 2 each reach 50% of theirs: the budget passes 50% at the second.
+    expect((await settleOn(store, budget, 0, 'c')).alerts).toEqual([]);
+    const crossing = await settleOn(store, budget, 2, 'd');
+
+    expect(crossing.alerts).toEqual([expect.objectContaining({ costCenter: 'stalled', threshold: 0.5 })]);
+    expect((await settleOn(store, budget, 3, 'e')).alerts).toEqual([]);
+  });
+});
+
+describe('the sweeper on a sharded budget', () => {
+  it('alerts from a fresh sum once its shards fall idle, when no settle did', async () => {
+    const budget = budgetFor('idle');
+    const store = new MemoryBudgetStore([budget]);
+    // Settled straight on the store: no settle checked the alerts.
+    for (const [shard, id] of [
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'd'],
+    ] as const) {
+      const scope = scopeOf(budget, at, shard, 4);
+      await store.reserve(scope, id, worst, {}, at, undefined, 4);
+      await store.settle(scope, id, worst, worst);
+    }
+
+    const result = await sweepReservations({ store, now: () => new Date(RECEIVED_AT + 1000) });
+
+    expect(result.alerts).toEqual([expect.objectContaining({ costCenter: 'idle', threshold: 0.5 })]);
+    expect((await sweepReservations({ store, now: () => new Date(RECEIVED_AT + 2000) })).alerts).toEqual([]);
+  });
+});
+
+describe('reserveBudget on a budget with more shards than its requests fit', () => {
+  it('refuses a request larger than every shard with a message that says so', async () => {
+    const request = validatedRequest();
+    const costPico = BigInt(request.estimate.costPico);
+    const budget: BudgetDefinition = {
+      costCenter: request.tags.costCenter,
+      period: 'monthly',
+      limitPico: costPico * 8n,
+      alertThresholds: [],
+      shards: 16,
+      expectedRequestsPerSecond: 200,
+    };
+    const store = new MemoryBudgetStore([budget]);
+
+    const error = await reserveBudget(request, {
+      store,
+      catalog,
+      now: () => RECEIVED_AT,
+      sleep: async () => undefined,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(SentryError);
+    expect((error as Error).message).toContain("larger than each of the budget's 16 shards");
+    expect((error as SentryError).fields.budget).toMatchObject({ spentUsd: 0 });
+  });
+});
