@@ -77,6 +77,7 @@ async function holdBudgets(
         amount,
         detail,
         attempted,
+        now: deps.now(),
       });
       if ('refused' in outcome) {
         await releaseHolds(deps.store, request.requestId, attempted);

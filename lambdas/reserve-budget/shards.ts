@@ -1,16 +1,18 @@
-import type {
-  Amount,
-  BudgetDefinition,
-  BudgetStore,
-  CounterFigures,
-  CounterKey,
-  HoldDetail,
+import {
+  type Amount,
+  type BudgetDefinition,
+  type BudgetStore,
+  type CounterFigures,
+  type CounterKey,
+  type HoldDetail,
+  type ShardPin,
+  UNLIMITED,
+  ZERO_FIGURES,
 } from '../shared/rules/budget.ts';
-import { ZERO_FIGURES } from '../shared/rules/budget.ts';
 import { StoreError } from '../shared/rules/errors.ts';
 import { periodKey } from '../shared/rules/period.ts';
 import { type BudgetReservedScope, scopeOf } from '../shared/rules/settlement.ts';
-import { knownShards, rememberShards, shardKeys } from '../shared/rules/sharded-counter.ts';
+import { knownPin, rememberPin, shardKeys } from '../shared/rules/sharded-counter.ts';
 import { firstShardOf, shareOf, sumFigures } from '../shared/rules/shards.ts';
 import { keys } from '../shared/rules/table.ts';
 
@@ -38,6 +40,8 @@ interface HoldArgs {
   detail: HoldDetail;
   /** Keys written to whose outcome is a hold or unknown (a lost answer): what to give back on a way out. */
   attempted: CounterKey[];
+  /** The clock (epoch milliseconds), for this process's memory of the pin. */
+  now: number;
 }
 
 const fitsShare = (amount: Amount, share: BudgetDefinition, figures: CounterFigures) =>
@@ -61,34 +65,93 @@ export function roomiest(shares: readonly ShardShare[]): ShardShare {
  * full, one read of every shard and a second try on the one with the most room. So a request is
  * refused only when no shard had room for it as read, and the cap holds per shard. The period's
  * shard count is the one pinned on its first shard; a request that finds another starts again
- * with it.
+ * with it. A limit lowered below the highest the period ran under sends the rest of the period
+ * through the first shard (see {@link holdFunneled}).
  */
 export async function holdOnBudget(args: HoldArgs): Promise<BudgetHold> {
   const home = keys.counter(args.budget, periodKey(args.budget.period, args.at));
-  let count = knownShards(home) ?? (await pinnedCount(args.store, home, args.budget.shards ?? 1));
+  const wanted = args.budget.shards ?? 1;
+  let pin = knownPin(home, args.now);
+  // Unknown, or a limit above the known peak: read (and raise) the pin before writing under it.
+  if (pin ? raised(args.budget, pin) : wanted > 1) pin = await pinOf(args, home, pin?.count ?? wanted);
   for (let pass = 0; pass < 2; pass++) {
-    const outcome = await holdOnShards(args, count);
+    const outcome = await holdOnShards(args, pin ?? UNSHARDED);
     if (!('recount' in outcome)) return outcome;
-    count = outcome.recount;
-    rememberShards(home, count);
+    pin = await pinOf(args, home, outcome.recount);
   }
   // The pinned count cannot change within a period: finding it change twice is a broken store.
   throw new StoreError();
 }
 
-/**
- * The period's shard count, when this process does not know it yet: a sharded budget pins its
- * count on the first shard (or finds the one pinned there) with one write; an unsharded budget
- * writes nothing more, its reserve finding any count pinned by a budget sharded earlier.
- */
-async function pinnedCount(store: BudgetStore, home: CounterKey, wanted: number): Promise<number> {
-  if (wanted <= 1) return 1;
-  const count = await store.pinShards(home, wanted);
-  rememberShards(home, count);
-  return count;
+/** An unsharded budget's period: one item, its limit checked by each write as it is now. */
+const UNSHARDED: ShardPin = { count: 1, peak: {} };
+
+const limitsOf = (budget: BudgetDefinition) => ({ pico: budget.limitPico, tokens: budget.limitTokens });
+
+/** Pin (or read) the period's shard count and peak limits, and remember them for a second. */
+async function pinOf(args: HoldArgs, home: CounterKey, count: number): Promise<ShardPin> {
+  const pin = await args.store.pinShards(home, count, limitsOf(args.budget));
+  rememberPin(home, pin, args.now);
+  return pin;
 }
 
-async function holdOnShards(args: HoldArgs, count: number): Promise<BudgetHold | { recount: number }> {
+/** A limit above the period's peak: the peak must be raised before shards fill to shares of it. */
+const raised = (budget: BudgetDefinition, pin: ShardPin) =>
+  pin.count > 1 &&
+  ((budget.limitPico !== undefined &&
+    pin.peak.pico !== undefined &&
+    pin.peak.pico !== BigInt(UNLIMITED) &&
+    budget.limitPico > pin.peak.pico) ||
+    (budget.limitTokens !== undefined &&
+      pin.peak.tokens !== undefined &&
+      pin.peak.tokens !== UNLIMITED &&
+      budget.limitTokens > pin.peak.tokens));
+
+/**
+ * A limit below the period's peak (or set where the period ran without one). Shards may already
+ * hold shares of the peak, so shares of the lower limit could add up past it.
+ */
+const lowered = (budget: BudgetDefinition, pin: ShardPin) =>
+  pin.count > 1 &&
+  ((budget.limitPico !== undefined &&
+    (pin.peak.pico === undefined ||
+      pin.peak.pico === BigInt(UNLIMITED) ||
+      budget.limitPico < pin.peak.pico)) ||
+    (budget.limitTokens !== undefined &&
+      (pin.peak.tokens === undefined ||
+        pin.peak.tokens === UNLIMITED ||
+        budget.limitTokens < pin.peak.tokens)));
+
+/**
+ * A sharded period whose limit was lowered: every shard read, and the request held on the first
+ * shard, capped at the limit less what the other shards hold. Nothing is written to the other
+ * shards any more, so what they hold only goes down, and a reading of it only errs low: the sum
+ * stays within the lowered limit, exactly, at the throughput of one item.
+ */
+async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold | { recount: number }> {
+  const { store, budget, at, requestId, amount, detail, attempted } = args;
+  const key = periodKey(budget.period, at);
+  const [, ...others] = await store.getCounters(shardKeys(budget, key, count));
+  const rest = sumFigures(others);
+  const home = keys.counter(budget, key);
+  const max = {
+    pico: budget.limitPico === undefined ? undefined : budget.limitPico - rest.allocatedPico,
+    tokens: budget.limitTokens === undefined ? undefined : budget.limitTokens - rest.allocatedTokens,
+  };
+  attempted.push(home);
+  const result = await store.reserve(home, requestId, amount, max, at, detail, count);
+  if (result.reserved) return { held: scopeOf(budget, at, 0, count) };
+  attempted.pop();
+  if (result.figures.shards !== undefined && result.figures.shards !== count) {
+    return { recount: result.figures.shards };
+  }
+  const figures = sumFigures([result.figures, ...others]);
+  return { refused: { scope: scopeOf(budget, at, 0, count), figures, shares: [{ budget, figures }] } };
+}
+
+async function holdOnShards(args: HoldArgs, pin: ShardPin): Promise<BudgetHold | { recount: number }> {
+  const { count } = pin;
+  if (lowered(args.budget, pin)) return holdFunneled(args, count);
   const { store, budget, at, requestId, amount, detail, attempted } = args;
   const key = periodKey(budget.period, at);
   const seen = new Map<number, CounterFigures>();

@@ -2,6 +2,7 @@ import type { MeterRecord } from '../shared/adapters/metering.ts';
 import {
   type BudgetStore,
   type CounterKey,
+  type IdleCounter,
   type StaleReservation,
   utilization,
 } from '../shared/rules/budget.ts';
@@ -60,7 +61,11 @@ export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
     records: [],
     alerts: [],
   };
+  // A sharded budget's alerts are checked before its idle shards leave the index: a check that
+  // fails leaves them there, for the next run to check again.
+  const unchecked = await alertIdleShardedBudgets(deps.store, idle, result, onError);
   for (const key of idle) {
+    if (unchecked.has(homeId(key))) continue;
     try {
       await deps.store.forgetIdleCounter(key);
       result.forgotten++;
@@ -68,7 +73,6 @@ export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
       onError('idle counter left on the open index', error);
     }
   }
-  result.alerts.push(...(await alertIdleShardedBudgets(deps.store, idle, onError)));
   for (const reservation of stale) {
     let settled: Awaited<ReturnType<BudgetStore['settle']>>;
     try {
@@ -90,41 +94,48 @@ export async function sweepReservations(deps: SweepDeps): Promise<SweepResult> {
   return result;
 }
 
+/** The first shard of the period counter a key belongs to, as text (empty for a key that is not a counter's). */
+function homeId(key: CounterKey): string {
+  const counter = keys.scopeOfCounter(key);
+  const home = counter && keys.counter(counter, counter.periodKey);
+  return home ? `${home.pk} ${home.sk}` : '';
+}
+
 /**
  * A settle checks a sharded budget's alerts against the other shards as read up to a second
  * before, so the settles that pass a threshold just as traffic stops may not see it. Once its
  * shards fall idle, check each such budget's alerts once against a fresh sum of its shards.
+ * Counters of unsharded periods (their items say so) are not read. Returns the budgets (by
+ * first shard) whose check failed.
  */
 async function alertIdleShardedBudgets(
   store: BudgetStore,
-  idle: CounterKey[],
+  idle: IdleCounter[],
+  result: SweepResult,
   onError: (what: string, error: unknown) => void,
-): Promise<BudgetAlert[]> {
-  const alerts: BudgetAlert[] = [];
+): Promise<Set<string>> {
+  const failed = new Set<string>();
   const checked = new Set<string>();
   for (const key of idle) {
     const counter = keys.scopeOfCounter(key);
-    const home = counter && keys.counter(counter, counter.periodKey);
-    if (!counter || !home || checked.has(`${home.pk} ${home.sk}`)) continue;
-    checked.add(`${home.pk} ${home.sk}`);
+    const id = homeId(key);
+    if (!counter || (key.shards ?? 1) <= 1 || checked.has(id)) continue;
+    checked.add(id);
     try {
       const found = await store.getBudgets(counter);
       const definition = counter.applicationId ? found.application : found.costCenter;
-      if (!definition || (counter.shard === 0 && (definition.shards ?? 1) <= 1)) continue;
+      if (!definition) continue;
       const { figures, shards } = await readCounter(store, definition, counter.periodKey);
-      if (shards.length <= 1) continue;
-      const scope = {
-        ...scopeOf(definition, new Date()),
-        ...home,
-        periodKey: counter.periodKey,
-        shards: shards.length,
-      };
-      alerts.push(...(await claimAlerts(store, { ...scope, shard: 0 }, definition, figures, onError)));
+      const home = keys.counter(definition, counter.periodKey);
+      const scope = { ...scopeOf(definition, new Date()), ...home, periodKey: counter.periodKey };
+      const sharded = { ...scope, shard: 0, shards: shards.length };
+      result.alerts.push(...(await claimAlerts(store, sharded, definition, figures, onError)));
     } catch (error) {
-      onError('alerts of an idle sharded budget not checked', error);
+      failed.add(id);
+      onError('alerts of an idle sharded budget not checked; its shards stay on the open index', error);
     }
   }
-  return alerts;
+  return failed;
 }
 
 /** Aggregate, meter and alert one closed reservation, as a settle would have. */

@@ -6,8 +6,12 @@ import {
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
+  type IdleCounter,
+  type PeakLimits,
   type RateLimits,
+  type ShardPin,
   type StaleReservation,
+  UNLIMITED,
   type UsageAggregate,
   type WindowFigures,
   ZERO_FIGURES,
@@ -72,6 +76,12 @@ export class MemoryBudgetStore implements BudgetStore {
   /** Make `method` throw from its call number `after + 1` on. */
   failOn(method: Method, after = 0): this {
     this.#failures.set(method, after);
+    return this;
+  }
+
+  /** Make `method` work again. */
+  recover(method: Method): this {
+    this.#failures.delete(method);
     return this;
   }
 
@@ -179,13 +189,28 @@ export class MemoryBudgetStore implements BudgetStore {
     return count === 1 || !counter.written;
   }
 
-  async pinShards(key: CounterKey, count: number): Promise<number> {
+  /** Each first shard's peak limits, as the DynamoDB adapter keeps them on the item. */
+  readonly peaks = new Map<string, PeakLimits>();
+
+  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
     this.#call('pinShards');
     const counter = this.#counter(key);
-    if (counter.figures.shards !== undefined) return counter.figures.shards;
-    if (count > 1 && counter.written) return 1;
-    counter.figures = { ...counter.figures, shards: count };
-    return count;
+    if (counter.figures.shards === undefined) {
+      if (count > 1 && counter.written) return { count: 1, peak: {} };
+      counter.figures = { ...counter.figures, shards: count };
+    }
+    const before = this.peaks.get(keyId(key)) ?? {
+      pico: limits.pico ?? BigInt(UNLIMITED),
+      tokens: limits.tokens ?? UNLIMITED,
+    };
+    const raised = <T extends bigint | number>(was: T, now: T | undefined): T =>
+      now !== undefined && Number(was) !== UNLIMITED && now > was ? now : was;
+    const peak = {
+      pico: raised(before.pico ?? BigInt(UNLIMITED), limits.pico),
+      tokens: raised(before.tokens ?? UNLIMITED, limits.tokens),
+    };
+    this.peaks.set(keyId(key), peak);
+    return { count: counter.figures.shards ?? count, peak };
   }
 
   async getCounters(keys: CounterKey[]): Promise<CounterFigures[]> {
@@ -301,13 +326,15 @@ export class MemoryBudgetStore implements BudgetStore {
     this.usage.push(usage);
   }
 
-  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: IdleCounter[] }> {
     this.#call('findStaleReservations');
     const stale: StaleReservation[] = [];
-    const idle: CounterKey[] = [];
+    const idle: IdleCounter[] = [];
     for (const counter of this.counters.values()) {
       if (!counter.open) continue;
-      if (counter.holds.size === 0) idle.push(counter.key);
+      const { shards } = counter.figures;
+      if (counter.holds.size === 0)
+        idle.push(shards === undefined ? counter.key : { ...counter.key, shards });
       for (const [requestId, hold] of counter.holds) {
         if (hold.heldSince < heldBefore) stale.push({ key: counter.key, requestId, ...hold });
       }

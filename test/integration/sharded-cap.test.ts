@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { readCounter, shardKeys } from '../../lambdas/shared/rules/sharded-counter.ts';
-import { shareOf } from '../../lambdas/shared/rules/shards.ts';
+import { firstShardOf, shareOf } from '../../lambdas/shared/rules/shards.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { budgetForWorstCases, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
@@ -97,5 +98,34 @@ describe('a sharded counter under 200 concurrent executions', () => {
     expect(figures.spentPico).toBeLessThanOrEqual(budget.limitPico);
     const unused = await runtime.store.getCounters(shardKeys(budget, month, 8).slice(2));
     for (const shard of unused) expect(shard.allocatedPico).toBe(0n);
+  });
+
+  it('keeps the shards within a limit lowered mid-period, under 100 concurrent executions', async () => {
+    const { body, budget, worstCase } = await shardedBudget('lowered', SHARDS);
+    const month = periodKey('monthly', new Date());
+    // Ten requests whose IDs pick the first shard: it holds 10 worst cases, the others none.
+    const onFirstShard = () => {
+      for (;;) {
+        const id = randomUUID();
+        if (firstShardOf(id, SHARDS) === 0) return id;
+      }
+    };
+    for (let i = 0; i < 10; i++) {
+      const run = { requestId: onFirstShard(), receivedAt: Date.now(), body: JSON.stringify(body) };
+      expect((await runtime.workflow.run(run)).status).toBe('SUCCEEDED');
+    }
+
+    // Lowered to 16: shares of 4 would let the three empty shards take 12 more, 22 in all.
+    const lowered = { ...budget, limitPico: worstCase * 16n };
+    await runtime.store.putBudget(lowered);
+    const results = await Promise.all(Array.from({ length: 100 }, () => execute(runtime, body)));
+
+    const refused = results.filter((r) => r.status === 'FAILED');
+    expect(refused.map((r) => errorOf(r).code)).toEqual(refused.map(() => 'BUDGET_EXCEEDED'));
+    const { figures } = await readCounter(runtime.store, lowered, month);
+    expect(figures.spentPico).toBeLessThanOrEqual(lowered.limitPico);
+    // Requests still go through after the lowering, up to the new limit (some are refused as held
+    // while the others are in flight).
+    expect(figures.spentPico).toBeGreaterThan(worstCase * 10n);
   });
 });

@@ -222,7 +222,7 @@ describe('reserveBudget on a sharded budget', () => {
   /** A store whose shards hold `held[i]` worst cases in flight and `spent[i]` settled. */
   async function storeHolding(held: number[], spent: number[] = [0, 0, 0, 0]): Promise<MemoryBudgetStore> {
     const store = new MemoryBudgetStore([budget]);
-    await store.pinShards(shardKey(0), 4);
+    await store.pinShards(shardKey(0), 4, { pico: budget.limitPico });
     for (const shard of [0, 1, 2, 3]) {
       for (let i = 0; i < (held[shard] ?? 0) + (spent[shard] ?? 0); i++) {
         const id = `other-${shard}-${i}`;

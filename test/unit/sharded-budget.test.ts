@@ -62,7 +62,7 @@ describe('a settle on a sharded budget', () => {
   it("shows the budget's figures, the shards summed, not its own shard's", async () => {
     const budget = budgetFor('summed');
     const store = new MemoryBudgetStore([budget]);
-    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
     await settleOn(store, budget, 1, 'a');
     await settleOn(store, budget, 2, 'b');
 
@@ -74,7 +74,7 @@ describe('a settle on a sharded budget', () => {
   it('alerts once the sum passes a threshold, though no settling shard is past it of its own share', async () => {
     const budget = budgetFor('stalled');
     const store = new MemoryBudgetStore([budget]);
-    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
     // Shard 1 fills (100% of its share) while the budget is at 25%: no alert.
     expect((await settleOn(store, budget, 1, 'a')).alerts).toEqual([]);
     expect((await settleOn(store, budget, 1, 'b')).alerts).toEqual([]);
@@ -108,6 +108,39 @@ describe('the sweeper on a sharded budget', () => {
     expect(result.alerts).toEqual([expect.objectContaining({ costCenter: 'idle', threshold: 0.5 })]);
     expect((await sweepReservations({ store, now: () => new Date(RECEIVED_AT + 2000) })).alerts).toEqual([]);
   });
+
+  it('leaves the idle shards on the index when the check fails, and alerts on the next run', async () => {
+    const budget = budgetFor('retried');
+    const store = new MemoryBudgetStore([budget]);
+    for (const shard of [0, 1, 2, 3]) {
+      const scope = scopeOf(budget, at, shard, 4);
+      await store.reserve(scope, `r${shard}`, worst, {}, at, undefined, 4);
+      await store.settle(scope, `r${shard}`, worst, worst);
+    }
+    const later = () => new Date(RECEIVED_AT + 1000);
+
+    store.failOn('getBudgets');
+    const failed = await sweepReservations({ store, now: later, onError: () => undefined });
+    store.recover('getBudgets');
+    const retried = await sweepReservations({ store, now: later });
+
+    expect(failed).toMatchObject({ alerts: [], forgotten: 0 });
+    expect(retried.alerts).toEqual([expect.objectContaining({ costCenter: 'retried', threshold: 0.5 })]);
+    expect(retried.forgotten).toBe(4);
+  });
+
+  it('reads nothing more for idle counters of unsharded budgets', async () => {
+    const budget = { ...budgetFor('single'), shards: undefined };
+    const store = new MemoryBudgetStore([budget]);
+    const scope = scopeOf(budget, at);
+    await store.reserve(scope, 'one', worst, {}, at, undefined, 1);
+    await store.settle(scope, 'one', worst, worst);
+
+    store.failOn('getBudgets');
+    const result = await sweepReservations({ store, now: () => new Date(RECEIVED_AT + 1000) });
+
+    expect(result).toMatchObject({ alerts: [], forgotten: 1 });
+  });
 });
 
 describe('reserveBudget on a budget with more shards than its requests fit', () => {
@@ -137,5 +170,74 @@ describe('reserveBudget on a budget with more shards than its requests fit', () 
     expect(error).toBeInstanceOf(SentryError);
     expect((error as Error).message).toContain("larger than each of the budget's 16 shards");
     expect((error as SentryError).fields.budget).toMatchObject({ spentUsd: 0 });
+  });
+});
+
+describe('a sharded budget whose limit changes mid-period', () => {
+  const request = validatedRequest();
+  const cost = BigInt(request.estimate.costPico);
+  const deps = (store: MemoryBudgetStore) => ({
+    store,
+    catalog,
+    now: () => RECEIVED_AT,
+    sleep: async () => undefined,
+  });
+
+  /** A budget of `worstCases` of the request in 4 shards, and the request tagged for it. */
+  function setup(name: string, worstCases: bigint) {
+    const budget: BudgetDefinition = {
+      costCenter: name,
+      period: 'monthly',
+      limitPico: cost * worstCases,
+      alertThresholds: [],
+      shards: 4,
+    };
+    const tagged = { ...request, tags: { ...request.tags, costCenter: name } };
+    return { budget, tagged, store: new MemoryBudgetStore([budget]) };
+  }
+
+  /** Hold requests one by one until one is refused (BUDGET_EXCEEDED); how many were held. */
+  async function holdUntilRefused(store: MemoryBudgetStore, tagged: typeof request, prefix: string) {
+    for (let i = 0; ; i++) {
+      const outcome = await reserveBudget({ ...tagged, requestId: `${prefix}-${i}` }, deps(store)).then(
+        () => 'held',
+        (error: unknown) => (error instanceof SentryError ? error.code : 'other'),
+      );
+      if (outcome !== 'held') {
+        expect(outcome).toBe('BUDGET_EXCEEDED');
+        return i;
+      }
+    }
+  }
+
+  const allocated = async (store: MemoryBudgetStore, budget: BudgetDefinition) => {
+    const shards = await store.getCounters(
+      [0, 1, 2, 3].map((shard) => keys.counter(budget, periodKey('monthly', at), shard)),
+    );
+    return shards.reduce((sum, f) => sum + f.allocatedPico, 0n);
+  };
+
+  it('never lets the shards add up past a lowered limit', async () => {
+    const { budget, tagged, store } = setup('lowered', 40n);
+    for (let i = 0; i < 12; i++) await reserveBudget({ ...tagged, requestId: `before-${i}` }, deps(store));
+    expect(await allocated(store, budget)).toBe(cost * 12n);
+
+    // Lowered to 15 worst cases: shares of 3.75 each could let the emptier shards take more than 3.
+    await store.putBudget({ ...budget, limitPico: cost * 15n });
+
+    expect(await holdUntilRefused(store, tagged, 'after')).toBe(3);
+    expect(await allocated(store, budget)).toBe(cost * 15n);
+  });
+
+  it('keeps the highest limit the period ran under, so raising then lowering stays capped', async () => {
+    const { budget, tagged, store } = setup('raised', 8n);
+    await reserveBudget({ ...tagged, requestId: 'first' }, deps(store));
+    await store.putBudget({ ...budget, limitPico: cost * 40n });
+    for (let i = 0; i < 20; i++) await reserveBudget({ ...tagged, requestId: `raised-${i}` }, deps(store));
+
+    await store.putBudget({ ...budget, limitPico: cost * 22n });
+
+    expect(await holdUntilRefused(store, tagged, 'lowered')).toBe(1);
+    expect(await allocated(store, budget)).toBe(cost * 22n);
   });
 });

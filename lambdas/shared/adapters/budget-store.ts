@@ -15,6 +15,9 @@ import type {
   CounterFigures,
   CounterKey,
   HoldDetail,
+  IdleCounter,
+  PeakLimits,
+  ShardPin,
   StaleReservation,
   UsageAggregate,
   WindowFigures,
@@ -153,7 +156,7 @@ export class DynamoBudgetStore implements BudgetStore {
     return this.#usage.querySystemPrompts(costCenter, period);
   }
 
-  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: IdleCounter[] }> {
     return this.#open.findStaleReservations(heldBefore);
   }
 
@@ -283,7 +286,7 @@ export class DynamoBudgetStore implements BudgetStore {
     return (await this.#items.getMany(wanted)).map(figuresOf);
   }
 
-  pinShards(key: CounterKey, count: number): Promise<number> {
-    return this.#items.pinShards(key, count);
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin> {
+    return this.#items.pinShards(key, count, limits);
   }
 }

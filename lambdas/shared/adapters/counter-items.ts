@@ -5,7 +5,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { CounterKey } from '../rules/budget.ts';
+import { type CounterKey, type PeakLimits, type ShardPin, UNLIMITED } from '../rules/budget.ts';
 import { keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import { failClosed, type Item } from './dynamo.ts';
@@ -77,16 +77,41 @@ export class CounterItems {
   /**
    * Pin a period's shard count on its first shard's item (see `BudgetStore.pinShards`): kept
    * and returned when pinned already, to any count; pinned now otherwise, unless the item is a
-   * counter from before sharding, with spending, which counts as one.
+   * counter from before sharding, with spending, which counts as one. The peak limits are set
+   * with the pin, and raised by a conditional write each when a limit is higher.
    */
-  async pinShards(key: CounterKey, count: number): Promise<number> {
+  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
     const { applied, item } = await this.update(key, {
-      update: 'SET #n = if_not_exists(#n, :n)',
+      update: `SET #n = if_not_exists(#n, :n)${PEAKS.map((p) => `, ${p.attribute} = if_not_exists(${p.attribute}, :${p.limit})`).join('')}`,
       condition: count > 1 ? `attribute_exists(#n) OR (${UNSHARDED_NEVER_WRITTEN})` : undefined,
       names: { '#n': SHARDS },
-      values: { ':n': n(count) },
+      values: {
+        ':n': n(count),
+        ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),
+      },
     });
-    return applied ? Number(item?.[SHARDS]?.N ?? count) : 1;
+    if (!applied) return { count: 1, peak: {} };
+    let pinned = item;
+    for (const peak of PEAKS) {
+      const limit = limits[peak.limit];
+      const current = BigInt(pinned?.[peak.attribute]?.N ?? UNLIMITED);
+      // Raised: the shards may now fill to shares of the higher limit. (From none, it is lowered.)
+      if (limit === undefined || current === BigInt(UNLIMITED) || current >= BigInt(limit)) continue;
+      pinned = (
+        await this.update(key, {
+          update: `SET ${peak.attribute} = :v`,
+          condition: `${peak.attribute} < :v`,
+          values: { ':v': n(limit) },
+        })
+      ).item;
+    }
+    return {
+      count: Number(pinned?.[SHARDS]?.N ?? count),
+      peak: {
+        pico: BigInt(pinned?.[PEAKS[0].attribute]?.N ?? UNLIMITED),
+        tokens: Number(pinned?.[PEAKS[1].attribute]?.N ?? UNLIMITED),
+      },
+    };
   }
 
   /** One update of an item, conditional when a condition is given: the item after it, or as it is when the condition failed. */
@@ -125,6 +150,12 @@ export function pinCondition(count: number): string {
   if (count === 1) return '(#n = :n OR attribute_not_exists(#n))';
   return `(#n = :n OR (attribute_not_exists(#n) AND ${UNSHARDED_NEVER_WRITTEN}))`;
 }
+
+/** The attributes on a period's first shard that keep its peak limits. */
+const PEAKS = [
+  { limit: 'pico', attribute: 'peakPico' },
+  { limit: 'tokens', attribute: 'peakTokens' },
+] as const;
 
 /** A counter item no reservation was ever written to. */
 const UNSHARDED_NEVER_WRITTEN =

@@ -3,8 +3,8 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { CounterKey, StaleReservation } from '../rules/budget.ts';
-import { keyOf, n, reservationsOf } from '../rules/budget-items.ts';
+import type { CounterKey, IdleCounter, StaleReservation } from '../rules/budget.ts';
+import { keyOf, n, reservationsOf, SHARDS } from '../rules/budget-items.ts';
 import { OPEN_INDEX } from '../rules/table.ts';
 import type { CounterItems } from './counter-items.ts';
 import { allItems, failClosed } from './dynamo.ts';
@@ -24,7 +24,7 @@ export class OpenCounters {
     this.#items = items;
   }
 
-  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }> {
+  async findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: IdleCounter[] }> {
     const open = await allItems(this.#client, {
       kind: 'query',
       TableName: this.#table,
@@ -34,13 +34,14 @@ export class OpenCounters {
       ExpressionAttributeValues: { ':o': { S: OPEN_INDEX.value } },
     });
     const stale: StaleReservation[] = [];
-    const idle: CounterKey[] = [];
+    const idle: IdleCounter[] = [];
     for (const entry of open) {
       const key = { pk: entry.pk?.S ?? '', sk: entry.sk?.S ?? '' };
       const item = await this.#items.get(key);
       if (!item) continue;
       const markers = reservationsOf(item);
-      if (markers.length === 0) idle.push(key);
+      const shards = item[SHARDS]?.N;
+      if (markers.length === 0) idle.push(shards === undefined ? key : { ...key, shards: Number(shards) });
       for (const marker of markers) if (marker.heldSince < heldBefore) stale.push({ key, ...marker });
     }
     return { stale, idle };

@@ -145,6 +145,11 @@ export interface HoldDetail {
   outputTokens: number;
 }
 
+/** A counter on the open index that holds nothing any more, and its period's pinned shard count. */
+export interface IdleCounter extends CounterKey {
+  shards?: number | undefined;
+}
+
 /** A reservation whose execution should long be over. */
 export interface StaleReservation {
   key: CounterKey;
@@ -153,6 +158,24 @@ export interface StaleReservation {
   heldSince: Date;
   /** Absent on markers written before markers kept it. */
   detail?: HoldDetail | undefined;
+}
+
+/**
+ * The limits a sharded period has run under, the highest of each; `UNLIMITED` when it ran
+ * without one. As limits given to `pinShards`: absent is no limit.
+ */
+export interface PeakLimits {
+  pico?: bigint | undefined;
+  tokens?: number | undefined;
+}
+
+/** A peak limit of a period that ran without that limit. */
+export const UNLIMITED = -1;
+
+/** A period's shard count as pinned on its first shard, and its peak limits. */
+export interface ShardPin {
+  count: number;
+  peak: PeakLimits;
 }
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
@@ -180,9 +203,10 @@ export interface BudgetStore {
   ): Promise<{ reserved: boolean; figures: CounterFigures }>;
   /**
    * Pin the period's shard count on its first shard's item unless one is pinned already (an item
-   * written before counters were sharded counts as one). Returns the count pinned.
+   * written before counters were sharded counts as one), and raise the highest limits the period
+   * has run under to `limits` where they are higher. Returns the pin.
    */
-  pinShards(key: CounterKey, count: number): Promise<number>;
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin>;
   /** Several counters' figures in one consistent read (at most 100). */
   getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
   /**
@@ -231,7 +255,7 @@ export interface BudgetStore {
    * Reservations held since before `heldBefore`, on the counters the open index lists; and
    * those counters that hold nothing any more (`idle`).
    */
-  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: CounterKey[] }>;
+  findStaleReservations(heldBefore: Date): Promise<{ stale: StaleReservation[]; idle: IdleCounter[] }>;
   /** Take an idle counter off the open index, unless a reservation came in meanwhile. */
   forgetIdleCounter(key: CounterKey): Promise<void>;
   /** A cached answer (its JSON text) and when it expires, expired or not: the caller checks. */

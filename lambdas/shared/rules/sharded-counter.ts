@@ -1,4 +1,4 @@
-import type { BudgetDefinition, BudgetStore, CounterFigures, CounterKey } from './budget.ts';
+import type { BudgetDefinition, BudgetStore, CounterFigures, CounterKey, ShardPin } from './budget.ts';
 import { sumFigures } from './shards.ts';
 import { keys } from './table.ts';
 
@@ -8,19 +8,25 @@ import { keys } from './table.ts';
  * the period is sharded.
  */
 
-/** Each period counter's pinned shard count, learnt by this process (a Lambda container). */
-const pinned = new Map<string, number>();
+/** Each sharded period's pin, as this process (a Lambda container) last read it, and when. */
+const pinned = new Map<string, { pin: ShardPin; at: number }>();
 const MAX_REMEMBERED = 1_000;
 
 const idOf = (key: CounterKey) => `${key.pk}\u0000${key.sk}`;
 
-/** The shard count this process has seen pinned on a period's first shard, if any. */
-export const knownShards = (home: CounterKey): number | undefined => pinned.get(idOf(home));
+/**
+ * A period's pin as this process read it within {@link RECENT_READING_MS}: the count never
+ * changes within a period, but the peak limits may rise, so an older reading is read again.
+ */
+export function knownPin(home: CounterKey, now: number): ShardPin | undefined {
+  const kept = pinned.get(idOf(home));
+  return kept && now - kept.at < RECENT_READING_MS ? kept.pin : undefined;
+}
 
-/** Remember a period's pinned shard count, so the next request starts from it. */
-export function rememberShards(home: CounterKey, count: number): void {
+/** Remember a period's pin, so the requests of the next second start from it. */
+export function rememberPin(home: CounterKey, pin: ShardPin, now: number): void {
   if (pinned.size >= MAX_REMEMBERED) pinned.clear();
-  pinned.set(idOf(home), count);
+  pinned.set(idOf(home), { pin, at: now });
 }
 
 /** The keys of a period counter's shards, the first shard first. */
