@@ -75,7 +75,7 @@ export async function holdOnBudget(args: HoldArgs): Promise<BudgetHold> {
   // Unknown, or a limit above the known peak: read (and raise) the pin before writing under it.
   if (pin ? raised(args.budget, pin) : wanted > 1) pin = await pinOf(args, home, pin?.count ?? wanted);
   for (let pass = 0; pass < 2; pass++) {
-    const outcome = await holdOnShards(args, pin ?? UNSHARDED);
+    const outcome = await holdOnShards(args, pin ?? UNSHARDED, home);
     if (!('recount' in outcome)) return outcome;
     pin = await pinOf(args, home, outcome.recount);
   }
@@ -89,23 +89,25 @@ const UNSHARDED: ShardPin = { count: 1, peak: {} };
 const limitsOf = (budget: BudgetDefinition) => ({ pico: budget.limitPico, tokens: budget.limitTokens });
 
 /** Pin (or read) the period's shard count and peak limits, and remember them for a second. */
-async function pinOf(args: HoldArgs, home: CounterKey, count: number): Promise<ShardPin> {
-  const pin = await args.store.pinShards(home, count, limitsOf(args.budget));
+async function pinOf(args: HoldArgs, home: CounterKey, count: number, funnel = false): Promise<ShardPin> {
+  const pin = await args.store.pinShards(home, count, limitsOf(args.budget), funnel);
   rememberPin(home, pin, args.now);
   return pin;
 }
 
-/** A limit above the period's peak: the peak must be raised before shards fill to shares of it. */
-const raised = (budget: BudgetDefinition, pin: ShardPin) =>
-  pin.count > 1 &&
-  ((budget.limitPico !== undefined &&
-    pin.peak.pico !== undefined &&
-    pin.peak.pico !== BigInt(UNLIMITED) &&
-    budget.limitPico > pin.peak.pico) ||
-    (budget.limitTokens !== undefined &&
-      pin.peak.tokens !== undefined &&
-      pin.peak.tokens !== UNLIMITED &&
-      budget.limitTokens > pin.peak.tokens));
+/**
+ * A limit above the period's peak, or removed: the peak must be raised (to the limit, or to
+ * `UNLIMITED`) before shards fill to shares of a higher limit, or without one.
+ */
+function raised(budget: BudgetDefinition, pin: ShardPin): boolean {
+  const above = <T extends bigint | number>(limit: T | undefined, peak: T | undefined, unlimited: T) =>
+    peak !== undefined && peak !== unlimited && (limit === undefined || limit > peak);
+  return (
+    pin.count > 1 &&
+    (above(budget.limitPico, pin.peak.pico, BigInt(UNLIMITED)) ||
+      above(budget.limitTokens, pin.peak.tokens, UNLIMITED))
+  );
+}
 
 /**
  * A limit below the period's peak (or set where the period ran without one). Shards may already
@@ -123,10 +125,11 @@ const lowered = (budget: BudgetDefinition, pin: ShardPin) =>
         budget.limitTokens < pin.peak.tokens)));
 
 /**
- * A sharded period whose limit was lowered: every shard read, and the request held on the first
- * shard, capped at the limit less what the other shards hold. Nothing is written to the other
- * shards any more, so what they hold only goes down, and a reading of it only errs low: the sum
- * stays within the lowered limit, exactly, at the throughput of one item.
+ * A sharded period whose limit was lowered (or raised again after): every shard read, and the
+ * request held on the first shard, capped at the limit less what the other shards hold. Nothing
+ * is written to the other shards any more, so what they hold only goes down, and the cap only
+ * errs low: the sum stays within the limit, exactly, at the throughput of one item, for the rest
+ * of the period.
  */
 async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold | { recount: number }> {
   const { store, budget, at, requestId, amount, detail, attempted } = args;
@@ -149,9 +152,18 @@ async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold |
   return { refused: { scope: scopeOf(budget, at, 0, count), figures, shares: [{ budget, figures }] } };
 }
 
-async function holdOnShards(args: HoldArgs, pin: ShardPin): Promise<BudgetHold | { recount: number }> {
+async function holdOnShards(
+  args: HoldArgs,
+  pin: ShardPin,
+  home: CounterKey,
+): Promise<BudgetHold | { recount: number }> {
   const { count } = pin;
-  if (lowered(args.budget, pin)) return holdFunneled(args, count);
+  if (pin.funneled) return holdFunneled(args, count);
+  if (lowered(args.budget, pin)) {
+    // Funneled for the rest of the period, even if the limit goes back up: the first shard may
+    // now hold more than its share of any limit.
+    return holdFunneled(args, (await pinOf(args, home, count, true)).count);
+  }
   const { store, budget, at, requestId, amount, detail, attempted } = args;
   const key = periodKey(budget.period, at);
   const seen = new Map<number, CounterFigures>();

@@ -192,7 +192,15 @@ export class MemoryBudgetStore implements BudgetStore {
   /** Each first shard's peak limits, as the DynamoDB adapter keeps them on the item. */
   readonly peaks = new Map<string, PeakLimits>();
 
-  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
+  /** The first shards marked funneled. */
+  readonly funneled = new Set<string>();
+
+  async pinShards(
+    key: CounterKey,
+    count: number,
+    limits: PeakLimits = {},
+    funnel = false,
+  ): Promise<ShardPin> {
     this.#call('pinShards');
     const counter = this.#counter(key);
     if (counter.figures.shards === undefined) {
@@ -203,14 +211,19 @@ export class MemoryBudgetStore implements BudgetStore {
       pico: limits.pico ?? BigInt(UNLIMITED),
       tokens: limits.tokens ?? UNLIMITED,
     };
-    const raised = <T extends bigint | number>(was: T, now: T | undefined): T =>
-      now !== undefined && Number(was) !== UNLIMITED && now > was ? now : was;
+    // As the adapter: raised to a higher limit, or to UNLIMITED when the limit is gone.
+    const raised = <T extends bigint | number>(was: T, now: T | undefined, unlimited: T): T => {
+      if (was === unlimited) return was;
+      if (now === undefined) return unlimited;
+      return now > was ? now : was;
+    };
     const peak = {
-      pico: raised(before.pico ?? BigInt(UNLIMITED), limits.pico),
-      tokens: raised(before.tokens ?? UNLIMITED, limits.tokens),
+      pico: raised(before.pico ?? BigInt(UNLIMITED), limits.pico, BigInt(UNLIMITED)),
+      tokens: raised(before.tokens ?? UNLIMITED, limits.tokens, UNLIMITED),
     };
     this.peaks.set(keyId(key), peak);
-    return { count: counter.figures.shards ?? count, peak };
+    if (funnel) this.funneled.add(keyId(key));
+    return { count: counter.figures.shards ?? count, peak, funneled: this.funneled.has(keyId(key)) };
   }
 
   async getCounters(keys: CounterKey[]): Promise<CounterFigures[]> {

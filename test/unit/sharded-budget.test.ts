@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { type BudgetReservation, scopeOf, settleRequest } from '../../lambdas/shared/rules/settlement.ts';
+import { firstShardOf } from '../../lambdas/shared/rules/shards.ts';
 import { keys } from '../../lambdas/shared/rules/table.ts';
 import { sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
@@ -210,6 +212,14 @@ describe('a sharded budget whose limit changes mid-period', () => {
     }
   }
 
+  /** A request ID whose first shard of 4 is the first. */
+  const onFirstShard = () => {
+    for (;;) {
+      const id = randomUUID();
+      if (firstShardOf(id, 4) === 0) return id;
+    }
+  };
+
   const allocated = async (store: MemoryBudgetStore, budget: BudgetDefinition) => {
     const shards = await store.getCounters(
       [0, 1, 2, 3].map((shard) => keys.counter(budget, periodKey('monthly', at), shard)),
@@ -239,5 +249,35 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
     expect(await holdUntilRefused(store, tagged, 'lowered')).toBe(1);
     expect(await allocated(store, budget)).toBe(cost * 22n);
+  });
+
+  it('stays funneled when the limit goes back up, so what the first shard took stays counted', async () => {
+    const { budget, tagged, store } = setup('restored', 40n);
+    for (let i = 0; i < 12; i++) await reserveBudget({ ...tagged, requestId: `before-${i}` }, deps(store));
+    // Lowered by one: the first shard takes the rest, far past its share of 10.
+    await store.putBudget({ ...budget, limitPico: cost * 39n });
+    await holdUntilRefused(store, tagged, 'lowered');
+
+    await store.putBudget(budget);
+
+    expect(await holdUntilRefused(store, tagged, 'restored')).toBe(1);
+    expect(await allocated(store, budget)).toBe(cost * 40n);
+  });
+
+  it('counts a limit removed mid-period, so adding it back funnels', async () => {
+    const setUp = setup('removed', 8n);
+    const { tagged, store } = setUp;
+    // A token limit throughout, so only the USD limit changes.
+    const budget = { ...setUp.budget, limitTokens: 10_000_000 };
+    await store.putBudget(budget);
+    await reserveBudget({ ...tagged, requestId: onFirstShard() }, deps(store));
+    // No USD limit for a while: six requests on the first shard, past its share of 2.
+    await store.putBudget({ ...budget, limitPico: undefined });
+    for (let i = 0; i < 5; i++) await reserveBudget({ ...tagged, requestId: onFirstShard() }, deps(store));
+
+    await store.putBudget(budget);
+
+    expect(await holdUntilRefused(store, tagged, 'back')).toBe(2);
+    expect(await allocated(store, budget)).toBe(cost * 8n);
   });
 });

@@ -286,7 +286,7 @@ export class DynamoBudgetStore implements BudgetStore {
     return (await this.#items.getMany(wanted)).map(figuresOf);
   }
 
-  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin> {
-    return this.#items.pinShards(key, count, limits);
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin> {
+    return this.#items.pinShards(key, count, limits, funnel);
   }
 }

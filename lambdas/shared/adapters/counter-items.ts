@@ -80,14 +80,21 @@ export class CounterItems {
    * counter from before sharding, with spending, which counts as one. The peak limits are set
    * with the pin, and raised by a conditional write each when a limit is higher.
    */
-  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
+  async pinShards(
+    key: CounterKey,
+    count: number,
+    limits: PeakLimits = {},
+    funnel = false,
+  ): Promise<ShardPin> {
+    const peaks = PEAKS.map((p) => `, ${p.attribute} = if_not_exists(${p.attribute}, :${p.limit})`).join('');
     const { applied, item } = await this.update(key, {
-      update: `SET #n = if_not_exists(#n, :n)${PEAKS.map((p) => `, ${p.attribute} = if_not_exists(${p.attribute}, :${p.limit})`).join('')}`,
+      update: `SET #n = if_not_exists(#n, :n)${peaks}${funnel ? `, ${FUNNELED} = :yes` : ''}`,
       condition: count > 1 ? `attribute_exists(#n) OR (${UNSHARDED_NEVER_WRITTEN})` : undefined,
       names: { '#n': SHARDS },
       values: {
         ':n': n(count),
         ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),
+        ...(funnel ? { ':yes': { BOOL: true } } : {}),
       },
     });
     if (!applied) return { count: 1, peak: {} };
@@ -95,13 +102,20 @@ export class CounterItems {
     for (const peak of PEAKS) {
       const limit = limits[peak.limit];
       const current = BigInt(pinned?.[peak.attribute]?.N ?? UNLIMITED);
-      // Raised: the shards may now fill to shares of the higher limit. (From none, it is lowered.)
-      if (limit === undefined || current === BigInt(UNLIMITED) || current >= BigInt(limit)) continue;
+      const unlimited = current === BigInt(UNLIMITED);
+      // Raised, or removed: the shards may now fill to shares of a higher limit, or to any amount.
+      // (From none to a limit, it is lowered.)
+      const raise = limit === undefined ? !unlimited : !unlimited && current < BigInt(limit);
+      if (!raise) continue;
+      const to = n(limit ?? UNLIMITED);
       pinned = (
         await this.update(key, {
           update: `SET ${peak.attribute} = :v`,
-          condition: `${peak.attribute} < :v`,
-          values: { ':v': n(limit) },
+          condition:
+            limit === undefined
+              ? `${peak.attribute} <> :v`
+              : `${peak.attribute} < :v AND ${peak.attribute} <> :unlimited`,
+          values: { ':v': to, ...(limit === undefined ? {} : { ':unlimited': n(UNLIMITED) }) },
         })
       ).item;
     }
@@ -111,6 +125,7 @@ export class CounterItems {
         pico: BigInt(pinned?.[PEAKS[0].attribute]?.N ?? UNLIMITED),
         tokens: Number(pinned?.[PEAKS[1].attribute]?.N ?? UNLIMITED),
       },
+      funneled: pinned?.[FUNNELED]?.BOOL === true,
     };
   }
 
@@ -156,6 +171,9 @@ const PEAKS = [
   { limit: 'pico', attribute: 'peakPico' },
   { limit: 'tokens', attribute: 'peakTokens' },
 ] as const;
+
+/** The attribute on a period's first shard that marks it funneled (see `shards.ts`). */
+const FUNNELED = 'funneled';
 
 /** A counter item no reservation was ever written to. */
 const UNSHARDED_NEVER_WRITTEN =

@@ -172,10 +172,14 @@ export interface PeakLimits {
 /** A peak limit of a period that ran without that limit. */
 export const UNLIMITED = -1;
 
-/** A period's shard count as pinned on its first shard, and its peak limits. */
+/**
+ * A period's shard count as pinned on its first shard, its peak limits, and whether a lowered
+ * limit has sent it through the first shard (for the rest of the period: see `shards.ts`).
+ */
 export interface ShardPin {
   count: number;
   peak: PeakLimits;
+  funneled?: boolean | undefined;
 }
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
@@ -204,9 +208,10 @@ export interface BudgetStore {
   /**
    * Pin the period's shard count on its first shard's item unless one is pinned already (an item
    * written before counters were sharded counts as one), and raise the highest limits the period
-   * has run under to `limits` where they are higher. Returns the pin.
+   * has run under to `limits` where they are higher (an absent limit raises it to `UNLIMITED`).
+   * With `funnel`, mark the period as sent through its first shard, for good. Returns the pin.
    */
-  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin>;
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin>;
   /** Several counters' figures in one consistent read (at most 100). */
   getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
   /**
