@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../../lambdas/shared/rules/money.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { readCounter, shardKeys } from '../../lambdas/shared/rules/sharded-counter.ts';
-import { firstShardOf, shareOf } from '../../lambdas/shared/rules/shards.ts';
+import { shareOf } from '../../lambdas/shared/rules/shards.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { budgetForWorstCases, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
+import { idOnShard } from '../helpers/sharded.ts';
 
 let runtime: LocalRuntime;
 beforeAll(async () => {
@@ -104,12 +104,7 @@ describe('a sharded counter under 200 concurrent executions', () => {
     const { body, budget, worstCase } = await shardedBudget('lowered', SHARDS);
     const month = periodKey('monthly', new Date());
     // Ten requests whose IDs pick the first shard: it holds 10 worst cases, the others none.
-    const onFirstShard = () => {
-      for (;;) {
-        const id = randomUUID();
-        if (firstShardOf(id, SHARDS) === 0) return id;
-      }
-    };
+    const onFirstShard = () => idOnShard(0, SHARDS);
     for (let i = 0; i < 10; i++) {
       const run = { requestId: onFirstShard(), receivedAt: Date.now(), body: JSON.stringify(body) };
       expect((await runtime.workflow.run(run)).status).toBe('SUCCEEDED');

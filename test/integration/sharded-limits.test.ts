@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
-import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { readCounter } from '../../lambdas/shared/rules/sharded-counter.ts';
-import { firstShardOf } from '../../lambdas/shared/rules/shards.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { startTestRuntime } from '../helpers/local-runtime.ts';
+import { hold, holdUntilRefused, idOnShard } from '../helpers/sharded.ts';
 
 /**
  * A sharded budget's limits changed mid-period, through ReserveBudget's core on the DynamoDB
@@ -37,28 +34,7 @@ function setup(name: string, worstCases: bigint, limitTokens?: number) {
   return { budget, tagged: { ...request, tags: { ...request.tags, costCenter: name } } };
 }
 
-const hold = (tagged: typeof request, requestId = randomUUID()) =>
-  reserveBudget({ ...tagged, requestId }, deps()).then(
-    () => 'held',
-    (error: unknown) => (error instanceof SentryError ? error.code : 'other'),
-  );
-
-async function holdUntilRefused(tagged: typeof request): Promise<number> {
-  for (let i = 0; ; i++) {
-    const outcome = await hold(tagged);
-    if (outcome !== 'held') {
-      expect(outcome).toBe('BUDGET_EXCEEDED');
-      return i;
-    }
-  }
-}
-
-const onFirstShard = () => {
-  for (;;) {
-    const id = randomUUID();
-    if (firstShardOf(id, 4) === 0) return id;
-  }
-};
+const onFirstShard = () => idOnShard(0, 4);
 
 const allocated = async (budget: BudgetDefinition) =>
   (await readCounter(runtime.store, budget, month)).figures.allocatedPico;
@@ -67,26 +43,26 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
   it('stays within a lowered limit, and stays funneled when it goes back up', async () => {
     const { budget, tagged } = setup('dyn-restored', 40n);
     await runtime.store.putBudget(budget);
-    for (let i = 0; i < 12; i++) expect(await hold(tagged)).toBe('held');
+    for (let i = 0; i < 12; i++) expect(await hold(tagged, deps())).toBe('held');
 
     await runtime.store.putBudget({ ...budget, limitPico: cost * 39n });
-    expect(await holdUntilRefused(tagged)).toBe(27);
+    expect(await holdUntilRefused(tagged, deps())).toBe(27);
     await runtime.store.putBudget(budget);
 
-    expect(await holdUntilRefused(tagged)).toBe(1);
+    expect(await holdUntilRefused(tagged, deps())).toBe(1);
     expect(await allocated(budget)).toBe(cost * 40n);
   });
 
   it('counts a limit removed mid-period, so adding it back funnels', async () => {
     const { budget, tagged } = setup('dyn-removed', 8n, 10_000_000);
     await runtime.store.putBudget(budget);
-    expect(await hold(tagged, onFirstShard())).toBe('held');
+    expect(await hold(tagged, deps(), onFirstShard())).toBe('held');
     await runtime.store.putBudget({ ...budget, limitPico: undefined });
-    for (let i = 0; i < 5; i++) expect(await hold(tagged, onFirstShard())).toBe('held');
+    for (let i = 0; i < 5; i++) expect(await hold(tagged, deps(), onFirstShard())).toBe('held');
 
     await runtime.store.putBudget(budget);
 
-    expect(await holdUntilRefused(tagged)).toBe(2);
+    expect(await holdUntilRefused(tagged, deps())).toBe(2);
     expect(await allocated(budget)).toBe(cost * 8n);
   });
 });

@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { type BudgetReservation, scopeOf, settleRequest } from '../../lambdas/shared/rules/settlement.ts';
-import { firstShardOf } from '../../lambdas/shared/rules/shards.ts';
 import { keys } from '../../lambdas/shared/rules/table.ts';
 import { sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
+import { holdUntilRefused, idOnShard } from '../helpers/sharded.ts';
 
 /**
  * A sharded budget's figures, alerts and refusals, over the in-memory store: what a settle shows
@@ -198,27 +197,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     return { budget, tagged, store: new MemoryBudgetStore([budget]) };
   }
 
-  /** Hold requests one by one until one is refused (BUDGET_EXCEEDED); how many were held. */
-  async function holdUntilRefused(store: MemoryBudgetStore, tagged: typeof request, prefix: string) {
-    for (let i = 0; ; i++) {
-      const outcome = await reserveBudget({ ...tagged, requestId: `${prefix}-${i}` }, deps(store)).then(
-        () => 'held',
-        (error: unknown) => (error instanceof SentryError ? error.code : 'other'),
-      );
-      if (outcome !== 'held') {
-        expect(outcome).toBe('BUDGET_EXCEEDED');
-        return i;
-      }
-    }
-  }
-
-  /** A request ID whose first shard of 4 is the first. */
-  const onFirstShard = () => {
-    for (;;) {
-      const id = randomUUID();
-      if (firstShardOf(id, 4) === 0) return id;
-    }
-  };
+  const onFirstShard = () => idOnShard(0, 4);
 
   const allocated = async (store: MemoryBudgetStore, budget: BudgetDefinition) => {
     const shards = await store.getCounters(
@@ -235,7 +214,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     // Lowered to 15 worst cases: shares of 3.75 each could let the emptier shards take more than 3.
     await store.putBudget({ ...budget, limitPico: cost * 15n });
 
-    expect(await holdUntilRefused(store, tagged, 'after')).toBe(3);
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(3);
     expect(await allocated(store, budget)).toBe(cost * 15n);
   });
 
@@ -247,7 +226,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
     await store.putBudget({ ...budget, limitPico: cost * 22n });
 
-    expect(await holdUntilRefused(store, tagged, 'lowered')).toBe(1);
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(1);
     expect(await allocated(store, budget)).toBe(cost * 22n);
   });
 
@@ -256,11 +235,11 @@ describe('a sharded budget whose limit changes mid-period', () => {
     for (let i = 0; i < 12; i++) await reserveBudget({ ...tagged, requestId: `before-${i}` }, deps(store));
     // Lowered by one: the first shard takes the rest, far past its share of 10.
     await store.putBudget({ ...budget, limitPico: cost * 39n });
-    await holdUntilRefused(store, tagged, 'lowered');
+    await holdUntilRefused(tagged, deps(store));
 
     await store.putBudget(budget);
 
-    expect(await holdUntilRefused(store, tagged, 'restored')).toBe(1);
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(1);
     expect(await allocated(store, budget)).toBe(cost * 40n);
   });
 
@@ -277,7 +256,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
     await store.putBudget(budget);
 
-    expect(await holdUntilRefused(store, tagged, 'back')).toBe(2);
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(2);
     expect(await allocated(store, budget)).toBe(cost * 8n);
   });
 });
