@@ -74,12 +74,14 @@ export async function holdOnBudget(args: HoldArgs): Promise<BudgetHold> {
   let pin = knownPin(home, args.now);
   // Unknown, or a limit above the known peak: read (and raise) the pin before writing under it.
   if (pin ? raised(args.budget, pin) : wanted > 1) pin = await pinOf(args, home, pin?.count ?? wanted);
-  for (let pass = 0; pass < 2; pass++) {
+  // A recount, or a funnel put on or taken off meanwhile, starts again from the pin.
+  for (let pass = 0; pass < 4; pass++) {
     const outcome = await holdOnShards(args, pin ?? UNSHARDED, home);
     if (!('recount' in outcome)) return outcome;
     pin = await pinOf(args, home, outcome.recount);
   }
-  // The pinned count cannot change within a period: finding it change twice is a broken store.
+  // The pinned count cannot change within a period, and the funnel settles within a pass or two:
+  // more than that is a broken store.
   throw new StoreError();
 }
 
@@ -124,30 +126,46 @@ const lowered = (budget: BudgetDefinition, pin: ShardPin) =>
         pin.peak.tokens === UNLIMITED ||
         budget.limitTokens < pin.peak.tokens)));
 
+/** Whether a shard holds no more than its share, in both limits. */
+const withinShare = (share: BudgetDefinition, figures: CounterFigures) =>
+  (share.limitPico === undefined || figures.allocatedPico <= share.limitPico) &&
+  (share.limitTokens === undefined || figures.allocatedTokens <= share.limitTokens);
+
 /**
  * A sharded period whose limit was lowered (or raised again after): every shard read, and the
- * request held on the first shard, capped at the limit less what the other shards hold. Nothing
- * is written to the other shards any more, so what they hold only goes down, and the cap only
- * errs low: the sum stays within the limit, exactly, at the throughput of one item, for the rest
- * of the period.
+ * request held on the first shard, capped at the limit less what the other shards hold.
+ * Nothing is written to the other shards while funneled, so what they hold only goes down, and
+ * the cap only errs low: the sum stays within the limit, exactly, at the throughput of one item.
+ * Once every shard holds no more than its share of the limit (requests settled, or the limit
+ * raised), the first shard is taken off the funnel by one conditional write, which checks its own
+ * figures, and the period goes back to per-share caps.
  */
 async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold | { recount: number }> {
   const { store, budget, at, requestId, amount, detail, attempted } = args;
   const key = periodKey(budget.period, at);
-  const [, ...others] = await store.getCounters(shardKeys(budget, key, count));
-  const rest = sumFigures(others);
   const home = keys.counter(budget, key);
+  const all = await store.getCounters(shardKeys(budget, key, count));
+  const [first = ZERO_FIGURES, ...others] = all;
+  // Taken off the funnel meanwhile: start again from the pin.
+  if (!first.funneled) return { recount: count };
+  if (all.every((figures, shard) => withinShare(shareOf(budget, shard, count), figures))) {
+    const firstShare = shareOf(budget, 0, count);
+    const share = { pico: firstShare.limitPico, tokens: firstShare.limitTokens };
+    if (await store.unfunnel(home, limitsOf(budget), share)) return { recount: count };
+  }
+  const rest = sumFigures(others);
   const max = {
     pico: budget.limitPico === undefined ? undefined : budget.limitPico - rest.allocatedPico,
     tokens: budget.limitTokens === undefined ? undefined : budget.limitTokens - rest.allocatedTokens,
   };
   attempted.push(home);
-  const result = await store.reserve(home, requestId, amount, max, at, detail, count);
+  const result = await store.reserve(home, requestId, amount, max, at, detail, { count, funneled: true });
   if (result.reserved) return { held: scopeOf(budget, at, 0, count) };
   attempted.pop();
   if (result.figures.shards !== undefined && result.figures.shards !== count) {
     return { recount: result.figures.shards };
   }
+  if (!result.figures.funneled) return { recount: count };
   const figures = sumFigures([result.figures, ...others]);
   return { refused: { scope: scopeOf(budget, at, 0, count), figures, shares: [{ budget, figures }] } };
 }
@@ -174,11 +192,14 @@ async function holdOnShards(
     const max = { pico: share.limitPico, tokens: share.limitTokens };
     // The count is the period's, as pinned: the write may create the shard's item.
     attempted.push(counter);
-    const result = await store.reserve(counter, requestId, amount, max, at, detail, count);
+    // The first shard refuses per-share writes while the period is funneled.
+    const write = { count, ...(shard === 0 && count > 1 ? { funneled: false } : {}) };
+    const result = await store.reserve(counter, requestId, amount, max, at, detail, write);
     if (!result.reserved) {
       attempted.pop();
       const pinned = result.figures.shards;
       if (pinned !== undefined && pinned !== count) return { recount: pinned };
+      if (result.figures.funneled) return { recount: count };
     }
     seen.set(shard, result.figures);
     return result.reserved ? 'held' : 'full';

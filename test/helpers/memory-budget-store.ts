@@ -10,6 +10,7 @@ import {
   type PeakLimits,
   type RateLimits,
   type ShardPin,
+  type ShardWrite,
   type StaleReservation,
   UNLIMITED,
   type UsageAggregate,
@@ -165,20 +166,27 @@ export class MemoryBudgetStore implements BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
-    shards?: number,
+    shards?: ShardWrite,
   ): Promise<{ reserved: boolean; figures: CounterFigures }> {
     this.#call('reserve');
     const counter = this.#counter(key);
     // As DynamoDB's: a request already holding is held, whatever else the condition says.
     if (counter.holds.has(requestId)) return { reserved: true, figures: counter.figures };
-    if (shards && !this.#pinAllows(counter, shards)) return { reserved: false, figures: counter.figures };
+    const funneled = counter.figures.funneled === true;
+    if (
+      shards &&
+      (!this.#pinAllows(counter, shards.count) ||
+        (shards.funneled !== undefined && shards.funneled !== funneled))
+    ) {
+      return { reserved: false, figures: counter.figures };
+    }
     const { allocatedPico, allocatedTokens } = counter.figures;
     const fits =
       (max.pico === undefined || allocatedPico + amount.pico <= max.pico) &&
       (max.tokens === undefined || allocatedTokens + amount.tokens <= max.tokens);
     if (!fits) return { reserved: false, figures: counter.figures };
     this.hold(key, requestId, amount, at, detail);
-    if (shards) counter.figures = { ...counter.figures, shards };
+    if (shards) counter.figures = { ...counter.figures, shards: shards.count };
     return { reserved: true, figures: counter.figures };
   }
 
@@ -191,9 +199,6 @@ export class MemoryBudgetStore implements BudgetStore {
 
   /** Each first shard's peak limits, as the DynamoDB adapter keeps them on the item. */
   readonly peaks = new Map<string, PeakLimits>();
-
-  /** The first shards marked funneled. */
-  readonly funneled = new Set<string>();
 
   async pinShards(
     key: CounterKey,
@@ -222,8 +227,25 @@ export class MemoryBudgetStore implements BudgetStore {
       tokens: raised(before.tokens ?? UNLIMITED, limits.tokens, UNLIMITED),
     };
     this.peaks.set(keyId(key), peak);
-    if (funnel) this.funneled.add(keyId(key));
-    return { count: counter.figures.shards ?? count, peak, funneled: this.funneled.has(keyId(key)) };
+    if (funnel) counter.figures = { ...counter.figures, funneled: true };
+    return { count: counter.figures.shards ?? count, peak, funneled: counter.figures.funneled === true };
+  }
+
+  async unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+    this.#call('unfunnel');
+    const counter = this.#counter(key);
+    const { funneled, allocatedPico, allocatedTokens } = counter.figures;
+    const within =
+      (firstShare.pico === undefined || allocatedPico <= firstShare.pico) &&
+      (firstShare.tokens === undefined || allocatedTokens <= firstShare.tokens);
+    if (!funneled || !within) return false;
+    const { funneled: _gone, ...rest } = counter.figures;
+    counter.figures = rest;
+    this.peaks.set(keyId(key), {
+      pico: limits.pico ?? BigInt(UNLIMITED),
+      tokens: limits.tokens ?? UNLIMITED,
+    });
+    return true;
   }
 
   async getCounters(keys: CounterKey[]): Promise<CounterFigures[]> {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { readCounter } from '../../lambdas/shared/rules/sharded-counter.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { startTestRuntime } from '../helpers/local-runtime.ts';
@@ -40,17 +41,35 @@ const allocated = async (budget: BudgetDefinition) =>
   (await readCounter(runtime.store, budget, month)).figures.allocatedPico;
 
 describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
-  it('stays within a lowered limit, and stays funneled when it goes back up', async () => {
+  it('funnels a lowered limit while the first shard is over its share, even when it goes back up', async () => {
     const { budget, tagged } = setup('dyn-restored', 40n);
     await runtime.store.putBudget(budget);
-    for (let i = 0; i < 12; i++) expect(await hold(tagged, deps())).toBe('held');
+    for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(), onFirstShard())).toBe('held');
 
-    await runtime.store.putBudget({ ...budget, limitPico: cost * 39n });
-    expect(await holdUntilRefused(tagged, deps())).toBe(27);
+    await runtime.store.putBudget({ ...budget, limitPico: cost * 16n });
+    expect(await holdUntilRefused(tagged, deps())).toBe(6);
     await runtime.store.putBudget(budget);
 
-    expect(await holdUntilRefused(tagged, deps())).toBe(1);
+    expect(await holdUntilRefused(tagged, deps())).toBe(24);
     expect(await allocated(budget)).toBe(cost * 40n);
+  });
+
+  it('takes the funnel off once every shard is within its share again', async () => {
+    const { budget, tagged } = setup('dyn-recovered', 40n);
+    await runtime.store.putBudget(budget);
+    const first = Array.from({ length: 10 }, () => onFirstShard());
+    for (const id of first) expect(await hold(tagged, deps(), id)).toBe('held');
+    await runtime.store.putBudget({ ...budget, limitPico: cost * 16n });
+    expect(await hold(tagged, deps())).toBe('held');
+    const home = keys.counter(budget, month);
+    expect((await runtime.store.getCounter(home)).funneled).toBe(true);
+
+    for (const id of first.slice(0, 8)) await runtime.store.release(home, id);
+    expect(await hold(tagged, deps(), idOnShard(2, 4))).toBe('held');
+
+    expect((await runtime.store.getCounter(home)).funneled).toBeUndefined();
+    expect((await runtime.store.getCounter(keys.counter(budget, month, 2))).allocatedPico).toBe(cost);
+    expect(await allocated(budget)).toBe(cost * 4n);
   });
 
   it('counts a limit removed mid-period, so adding it back funnels', async () => {

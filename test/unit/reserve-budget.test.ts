@@ -226,7 +226,7 @@ describe('reserveBudget on a sharded budget', () => {
     for (const shard of [0, 1, 2, 3]) {
       for (let i = 0; i < (held[shard] ?? 0) + (spent[shard] ?? 0); i++) {
         const id = `other-${shard}-${i}`;
-        await store.reserve(shardKey(shard), id, amount, {}, at, undefined, 4);
+        await store.reserve(shardKey(shard), id, amount, {}, at, undefined, { count: 4 });
         if (i < (spent[shard] ?? 0)) await store.settle(shardKey(shard), id, amount, amount);
       }
     }

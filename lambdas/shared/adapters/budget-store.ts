@@ -1,11 +1,9 @@
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type {
   Amount,
@@ -18,6 +16,7 @@ import type {
   IdleCounter,
   PeakLimits,
   ShardPin,
+  ShardWrite,
   StaleReservation,
   UsageAggregate,
   WindowFigures,
@@ -28,6 +27,7 @@ import {
   cachedAnswerOf,
   cacheItem,
   definitionOf,
+  FUNNELED,
   figuresOf,
   keyOf,
   markerOf,
@@ -123,25 +123,8 @@ export class DynamoBudgetStore implements BudgetStore {
     return (await registryItems(this.#client, this.#table, REGISTRY_INDEX.value)).map(definitionOf);
   }
 
-  async markAlert(key: CounterKey, threshold: number): Promise<boolean> {
-    try {
-      await failClosed(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression: 'SET #a = :now',
-            ConditionExpression: 'attribute_not_exists(#a)',
-            ExpressionAttributeNames: { '#a': `${ALERT_PREFIX}${threshold}` },
-            ExpressionAttributeValues: { ':now': { S: new Date().toISOString() } },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  markAlert(key: CounterKey, threshold: number): Promise<boolean> {
+    return this.#items.setOnce(key, `${ALERT_PREFIX}${threshold}`, { S: new Date().toISOString() });
   }
 
   addUsage(usage: UsageAggregate): Promise<void> {
@@ -191,7 +174,7 @@ export class DynamoBudgetStore implements BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
-    shards?: number,
+    shards?: ShardWrite,
   ): Promise<{ reserved: boolean; figures: CounterFigures }> {
     const maxPico = max.pico === undefined ? undefined : max.pico - amount.pico;
     const maxTokens = max.tokens === undefined ? undefined : max.tokens - amount.tokens;
@@ -213,9 +196,16 @@ export class DynamoBudgetStore implements BudgetStore {
       conditions.push('(attribute_not_exists(allocatedTokens) OR allocatedTokens <= :maxT)');
       values[':maxT'] = n(maxTokens);
     }
+    const names: Record<string, string> = {};
     if (shards) {
-      conditions.push(pinCondition(shards));
-      values[':n'] = n(shards);
+      conditions.push(pinCondition(shards.count));
+      values[':n'] = n(shards.count);
+      names['#n'] = SHARDS;
+      if (shards.funneled !== undefined) {
+        conditions.push(shards.funneled ? '#f = :yes' : 'attribute_not_exists(#f)');
+        names['#f'] = FUNNELED;
+        if (shards.funneled) values[':yes'] = { BOOL: true };
+      }
     }
     const { applied, item } = await this.#items.updateReservation(key, requestId, {
       update:
@@ -223,7 +213,7 @@ export class DynamoBudgetStore implements BudgetStore {
         'ADD allocatedPico :p, reservedPico :p, allocatedTokens :t, reservedTokens :t',
       condition: conditions.join(' AND '),
       values,
-      ...(shards ? { names: { '#n': SHARDS } } : {}),
+      names,
     });
     // A retry of a reservation that already went through is not a refusal.
     return {
@@ -288,5 +278,9 @@ export class DynamoBudgetStore implements BudgetStore {
 
   pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin> {
     return this.#items.pinShards(key, count, limits, funnel);
+  }
+
+  unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+    return this.#items.unfunnel(key, limits, firstShare);
   }
 }

@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -6,7 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type CounterKey, type PeakLimits, type ShardPin, UNLIMITED } from '../rules/budget.ts';
-import { keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
+import { FUNNELED, keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import { failClosed, type Item } from './dynamo.ts';
 
@@ -129,6 +130,55 @@ export class CounterItems {
     };
   }
 
+  /**
+   * Take a funneled period off its first shard (see `BudgetStore.unfunnel`): one conditional
+   * write on the item the funneled writes go to, so none of them can slip in between.
+   */
+  async unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+    const within = [
+      ...(firstShare.pico !== undefined
+        ? ['(attribute_not_exists(allocatedPico) OR allocatedPico <= :sp)']
+        : []),
+      ...(firstShare.tokens !== undefined
+        ? ['(attribute_not_exists(allocatedTokens) OR allocatedTokens <= :st)']
+        : []),
+    ];
+    const { applied } = await this.update(key, {
+      update: `REMOVE #f SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
+      condition: ['#f = :yes', ...within].join(' AND '),
+      names: { '#f': FUNNELED },
+      values: {
+        ':yes': { BOOL: true },
+        ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),
+        ...(firstShare.pico !== undefined ? { ':sp': n(firstShare.pico) } : {}),
+        ...(firstShare.tokens !== undefined ? { ':st': n(firstShare.tokens) } : {}),
+      },
+    });
+    return applied;
+  }
+
+  /** Set an attribute unless it is set already: true for the one caller that set it. */
+  async setOnce(key: CounterKey, attribute: string, value: AttributeValue): Promise<boolean> {
+    try {
+      await failClosed(
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyOf(key),
+            UpdateExpression: 'SET #a = :v',
+            ConditionExpression: 'attribute_not_exists(#a)',
+            ExpressionAttributeNames: { '#a': attribute },
+            ExpressionAttributeValues: { ':v': value },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** One update of an item, conditional when a condition is given: the item after it, or as it is when the condition failed. */
   async update(
     key: CounterKey,
@@ -171,9 +221,6 @@ const PEAKS = [
   { limit: 'pico', attribute: 'peakPico' },
   { limit: 'tokens', attribute: 'peakTokens' },
 ] as const;
-
-/** The attribute on a period's first shard that marks it funneled (see `shards.ts`). */
-const FUNNELED = 'funneled';
 
 /** A counter item no reservation was ever written to. */
 const UNSHARDED_NEVER_WRITTEN =

@@ -84,6 +84,8 @@ export interface CounterFigures {
    * (absent: an item never written, or written before counters were sharded).
    */
   shards?: number | undefined;
+  /** A sharded period sent through its first shard (see `shards.ts`): on the first shard only. */
+  funneled?: boolean | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -182,6 +184,12 @@ export interface ShardPin {
   funneled?: boolean | undefined;
 }
 
+/** What a write to a shard requires of its item: the pinned count, and the funneled mark. */
+export interface ShardWrite {
+  count: number;
+  funneled?: boolean | undefined;
+}
+
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
 export interface BudgetStore {
   /** The cost center's budget and, when asked, the application's, in one round trip. */
@@ -194,7 +202,8 @@ export interface BudgetStore {
    * Hold `amount` against a counter unless that would take it past `max`. Idempotent per
    * requestId: reserving again for a request that holds a reservation changes nothing. With
    * `shards`, the period's shard count as pinned: the item must carry it or be new (see
-   * `shards.ts`), and is marked with it.
+   * `shards.ts`), and is marked with it; with `funneled`, the item must be marked funneled
+   * (true) or not (false).
    */
   reserve(
     key: CounterKey,
@@ -203,7 +212,7 @@ export interface BudgetStore {
     max: { pico?: bigint | undefined; tokens?: number | undefined },
     at: Date,
     detail?: HoldDetail,
-    shards?: number,
+    shards?: ShardWrite,
   ): Promise<{ reserved: boolean; figures: CounterFigures }>;
   /**
    * Pin the period's shard count on its first shard's item unless one is pinned already (an item
@@ -212,6 +221,11 @@ export interface BudgetStore {
    * With `funnel`, mark the period as sent through its first shard, for good. Returns the pin.
    */
   pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin>;
+  /**
+   * Take a funneled period off its first shard, with these peak limits, if its first shard still
+   * holds no more than `firstShare`. True when done.
+   */
+  unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean>;
   /** Several counters' figures in one consistent read (at most 100). */
   getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
   /**
