@@ -91,8 +91,8 @@ const UNSHARDED: ShardPin = { count: 1, peak: {} };
 const limitsOf = (budget: BudgetDefinition) => ({ pico: budget.limitPico, tokens: budget.limitTokens });
 
 /** Pin (or read) the period's shard count and peak limits, and remember them for a second. */
-async function pinOf(args: HoldArgs, home: CounterKey, count: number, funnel = false): Promise<ShardPin> {
-  const pin = await args.store.pinShards(home, count, limitsOf(args.budget), funnel);
+async function pinOf(args: HoldArgs, home: CounterKey, count: number): Promise<ShardPin> {
+  const pin = await args.store.pinShards(home, count, limitsOf(args.budget));
   rememberPin(home, pin, args.now);
   return pin;
 }
@@ -147,11 +147,12 @@ async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold |
   const all = await store.getCounters(shardKeys(budget, key, count));
   const [first = ZERO_FIGURES, ...others] = all;
   // Taken off the funnel meanwhile: start again from the pin.
-  if (!first.funneled) return { recount: count };
+  const token = first.funnel;
+  if (!token) return { recount: count };
   if (all.every((figures, shard) => withinShare(shareOf(budget, shard, count), figures))) {
     const firstShare = shareOf(budget, 0, count);
     const share = { pico: firstShare.limitPico, tokens: firstShare.limitTokens };
-    if (await store.unfunnel(home, limitsOf(budget), share)) return { recount: count };
+    if (await store.unfunnel(home, token, limitsOf(budget), share)) return { recount: count };
   }
   const rest = sumFigures(others);
   const max = {
@@ -159,13 +160,14 @@ async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold |
     tokens: budget.limitTokens === undefined ? undefined : budget.limitTokens - rest.allocatedTokens,
   };
   attempted.push(home);
-  const result = await store.reserve(home, requestId, amount, max, at, detail, { count, funneled: true });
+  // Only within the funnel this request read: another one would have read other shards.
+  const result = await store.reserve(home, requestId, amount, max, at, detail, { count, funnel: token });
   if (result.reserved) return { held: scopeOf(budget, at, 0, count) };
   attempted.pop();
   if (result.figures.shards !== undefined && result.figures.shards !== count) {
     return { recount: result.figures.shards };
   }
-  if (!result.figures.funneled) return { recount: count };
+  if (result.figures.funnel !== token) return { recount: count };
   const figures = sumFigures([result.figures, ...others]);
   return { refused: { scope: scopeOf(budget, at, 0, count), figures, shares: [{ budget, figures }] } };
 }
@@ -176,11 +178,14 @@ async function holdOnShards(
   home: CounterKey,
 ): Promise<BudgetHold | { recount: number }> {
   const { count } = pin;
-  if (pin.funneled) return holdFunneled(args, count);
+  if (pin.funnel) return holdFunneled(args, count);
   if (lowered(args.budget, pin)) {
-    // Funneled for the rest of the period, even if the limit goes back up: the first shard may
-    // now hold more than its share of any limit.
-    return holdFunneled(args, (await pinOf(args, home, count, true)).count);
+    // Funneled (if the peaks stored on the first shard agree), until every shard is within its
+    // share again, even if the limit goes back up meanwhile.
+    const token = await args.store.funnel(home, limitsOf(args.budget));
+    if (token) return holdFunneled(args, count);
+    // This process's pin was out of date: the period was taken off a funnel since.
+    return { recount: count };
   }
   const { store, budget, at, requestId, amount, detail, attempted } = args;
   const key = periodKey(budget.period, at);
@@ -193,13 +198,13 @@ async function holdOnShards(
     // The count is the period's, as pinned: the write may create the shard's item.
     attempted.push(counter);
     // The first shard refuses per-share writes while the period is funneled.
-    const write = { count, ...(shard === 0 && count > 1 ? { funneled: false } : {}) };
+    const write = { count, ...(shard === 0 && count > 1 ? { funnel: false as const } : {}) };
     const result = await store.reserve(counter, requestId, amount, max, at, detail, write);
     if (!result.reserved) {
       attempted.pop();
       const pinned = result.figures.shards;
       if (pinned !== undefined && pinned !== count) return { recount: pinned };
-      if (result.figures.funneled) return { recount: count };
+      if (result.figures.funnel) return { recount: count };
     }
     seen.set(shard, result.figures);
     return result.reserved ? 'held' : 'full';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Amount,
   type BudgetDefinition,
@@ -172,11 +173,11 @@ export class MemoryBudgetStore implements BudgetStore {
     const counter = this.#counter(key);
     // As DynamoDB's: a request already holding is held, whatever else the condition says.
     if (counter.holds.has(requestId)) return { reserved: true, figures: counter.figures };
-    const funneled = counter.figures.funneled === true;
+    const { funnel } = counter.figures;
     if (
       shards &&
       (!this.#pinAllows(counter, shards.count) ||
-        (shards.funneled !== undefined && shards.funneled !== funneled))
+        (shards.funnel !== undefined && (shards.funnel || undefined) !== funnel))
     ) {
       return { reserved: false, figures: counter.figures };
     }
@@ -200,12 +201,7 @@ export class MemoryBudgetStore implements BudgetStore {
   /** Each first shard's peak limits, as the DynamoDB adapter keeps them on the item. */
   readonly peaks = new Map<string, PeakLimits>();
 
-  async pinShards(
-    key: CounterKey,
-    count: number,
-    limits: PeakLimits = {},
-    funnel = false,
-  ): Promise<ShardPin> {
+  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
     this.#call('pinShards');
     const counter = this.#counter(key);
     if (counter.figures.shards === undefined) {
@@ -227,19 +223,39 @@ export class MemoryBudgetStore implements BudgetStore {
       tokens: raised(before.tokens ?? UNLIMITED, limits.tokens, UNLIMITED),
     };
     this.peaks.set(keyId(key), peak);
-    if (funnel) counter.figures = { ...counter.figures, funneled: true };
-    return { count: counter.figures.shards ?? count, peak, funneled: counter.figures.funneled === true };
+    const { funnel } = counter.figures;
+    return { count: counter.figures.shards ?? count, peak, ...(funnel ? { funnel } : {}) };
   }
 
-  async unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+  async funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
+    this.#call('funnel');
+    const counter = this.#counter(key);
+    if (counter.figures.funnel) return counter.figures.funnel;
+    const peak = this.peaks.get(keyId(key)) ?? {};
+    const below = <T extends bigint | number>(limit: T | undefined, stored: T | undefined, unlimited: T) =>
+      limit !== undefined && stored !== undefined && (stored === unlimited || stored > limit);
+    if (!below(limits.pico, peak.pico, BigInt(UNLIMITED)) && !below(limits.tokens, peak.tokens, UNLIMITED)) {
+      return undefined;
+    }
+    const token = randomUUID();
+    counter.figures = { ...counter.figures, funnel: token };
+    return token;
+  }
+
+  async unfunnel(
+    key: CounterKey,
+    token: string,
+    limits: PeakLimits,
+    firstShare: PeakLimits,
+  ): Promise<boolean> {
     this.#call('unfunnel');
     const counter = this.#counter(key);
-    const { funneled, allocatedPico, allocatedTokens } = counter.figures;
+    const { funnel, allocatedPico, allocatedTokens } = counter.figures;
     const within =
       (firstShare.pico === undefined || allocatedPico <= firstShare.pico) &&
       (firstShare.tokens === undefined || allocatedTokens <= firstShare.tokens);
-    if (!funneled || !within) return false;
-    const { funneled: _gone, ...rest } = counter.figures;
+    if (funnel !== token || !within) return false;
+    const { funnel: _gone, ...rest } = counter.figures;
     counter.figures = rest;
     this.peaks.set(keyId(key), {
       pico: limits.pico ?? BigInt(UNLIMITED),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
@@ -6,6 +7,7 @@ import { keys } from '../../lambdas/shared/rules/table.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { startTestRuntime } from '../helpers/local-runtime.ts';
+import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
 import { hold, holdUntilRefused, idOnShard } from '../helpers/sharded.ts';
 
 /**
@@ -62,12 +64,12 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
     await runtime.store.putBudget({ ...budget, limitPico: cost * 16n });
     expect(await hold(tagged, deps())).toBe('held');
     const home = keys.counter(budget, month);
-    expect((await runtime.store.getCounter(home)).funneled).toBe(true);
+    expect((await runtime.store.getCounter(home)).funnel).toBeDefined();
 
     for (const id of first.slice(0, 8)) await runtime.store.release(home, id);
     expect(await hold(tagged, deps(), idOnShard(2, 4))).toBe('held');
 
-    expect((await runtime.store.getCounter(home)).funneled).toBeUndefined();
+    expect((await runtime.store.getCounter(home)).funnel).toBeUndefined();
     expect((await runtime.store.getCounter(keys.counter(budget, month, 2))).allocatedPico).toBe(cost);
     expect(await allocated(budget)).toBe(cost * 4n);
   });
@@ -83,5 +85,55 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
 
     expect(await holdUntilRefused(tagged, deps())).toBe(2);
     expect(await allocated(budget)).toBe(cost * 8n);
+  });
+});
+
+describe.each([
+  ['the in-memory store', () => new MemoryBudgetStore()],
+  ['the DynamoDB store on dynalite', () => runtime.store],
+])('the funnel guards of %s', (_name, storeOf) => {
+  const budget: BudgetDefinition = {
+    costCenter: 'guards',
+    period: 'monthly',
+    alertThresholds: [],
+    shards: 4,
+  };
+  const amount = { pico: cost, tokens: 10 };
+  const at = new Date(RECEIVED_AT);
+
+  it('funnels only when the stored peaks show a lowering, and only writes within the same funnel', async () => {
+    const store = storeOf();
+    const home = keys.counter({ ...budget, costCenter: `guards-${randomUUID()}` }, month);
+    await store.pinShards(home, 4, { pico: cost * 40n });
+
+    expect(await store.funnel(home, { pico: cost * 40n })).toBeUndefined();
+    const token = await store.funnel(home, { pico: cost * 16n });
+    expect(token).toBeDefined();
+    expect(await store.funnel(home, { pico: cost * 16n })).toBe(token);
+
+    const write = (funnel: string | false) =>
+      store.reserve(home, randomUUID(), amount, {}, at, undefined, { count: 4, funnel });
+    expect((await write('another funnel')).reserved).toBe(false);
+    expect((await write(false)).reserved).toBe(false);
+    expect((await write(token ?? '')).reserved).toBe(true);
+  });
+
+  it('takes a funnel off only with its token and while the first shard is within its share', async () => {
+    const store = storeOf();
+    const home = keys.counter({ ...budget, costCenter: `guards-${randomUUID()}` }, month);
+    await store.pinShards(home, 4, { pico: cost * 40n });
+    const token = (await store.funnel(home, { pico: cost * 16n })) ?? '';
+    await store.reserve(home, randomUUID(), { pico: cost * 5n, tokens: 10 }, {}, at, undefined, {
+      count: 4,
+      funnel: token,
+    });
+
+    expect(await store.unfunnel(home, 'another funnel', { pico: cost * 16n }, { pico: cost * 4n })).toBe(
+      false,
+    );
+    expect(await store.unfunnel(home, token, { pico: cost * 16n }, { pico: cost * 4n })).toBe(false);
+    expect(await store.unfunnel(home, token, { pico: cost * 20n }, { pico: cost * 5n })).toBe(true);
+    expect((await store.getCounter(home)).funnel).toBeUndefined();
+    expect((await store.pinShards(home, 4, { pico: cost * 20n })).peak.pico).toBe(cost * 20n);
   });
 });

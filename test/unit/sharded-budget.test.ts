@@ -208,14 +208,34 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
   it('never lets the shards add up past a lowered limit', async () => {
     const { budget, tagged, store } = setup('lowered', 40n);
-    for (let i = 0; i < 12; i++) await reserveBudget({ ...tagged, requestId: `before-${i}` }, deps(store));
-    expect(await allocated(store, budget)).toBe(cost * 12n);
+    // 5, 3, 2 and 2 on the four shards: 12 in all.
+    for (const [shard, times] of [
+      [0, 5],
+      [1, 3],
+      [2, 2],
+      [3, 2],
+    ] as const) {
+      for (let i = 0; i < times; i++)
+        expect(await hold(tagged, deps(store), idOnShard(shard, 4))).toBe('held');
+    }
 
-    // Lowered to 15 worst cases: shares of 3.75 each could let the emptier shards take more than 3.
+    // Lowered to 15: shares of 3.75 would let shards 2 and 3 take 1 more each and shard 1 none,
+    // but shard 0 already holds 5: the funnel holds exactly 3 more.
     await store.putBudget({ ...budget, limitPico: cost * 15n });
 
-    expect(await holdUntilRefused(tagged, deps(store))).toBeLessThanOrEqual(3);
-    expect(await allocated(store, budget)).toBeLessThanOrEqual(cost * 15n);
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(3);
+    expect(await allocated(store, budget)).toBe(cost * 15n);
+  });
+
+  it('stays funneled while any shard, not only the first, holds more than its share', async () => {
+    const { budget, tagged, store } = setup('other-over', 40n);
+    for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), idOnShard(1, 4))).toBe('held');
+    // Lowered to 16: shard 1 holds 10 against a share of 4; the first shard holds none.
+    await store.putBudget({ ...budget, limitPico: cost * 16n });
+
+    // Per-share caps would let shards 0, 2 and 3 take 4 each, 22 in all.
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(6);
+    expect(await allocated(store, budget)).toBe(cost * 16n);
   });
 
   it('keeps the highest limit the period ran under, so raising then lowering stays capped', async () => {
@@ -252,13 +272,13 @@ describe('a sharded budget whose limit changes mid-period', () => {
     await store.putBudget({ ...budget, limitPico: cost * 16n });
     expect(await hold(tagged, deps(store))).toBe('held');
     const home = keys.counter(budget, periodKey('monthly', at));
-    expect((await store.getCounter(home)).funneled).toBe(true);
+    expect((await store.getCounter(home)).funnel).toBeDefined();
 
     // Eight of the ten give their holds back (their requests failed before Bedrock): 3 left.
     for (const id of first.slice(0, 8)) await store.release(home, id);
     expect(await hold(tagged, deps(store), idOnShard(2, 4))).toBe('held');
 
-    expect((await store.getCounter(home)).funneled).toBeUndefined();
+    expect((await store.getCounter(home)).funnel).toBeUndefined();
     expect(store.figures(keys.counter(budget, periodKey('monthly', at), 2)).allocatedPico).toBe(cost);
     expect(await allocated(store, budget)).toBe(cost * 4n);
   });

@@ -179,7 +179,9 @@ export class DynamoBudgetStore implements BudgetStore {
     const maxPico = max.pico === undefined ? undefined : max.pico - amount.pico;
     const maxTokens = max.tokens === undefined ? undefined : max.tokens - amount.tokens;
     if ((maxPico !== undefined && maxPico < 0n) || (maxTokens !== undefined && maxTokens < 0)) {
-      return { reserved: false, figures: figuresOf(await this.#items.get(key)) };
+      // Nothing can fit, but a retry of a reservation that already went through still holds.
+      const item = await this.#items.get(key);
+      return { reserved: holds(false, item, requestId), figures: figuresOf(item) };
     }
     const conditions = ['attribute_not_exists(#r)'];
     const values: Item = {
@@ -201,10 +203,10 @@ export class DynamoBudgetStore implements BudgetStore {
       conditions.push(pinCondition(shards.count));
       values[':n'] = n(shards.count);
       names['#n'] = SHARDS;
-      if (shards.funneled !== undefined) {
-        conditions.push(shards.funneled ? '#f = :yes' : 'attribute_not_exists(#f)');
+      if (shards.funnel !== undefined) {
+        conditions.push(shards.funnel ? '#f = :funnel' : 'attribute_not_exists(#f)');
         names['#f'] = FUNNELED;
-        if (shards.funneled) values[':yes'] = { BOOL: true };
+        if (shards.funnel) values[':funnel'] = { S: shards.funnel };
       }
     }
     const { applied, item } = await this.#items.updateReservation(key, requestId, {
@@ -276,11 +278,15 @@ export class DynamoBudgetStore implements BudgetStore {
     return (await this.#items.getMany(wanted)).map(figuresOf);
   }
 
-  pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin> {
-    return this.#items.pinShards(key, count, limits, funnel);
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin> {
+    return this.#items.pinShards(key, count, limits);
   }
 
-  unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
-    return this.#items.unfunnel(key, limits, firstShare);
+  funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
+    return this.#items.funnel(key, limits);
+  }
+
+  unfunnel(key: CounterKey, token: string, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+    return this.#items.unfunnel(key, token, limits, firstShare);
   }
 }

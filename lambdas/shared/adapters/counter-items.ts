@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -81,21 +82,15 @@ export class CounterItems {
    * counter from before sharding, with spending, which counts as one. The peak limits are set
    * with the pin, and raised by a conditional write each when a limit is higher.
    */
-  async pinShards(
-    key: CounterKey,
-    count: number,
-    limits: PeakLimits = {},
-    funnel = false,
-  ): Promise<ShardPin> {
+  async pinShards(key: CounterKey, count: number, limits: PeakLimits = {}): Promise<ShardPin> {
     const peaks = PEAKS.map((p) => `, ${p.attribute} = if_not_exists(${p.attribute}, :${p.limit})`).join('');
     const { applied, item } = await this.update(key, {
-      update: `SET #n = if_not_exists(#n, :n)${peaks}${funnel ? `, ${FUNNELED} = :yes` : ''}`,
+      update: `SET #n = if_not_exists(#n, :n)${peaks}`,
       condition: count > 1 ? `attribute_exists(#n) OR (${UNSHARDED_NEVER_WRITTEN})` : undefined,
       names: { '#n': SHARDS },
       values: {
         ':n': n(count),
         ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),
-        ...(funnel ? { ':yes': { BOOL: true } } : {}),
       },
     });
     if (!applied) return { count: 1, peak: {} };
@@ -126,15 +121,49 @@ export class CounterItems {
         pico: BigInt(pinned?.[PEAKS[0].attribute]?.N ?? UNLIMITED),
         tokens: Number(pinned?.[PEAKS[1].attribute]?.N ?? UNLIMITED),
       },
-      funneled: pinned?.[FUNNELED]?.BOOL === true,
+      ...(pinned?.[FUNNELED]?.S ? { funnel: pinned[FUNNELED].S } : {}),
     };
   }
 
   /**
-   * Take a funneled period off its first shard (see `BudgetStore.unfunnel`): one conditional
-   * write on the item the funneled writes go to, so none of them can slip in between.
+   * Funnel a period (see `BudgetStore.funnel`): one conditional write on its first shard, which
+   * checks the peaks stored there, not a reader's memory of them.
    */
-  async unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {
+  async funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
+    const below = PEAKS.filter((p) => limits[p.limit] !== undefined).map(
+      (p) => `${p.attribute} = :unlimited OR ${p.attribute} > :${p.limit}`,
+    );
+    if (below.length === 0) return undefined;
+    const token = randomUUID();
+    const { applied, item } = await this.update(key, {
+      update: 'SET #f = :token',
+      condition: `attribute_not_exists(#f) AND (${below.join(' OR ')})`,
+      names: { '#f': FUNNELED },
+      values: {
+        ':token': { S: token },
+        ':unlimited': n(UNLIMITED),
+        ...Object.fromEntries(
+          PEAKS.filter((p) => limits[p.limit] !== undefined).map((p) => [
+            `:${p.limit}`,
+            n(limits[p.limit] ?? 0),
+          ]),
+        ),
+      },
+    });
+    return applied ? token : item?.[FUNNELED]?.S;
+  }
+
+  /**
+   * Take a funnel off its first shard (see `BudgetStore.unfunnel`): one conditional write on the
+   * item the funneled writes go to, checking that it is the same funnel, so none of them can
+   * slip in between.
+   */
+  async unfunnel(
+    key: CounterKey,
+    token: string,
+    limits: PeakLimits,
+    firstShare: PeakLimits,
+  ): Promise<boolean> {
     const within = [
       ...(firstShare.pico !== undefined
         ? ['(attribute_not_exists(allocatedPico) OR allocatedPico <= :sp)']
@@ -145,10 +174,10 @@ export class CounterItems {
     ];
     const { applied } = await this.update(key, {
       update: `REMOVE #f SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
-      condition: ['#f = :yes', ...within].join(' AND '),
+      condition: ['#f = :token', ...within].join(' AND '),
       names: { '#f': FUNNELED },
       values: {
-        ':yes': { BOOL: true },
+        ':token': { S: token },
         ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),
         ...(firstShare.pico !== undefined ? { ':sp': n(firstShare.pico) } : {}),
         ...(firstShare.tokens !== undefined ? { ':st': n(firstShare.tokens) } : {}),

@@ -29,7 +29,7 @@ export const RESERVATION_PREFIX = 'r#';
 export const ALERT_PREFIX = 'a#';
 /** The attribute on a counter item that pins the period's shard count (see `shards.ts`). */
 export const SHARDS = 'shards';
-/** The attribute on a period's first shard that marks it funneled (see `shards.ts`). */
+/** The attribute on a period's first shard that holds its funnel's token (see `shards.ts`). */
 export const FUNNELED = 'funneled';
 
 export const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
@@ -49,7 +49,7 @@ export function figuresOf(item: Item | undefined): CounterFigures {
       .filter((name) => name.startsWith(ALERT_PREFIX))
       .map((name) => Number(name.slice(ALERT_PREFIX.length))),
     ...(item[SHARDS]?.N !== undefined ? { shards: Number(item[SHARDS].N) } : {}),
-    ...(item[FUNNELED]?.BOOL === true ? { funneled: true } : {}),
+    ...(item[FUNNELED]?.S ? { funnel: item[FUNNELED].S } : {}),
   };
 }
 

@@ -84,8 +84,11 @@ export interface CounterFigures {
    * (absent: an item never written, or written before counters were sharded).
    */
   shards?: number | undefined;
-  /** A sharded period sent through its first shard (see `shards.ts`): on the first shard only. */
-  funneled?: boolean | undefined;
+  /**
+   * A sharded period sent through its first shard (see `shards.ts`): the funnel's token, on the
+   * first shard only, one per funnel.
+   */
+  funnel?: string | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -181,13 +184,17 @@ export const UNLIMITED = -1;
 export interface ShardPin {
   count: number;
   peak: PeakLimits;
-  funneled?: boolean | undefined;
+  /** The token of the funnel the period is in, if any. */
+  funnel?: string | undefined;
 }
 
-/** What a write to a shard requires of its item: the pinned count, and the funneled mark. */
+/**
+ * What a write to a shard requires of its item: the pinned count; and `funnel`, this funnel's
+ * token (the item must carry it) or false (the item must carry none).
+ */
 export interface ShardWrite {
   count: number;
-  funneled?: boolean | undefined;
+  funnel?: string | false | undefined;
 }
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
@@ -202,8 +209,8 @@ export interface BudgetStore {
    * Hold `amount` against a counter unless that would take it past `max`. Idempotent per
    * requestId: reserving again for a request that holds a reservation changes nothing. With
    * `shards`, the period's shard count as pinned: the item must carry it or be new (see
-   * `shards.ts`), and is marked with it; with `funneled`, the item must be marked funneled
-   * (true) or not (false).
+   * `shards.ts`), and is marked with it; with `funnel`, the funnel token it must carry (or
+   * none, with false).
    */
   reserve(
     key: CounterKey,
@@ -218,14 +225,20 @@ export interface BudgetStore {
    * Pin the period's shard count on its first shard's item unless one is pinned already (an item
    * written before counters were sharded counts as one), and raise the highest limits the period
    * has run under to `limits` where they are higher (an absent limit raises it to `UNLIMITED`).
-   * With `funnel`, mark the period as sent through its first shard, for good. Returns the pin.
+   * Returns the pin.
    */
-  pinShards(key: CounterKey, count: number, limits?: PeakLimits, funnel?: boolean): Promise<ShardPin>;
+  pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin>;
   /**
-   * Take a funneled period off its first shard, with these peak limits, if its first shard still
+   * Send a sharded period through its first shard, if the peaks stored there show `limits`
+   * lowered (below a peak, or set where the period ran without one): the new funnel's token, or
+   * the one already there. Undefined when the stored peaks show no lowering.
+   */
+  funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined>;
+  /**
+   * Take the funnel `token` off its first shard, with these peak limits, if the shard still
    * holds no more than `firstShare`. True when done.
    */
-  unfunnel(key: CounterKey, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean>;
+  unfunnel(key: CounterKey, token: string, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean>;
   /** Several counters' figures in one consistent read (at most 100). */
   getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
   /**
