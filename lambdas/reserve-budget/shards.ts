@@ -126,6 +126,26 @@ const lowered = (budget: BudgetDefinition, pin: ShardPin) =>
         pin.peak.tokens === UNLIMITED ||
         budget.limitTokens < pin.peak.tokens)));
 
+/**
+ * How long a new funnel must leave the other shards room for their shares: a process reads the
+ * pin again at most 1 s after it last did, and a ReserveBudget write lands within its Lambda's
+ * timeout (4 s); the rest is margin for clocks.
+ */
+export const FUNNEL_SETTLE_MS = 10_000;
+
+/** A shard's figures counted as at least its share, as per-share writes could still make them. */
+const atLeastShare = (figures: CounterFigures, share: BudgetDefinition): CounterFigures => ({
+  ...figures,
+  allocatedPico:
+    share.limitPico !== undefined && figures.allocatedPico < share.limitPico
+      ? share.limitPico
+      : figures.allocatedPico,
+  allocatedTokens:
+    share.limitTokens !== undefined && figures.allocatedTokens < share.limitTokens
+      ? share.limitTokens
+      : figures.allocatedTokens,
+});
+
 /** Whether a shard holds no more than its share, in both limits. */
 const withinShare = (share: BudgetDefinition, figures: CounterFigures) =>
   (share.limitPico === undefined || figures.allocatedPico <= share.limitPico) &&
@@ -154,7 +174,14 @@ async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold |
     const share = { pico: firstShare.limitPico, tokens: firstShare.limitTokens };
     if (await store.unfunnel(home, token, limitsOf(budget), share)) return { recount: count };
   }
-  const rest = sumFigures(others);
+  // A new funnel: processes that have not seen it yet may still write to the other shards, up to
+  // their shares, so the first shard leaves that room.
+  const settling = first.funnelSince === undefined || args.now - first.funnelSince < FUNNEL_SETTLE_MS;
+  const rest = sumFigures(
+    others.map((figures, index) =>
+      settling ? atLeastShare(figures, shareOf(budget, index + 1, count)) : figures,
+    ),
+  );
   const max = {
     pico: budget.limitPico === undefined ? undefined : budget.limitPico - rest.allocatedPico,
     tokens: budget.limitTokens === undefined ? undefined : budget.limitTokens - rest.allocatedTokens,
@@ -182,8 +209,11 @@ async function holdOnShards(
   if (lowered(args.budget, pin)) {
     // Funneled (if the peaks stored on the first shard agree), until every shard is within its
     // share again, even if the limit goes back up meanwhile.
-    const token = await args.store.funnel(home, limitsOf(args.budget));
-    if (token) return holdFunneled(args, count);
+    const token = await args.store.funnel(home, limitsOf(args.budget), args.now);
+    if (token) {
+      rememberPin(home, { ...pin, funnel: token }, args.now);
+      return holdFunneled(args, count);
+    }
     // This process's pin was out of date: the period was taken off a funnel since.
     return { recount: count };
   }

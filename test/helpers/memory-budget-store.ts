@@ -227,7 +227,7 @@ export class MemoryBudgetStore implements BudgetStore {
     return { count: counter.figures.shards ?? count, peak, ...(funnel ? { funnel } : {}) };
   }
 
-  async funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
+  async funnel(key: CounterKey, limits: PeakLimits, now: number): Promise<string | undefined> {
     this.#call('funnel');
     const counter = this.#counter(key);
     if (counter.figures.funnel) return counter.figures.funnel;
@@ -238,7 +238,7 @@ export class MemoryBudgetStore implements BudgetStore {
       return undefined;
     }
     const token = randomUUID();
-    counter.figures = { ...counter.figures, funnel: token };
+    counter.figures = { ...counter.figures, funnel: token, funnelSince: now };
     return token;
   }
 
@@ -255,7 +255,7 @@ export class MemoryBudgetStore implements BudgetStore {
       (firstShare.pico === undefined || allocatedPico <= firstShare.pico) &&
       (firstShare.tokens === undefined || allocatedTokens <= firstShare.tokens);
     if (funnel !== token || !within) return false;
-    const { funnel: _gone, ...rest } = counter.figures;
+    const { funnel: _gone, funnelSince: _since, ...rest } = counter.figures;
     counter.figures = rest;
     this.peaks.set(keyId(key), {
       pico: limits.pico ?? BigInt(UNLIMITED),

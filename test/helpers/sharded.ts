@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { type ReserveDeps, reserveBudget } from '../../lambdas/reserve-budget/core.ts';
+import { FUNNEL_SETTLE_MS } from '../../lambdas/reserve-budget/shards.ts';
+import type { BudgetDefinition, BudgetStore } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
+import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { firstShardOf } from '../../lambdas/shared/rules/shards.ts';
+import { keys } from '../../lambdas/shared/rules/table.ts';
 import type { ValidatedRequest } from '../../lambdas/shared/rules/types.ts';
 
 /** Hold a request through ReserveBudget's core: `held`, or the refusal's error code. */
@@ -29,4 +33,19 @@ export function idOnShard(shard: number, count: number): string {
     const id = randomUUID();
     if (firstShardOf(id, count) === shard) return id;
   }
+}
+
+/**
+ * Lower a sharded budget's USD limit and start its funnel as if long enough ago that every
+ * process has seen it (see `FUNNEL_SETTLE_MS`), so the funnel's capacity is the limit's.
+ */
+export async function lowerSettled(
+  store: BudgetStore,
+  budget: BudgetDefinition,
+  limitPico: bigint | undefined,
+  now: number,
+): Promise<void> {
+  await store.putBudget({ ...budget, limitPico });
+  const home = keys.counter(budget, periodKey(budget.period, new Date(now)));
+  await store.funnel(home, { pico: limitPico, tokens: budget.limitTokens }, now - FUNNEL_SETTLE_MS);
 }

@@ -6,7 +6,7 @@ import { shareOf } from '../../lambdas/shared/rules/shards.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { invokeBody } from '../helpers/fixtures.ts';
 import { budgetForWorstCases, errorOf, execute, startTestRuntime } from '../helpers/local-runtime.ts';
-import { idOnShard } from '../helpers/sharded.ts';
+import { idOnShard, lowerSettled } from '../helpers/sharded.ts';
 
 let runtime: LocalRuntime;
 beforeAll(async () => {
@@ -112,7 +112,7 @@ describe('a sharded counter under 200 concurrent executions', () => {
 
     // Lowered to 16: shares of 4 would let the three empty shards take 12 more, 22 in all.
     const lowered = { ...budget, limitPico: worstCase * 16n };
-    await runtime.store.putBudget(lowered);
+    await lowerSettled(runtime.store, budget, lowered.limitPico, Date.now());
     const results = await Promise.all(Array.from({ length: 100 }, () => execute(runtime, body)));
 
     const refused = results.filter((r) => r.status === 'FAILED');

@@ -8,7 +8,7 @@ import type { LocalRuntime } from '../../local/runtime.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { startTestRuntime } from '../helpers/local-runtime.ts';
 import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
-import { hold, holdUntilRefused, idOnShard } from '../helpers/sharded.ts';
+import { hold, holdUntilRefused, idOnShard, lowerSettled } from '../helpers/sharded.ts';
 
 /**
  * A sharded budget's limits changed mid-period, through ReserveBudget's core on the DynamoDB
@@ -48,7 +48,7 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
     await runtime.store.putBudget(budget);
     for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(), onFirstShard())).toBe('held');
 
-    await runtime.store.putBudget({ ...budget, limitPico: cost * 16n });
+    await lowerSettled(runtime.store, budget, cost * 16n, RECEIVED_AT);
     expect(await holdUntilRefused(tagged, deps())).toBe(6);
     await runtime.store.putBudget(budget);
 
@@ -61,7 +61,7 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
     await runtime.store.putBudget(budget);
     const first = Array.from({ length: 10 }, () => onFirstShard());
     for (const id of first) expect(await hold(tagged, deps(), id)).toBe('held');
-    await runtime.store.putBudget({ ...budget, limitPico: cost * 16n });
+    await lowerSettled(runtime.store, budget, cost * 16n, RECEIVED_AT);
     expect(await hold(tagged, deps())).toBe('held');
     const home = keys.counter(budget, month);
     expect((await runtime.store.getCounter(home)).funnel).toBeDefined();
@@ -81,7 +81,7 @@ describe('a sharded budget on DynamoDB whose limit changes mid-period', () => {
     await runtime.store.putBudget({ ...budget, limitPico: undefined });
     for (let i = 0; i < 5; i++) expect(await hold(tagged, deps(), onFirstShard())).toBe('held');
 
-    await runtime.store.putBudget(budget);
+    await lowerSettled(runtime.store, budget, budget.limitPico, RECEIVED_AT);
 
     expect(await holdUntilRefused(tagged, deps())).toBe(2);
     expect(await allocated(budget)).toBe(cost * 8n);
@@ -106,10 +106,10 @@ describe.each([
     const home = keys.counter({ ...budget, costCenter: `guards-${randomUUID()}` }, month);
     await store.pinShards(home, 4, { pico: cost * 40n });
 
-    expect(await store.funnel(home, { pico: cost * 40n })).toBeUndefined();
-    const token = await store.funnel(home, { pico: cost * 16n });
+    expect(await store.funnel(home, { pico: cost * 40n }, RECEIVED_AT)).toBeUndefined();
+    const token = await store.funnel(home, { pico: cost * 16n }, RECEIVED_AT);
     expect(token).toBeDefined();
-    expect(await store.funnel(home, { pico: cost * 16n })).toBe(token);
+    expect(await store.funnel(home, { pico: cost * 16n }, RECEIVED_AT)).toBe(token);
 
     const write = (funnel: string | false) =>
       store.reserve(home, randomUUID(), amount, {}, at, undefined, { count: 4, funnel });
@@ -122,7 +122,7 @@ describe.each([
     const store = storeOf();
     const home = keys.counter({ ...budget, costCenter: `guards-${randomUUID()}` }, month);
     await store.pinShards(home, 4, { pico: cost * 40n });
-    const token = (await store.funnel(home, { pico: cost * 16n })) ?? '';
+    const token = (await store.funnel(home, { pico: cost * 16n }, RECEIVED_AT)) ?? '';
     await store.reserve(home, randomUUID(), { pico: cost * 5n, tokens: 10 }, {}, at, undefined, {
       count: 4,
       funnel: token,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
+import { FUNNEL_SETTLE_MS } from '../../lambdas/reserve-budget/shards.ts';
 import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
@@ -8,7 +9,7 @@ import { keys } from '../../lambdas/shared/rules/table.ts';
 import { sweepReservations } from '../../lambdas/sweep-reservations/core.ts';
 import { catalog, RECEIVED_AT, validatedRequest } from '../helpers/core-fixtures.ts';
 import { MemoryBudgetStore } from '../helpers/memory-budget-store.ts';
-import { hold, holdUntilRefused, idOnShard } from '../helpers/sharded.ts';
+import { hold, holdUntilRefused, idOnShard, lowerSettled } from '../helpers/sharded.ts';
 
 /**
  * A sharded budget's figures, alerts and refusals, over the in-memory store: what a settle shows
@@ -221,7 +222,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
     // Lowered to 15: shares of 3.75 would let shards 2 and 3 take 1 more each and shard 1 none,
     // but shard 0 already holds 5: the funnel holds exactly 3 more.
-    await store.putBudget({ ...budget, limitPico: cost * 15n });
+    await lowerSettled(store, budget, cost * 15n, RECEIVED_AT);
 
     expect(await holdUntilRefused(tagged, deps(store))).toBe(3);
     expect(await allocated(store, budget)).toBe(cost * 15n);
@@ -231,7 +232,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     const { budget, tagged, store } = setup('other-over', 40n);
     for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), idOnShard(1, 4))).toBe('held');
     // Lowered to 16: shard 1 holds 10 against a share of 4; the first shard holds none.
-    await store.putBudget({ ...budget, limitPico: cost * 16n });
+    await lowerSettled(store, budget, cost * 16n, RECEIVED_AT);
 
     // Per-share caps would let shards 0, 2 and 3 take 4 each, 22 in all.
     expect(await holdUntilRefused(tagged, deps(store))).toBe(6);
@@ -244,7 +245,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     await store.putBudget({ ...budget, limitPico: cost * 40n });
     for (let i = 0; i < 20; i++) await reserveBudget({ ...tagged, requestId: `raised-${i}` }, deps(store));
 
-    await store.putBudget({ ...budget, limitPico: cost * 22n });
+    await lowerSettled(store, budget, cost * 22n, RECEIVED_AT);
 
     expect(await holdUntilRefused(tagged, deps(store))).toBe(1);
     expect(await allocated(store, budget)).toBe(cost * 22n);
@@ -255,7 +256,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     // Ten on the first shard: its whole share of 10.
     for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), onFirstShard())).toBe('held');
     // Lowered to 16: the first shard is over its share of 4, so the period funnels, to 16.
-    await store.putBudget({ ...budget, limitPico: cost * 16n });
+    await lowerSettled(store, budget, cost * 16n, RECEIVED_AT);
     expect(await holdUntilRefused(tagged, deps(store))).toBe(6);
 
     await store.putBudget(budget);
@@ -269,7 +270,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
     const { budget, tagged, store } = setup('recovered', 40n);
     const first = Array.from({ length: 10 }, () => onFirstShard());
     for (const id of first) expect(await hold(tagged, deps(store), id)).toBe('held');
-    await store.putBudget({ ...budget, limitPico: cost * 16n });
+    await lowerSettled(store, budget, cost * 16n, RECEIVED_AT);
     expect(await hold(tagged, deps(store))).toBe('held');
     const home = keys.counter(budget, periodKey('monthly', at));
     expect((await store.getCounter(home)).funnel).toBeDefined();
@@ -294,9 +295,25 @@ describe('a sharded budget whose limit changes mid-period', () => {
     await store.putBudget({ ...budget, limitPico: undefined });
     for (let i = 0; i < 5; i++) await reserveBudget({ ...tagged, requestId: onFirstShard() }, deps(store));
 
-    await store.putBudget(budget);
+    await lowerSettled(store, budget, budget.limitPico, RECEIVED_AT);
 
     expect(await holdUntilRefused(tagged, deps(store))).toBe(2);
     expect(await allocated(store, budget)).toBe(cost * 8n);
+  });
+
+  it('leaves the other shards room for their shares while a new funnel settles', async () => {
+    const { budget, tagged, store } = setup('settling', 40n);
+    for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), onFirstShard())).toBe('held');
+    await store.putBudget({ ...budget, limitPico: cost * 16n });
+    let clock = RECEIVED_AT;
+    const clocked = { ...deps(store), now: () => clock };
+
+    // For its first seconds, a process that has not seen the funnel may still fill the other
+    // three shards to their shares of 4: the first shard keeps 16 - 12 = 4, and holds 10.
+    expect(await holdUntilRefused(tagged, clocked)).toBe(0);
+    clock += FUNNEL_SETTLE_MS;
+
+    expect(await holdUntilRefused(tagged, clocked)).toBe(6);
+    expect(await allocated(store, budget)).toBe(cost * 16n);
   });
 });

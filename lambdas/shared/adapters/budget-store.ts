@@ -282,8 +282,8 @@ export class DynamoBudgetStore implements BudgetStore {
     return this.#items.pinShards(key, count, limits);
   }
 
-  funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
-    return this.#items.funnel(key, limits);
+  funnel(key: CounterKey, limits: PeakLimits, now: number): Promise<string | undefined> {
+    return this.#items.funnel(key, limits, now);
   }
 
   unfunnel(key: CounterKey, token: string, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean> {

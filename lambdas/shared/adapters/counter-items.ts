@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type CounterKey, type PeakLimits, type ShardPin, UNLIMITED } from '../rules/budget.ts';
-import { FUNNELED, keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
+import { FUNNEL_SINCE, FUNNELED, keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import { failClosed, type Item } from './dynamo.ts';
 
@@ -129,18 +129,19 @@ export class CounterItems {
    * Funnel a period (see `BudgetStore.funnel`): one conditional write on its first shard, which
    * checks the peaks stored there, not a reader's memory of them.
    */
-  async funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined> {
+  async funnel(key: CounterKey, limits: PeakLimits, now: number): Promise<string | undefined> {
     const below = PEAKS.filter((p) => limits[p.limit] !== undefined).map(
       (p) => `${p.attribute} = :unlimited OR ${p.attribute} > :${p.limit}`,
     );
     if (below.length === 0) return undefined;
     const token = randomUUID();
     const { applied, item } = await this.update(key, {
-      update: 'SET #f = :token',
+      update: 'SET #f = :token, #since = :now',
       condition: `attribute_not_exists(#f) AND (${below.join(' OR ')})`,
-      names: { '#f': FUNNELED },
+      names: { '#f': FUNNELED, '#since': FUNNEL_SINCE },
       values: {
         ':token': { S: token },
+        ':now': n(now),
         ':unlimited': n(UNLIMITED),
         ...Object.fromEntries(
           PEAKS.filter((p) => limits[p.limit] !== undefined).map((p) => [
@@ -173,9 +174,9 @@ export class CounterItems {
         : []),
     ];
     const { applied } = await this.update(key, {
-      update: `REMOVE #f SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
+      update: `REMOVE #f, #since SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
       condition: ['#f = :token', ...within].join(' AND '),
-      names: { '#f': FUNNELED },
+      names: { '#f': FUNNELED, '#since': FUNNEL_SINCE },
       values: {
         ':token': { S: token },
         ...Object.fromEntries(PEAKS.map((p) => [`:${p.limit}`, n(limits[p.limit] ?? UNLIMITED)])),

@@ -31,6 +31,8 @@ export const ALERT_PREFIX = 'a#';
 export const SHARDS = 'shards';
 /** The attribute on a period's first shard that holds its funnel's token (see `shards.ts`). */
 export const FUNNELED = 'funneled';
+/** The attribute on a period's first shard that says when its funnel began. */
+export const FUNNEL_SINCE = 'funnelSince';
 
 export const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
 const bigOf = (item: Item | undefined, name: string): bigint => BigInt(item?.[name]?.N ?? '0');
@@ -50,6 +52,7 @@ export function figuresOf(item: Item | undefined): CounterFigures {
       .map((name) => Number(name.slice(ALERT_PREFIX.length))),
     ...(item[SHARDS]?.N !== undefined ? { shards: Number(item[SHARDS].N) } : {}),
     ...(item[FUNNELED]?.S ? { funnel: item[FUNNELED].S } : {}),
+    ...(item[FUNNEL_SINCE]?.N !== undefined ? { funnelSince: Number(item[FUNNEL_SINCE].N) } : {}),
   };
 }
 

@@ -89,6 +89,8 @@ export interface CounterFigures {
    * first shard only, one per funnel.
    */
   funnel?: string | undefined;
+  /** When that funnel began (epoch milliseconds, the funneling process's clock). */
+  funnelSince?: number | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -233,7 +235,7 @@ export interface BudgetStore {
    * lowered (below a peak, or set where the period ran without one): the new funnel's token, or
    * the one already there. Undefined when the stored peaks show no lowering.
    */
-  funnel(key: CounterKey, limits: PeakLimits): Promise<string | undefined>;
+  funnel(key: CounterKey, limits: PeakLimits, now: number): Promise<string | undefined>;
   /**
    * Take the funnel `token` off its first shard, with these peak limits, if the shard still
    * holds no more than `firstShare`. True when done.
