@@ -5,7 +5,9 @@ import {
   type CounterFigures,
   type CounterKey,
   type HoldDetail,
+  type PeakLimits,
   type ShardPin,
+  type ShardWrite,
   UNLIMITED,
   ZERO_FIGURES,
 } from '../shared/rules/budget.ts';
@@ -127,11 +129,29 @@ const lowered = (budget: BudgetDefinition, pin: ShardPin) =>
         budget.limitTokens < pin.peak.tokens)));
 
 /**
- * How long a new funnel must leave the other shards room for their shares: a process reads the
- * pin again at most 1 s after it last did, and a ReserveBudget write lands within its Lambda's
- * timeout (4 s); the rest is margin for clocks.
+ * How long a funnel begun under lower limits than the current ones leaves the other shards room
+ * for their shares: a process reads the pin again at most 1 s after it last did, and a reserve
+ * lands within its Lambda's timeout (ReserveBudget 4 s, StreamModel 110 s); the rest is margin
+ * for clocks.
  */
-export const FUNNEL_SETTLE_MS = 10_000;
+export const FUNNEL_SETTLE_MS = 120_000;
+
+/**
+ * Whether a funnel began under lower limits than the budget's now, in either limit. After a
+ * lowering, every process with the current definition funnels itself, and only requests with
+ * an older one (allowed to overshoot by their own amount) write per share; after a raise, a
+ * request with the older, lower definition can begin a funnel that processes with the current
+ * one do not see for up to a second, and they write per share meanwhile.
+ */
+function beganLower(budget: BudgetDefinition, began: PeakLimits | undefined): boolean {
+  if (!began) return false;
+  const lower = <T extends bigint | number>(limit: T | undefined, start: T | undefined, unlimited: T) =>
+    start !== undefined && start !== unlimited && (limit === undefined || limit > start);
+  return (
+    lower(budget.limitPico, began.pico, BigInt(UNLIMITED)) ||
+    lower(budget.limitTokens, began.tokens, UNLIMITED)
+  );
+}
 
 /** A shard's figures counted as at least its share, as per-share writes could still make them. */
 const atLeastShare = (figures: CounterFigures, share: BudgetDefinition): CounterFigures => ({
@@ -174,9 +194,13 @@ async function holdFunneled(args: HoldArgs, count: number): Promise<BudgetHold |
     const share = { pico: firstShare.limitPico, tokens: firstShare.limitTokens };
     if (await store.unfunnel(home, token, limitsOf(budget), share)) return { recount: count };
   }
-  // A new funnel: processes that have not seen it yet may still write to the other shards, up to
-  // their shares, so the first shard leaves that room.
-  const settling = first.funnelSince === undefined || args.now - first.funnelSince < FUNNEL_SETTLE_MS;
+  // A new funnel begun under lower limits than this request's (by a request that read the
+  // definition before a raise): processes that have not seen it may still write to the other
+  // shards, up to their shares of the higher limit, so the first shard leaves that room.
+  const settling =
+    first.funnelSince !== undefined &&
+    args.now - first.funnelSince < FUNNEL_SETTLE_MS &&
+    beganLower(budget, first.funnelLimits);
   const rest = sumFigures(
     others.map((figures, index) =>
       settling ? atLeastShare(figures, shareOf(budget, index + 1, count)) : figures,
@@ -219,25 +243,26 @@ async function holdOnShards(
   }
   const { store, budget, at, requestId, amount, detail, attempted } = args;
   const key = periodKey(budget.period, at);
-  const seen = new Map<number, CounterFigures>();
+  // The shards whose write was refused, and the figures the refusal answered (none when sharded).
+  const tried = new Map<number, CounterFigures>();
 
   const tryShard = async (shard: number): Promise<'held' | 'full' | { recount: number }> => {
     const counter = keys.counter(budget, key, shard);
     const share = shareOf(budget, shard, count);
     const max = { pico: share.limitPico, tokens: share.limitTokens };
-    // The count is the period's, as pinned: the write may create the shard's item.
+    // The count is the period's, as pinned: the write may create the shard's item. The first
+    // shard refuses per-share writes while the period is funneled. A sharded refusal reads every
+    // shard next, so the refused item is not read again.
+    const write: ShardWrite =
+      count > 1 ? { count, readOnRefusal: false, ...(shard === 0 ? { funnel: false } : {}) } : { count };
     attempted.push(counter);
-    // The first shard refuses per-share writes while the period is funneled.
-    const write = { count, ...(shard === 0 && count > 1 ? { funnel: false as const } : {}) };
     const result = await store.reserve(counter, requestId, amount, max, at, detail, write);
-    if (!result.reserved) {
-      attempted.pop();
-      const pinned = result.figures.shards;
-      if (pinned !== undefined && pinned !== count) return { recount: pinned };
-      if (result.figures.funnel) return { recount: count };
-    }
-    seen.set(shard, result.figures);
-    return result.reserved ? 'held' : 'full';
+    if (result.reserved) return 'held';
+    attempted.pop();
+    const pinned = result.figures.shards;
+    if (pinned !== undefined && pinned !== count) return { recount: pinned };
+    tried.set(shard, result.figures);
+    return 'full';
   };
 
   const heldOn = (shard: number): BudgetHold => ({ held: scopeOf(budget, at, shard, count) });
@@ -246,23 +271,23 @@ async function holdOnShards(
   if (outcome === 'held') return heldOn(first);
   if (outcome !== 'full') return outcome;
   if (count === 1) {
-    const figures = seen.get(0) ?? ZERO_FIGURES;
+    const figures = tried.get(0) ?? ZERO_FIGURES;
     return { refused: { scope: scopeOf(budget, at), figures, shares: [{ budget, figures }] } };
   }
   // Its shard is full: read every shard and try the roomiest the request fits, if any.
-  const shares = (await store.getCounters(shardKeys(budget, key, count))).map((read, shard) => ({
-    shard,
-    budget: shareOf(budget, shard, count),
-    figures: seen.get(shard) ?? read,
-  }));
+  const read = await store.getCounters(shardKeys(budget, key, count));
+  const pinned = read[0] ?? ZERO_FIGURES;
+  // Pinned to another count, or funneled, since this process read the pin: start again from it.
+  if (pinned.shards !== undefined && pinned.shards !== count) return { recount: pinned.shards };
+  if (pinned.funnel) return { recount: count };
+  const shares = read.map((figures, shard) => ({ shard, budget: shareOf(budget, shard, count), figures }));
   const [best] = shares
-    .filter((share) => !seen.has(share.shard) && fitsShare(amount, share.budget, share.figures))
+    .filter((share) => !tried.has(share.shard) && fitsShare(amount, share.budget, share.figures))
     .sort((a, b) => (roomOf(b) > roomOf(a) ? 1 : roomOf(b) < roomOf(a) ? -1 : 0));
   if (best) {
     const second = await tryShard(best.shard);
     if (second === 'held') return heldOn(best.shard);
     if (second !== 'full') return second;
-    best.figures = seen.get(best.shard) ?? best.figures;
   }
   const figures = shares.map((share) => share.figures);
   return {

@@ -238,7 +238,8 @@ export class MemoryBudgetStore implements BudgetStore {
       return undefined;
     }
     const token = randomUUID();
-    counter.figures = { ...counter.figures, funnel: token, funnelSince: now };
+    const funnelLimits = { pico: limits.pico ?? BigInt(UNLIMITED), tokens: limits.tokens ?? UNLIMITED };
+    counter.figures = { ...counter.figures, funnel: token, funnelSince: now, funnelLimits };
     return token;
   }
 
@@ -255,7 +256,7 @@ export class MemoryBudgetStore implements BudgetStore {
       (firstShare.pico === undefined || allocatedPico <= firstShare.pico) &&
       (firstShare.tokens === undefined || allocatedTokens <= firstShare.tokens);
     if (funnel !== token || !within) return false;
-    const { funnel: _gone, funnelSince: _since, ...rest } = counter.figures;
+    const { funnel: _gone, funnelSince: _since, funnelLimits: _limits, ...rest } = counter.figures;
     counter.figures = rest;
     this.peaks.set(keyId(key), {
       pico: limits.pico ?? BigInt(UNLIMITED),

@@ -301,19 +301,31 @@ describe('a sharded budget whose limit changes mid-period', () => {
     expect(await allocated(store, budget)).toBe(cost * 8n);
   });
 
-  it('leaves the other shards room for their shares while a new funnel settles', async () => {
+  it('leaves the other shards room for their shares while a funnel begun under a lower limit settles', async () => {
     const { budget, tagged, store } = setup('settling', 40n);
     for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), onFirstShard())).toBe('held');
     await store.putBudget({ ...budget, limitPico: cost * 16n });
+    // A request that read an older definition (12) begins the funnel; the limit now is 16.
+    const home = keys.counter(budget, periodKey('monthly', at));
     let clock = RECEIVED_AT;
+    expect(await store.funnel(home, { pico: cost * 12n }, clock)).toBeDefined();
     const clocked = { ...deps(store), now: () => clock };
 
-    // For its first seconds, a process that has not seen the funnel may still fill the other
-    // three shards to their shares of 4: the first shard keeps 16 - 12 = 4, and holds 10.
+    // Processes with the current definition may not have seen the funnel yet, and may fill the
+    // other three shards to their shares of 4: the first shard keeps 16 - 12 = 4, and holds 10.
     expect(await holdUntilRefused(tagged, clocked)).toBe(0);
     clock += FUNNEL_SETTLE_MS;
 
     expect(await holdUntilRefused(tagged, clocked)).toBe(6);
+    expect(await allocated(store, budget)).toBe(cost * 16n);
+  });
+
+  it('gives a funnel begun by the current limit its whole room at once', async () => {
+    const { budget, tagged, store } = setup('at-once', 40n);
+    for (let i = 0; i < 10; i++) expect(await hold(tagged, deps(store), onFirstShard())).toBe('held');
+    await store.putBudget({ ...budget, limitPico: cost * 16n });
+
+    expect(await holdUntilRefused(tagged, deps(store))).toBe(6);
     expect(await allocated(store, budget)).toBe(cost * 16n);
   });
 });

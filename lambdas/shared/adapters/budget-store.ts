@@ -216,6 +216,7 @@ export class DynamoBudgetStore implements BudgetStore {
       condition: conditions.join(' AND '),
       values,
       names,
+      ...(shards?.readOnRefusal === false ? { readOnFailure: false } : {}),
     });
     // A retry of a reservation that already went through is not a refusal.
     return {

@@ -8,7 +8,15 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type CounterKey, type PeakLimits, type ShardPin, UNLIMITED } from '../rules/budget.ts';
-import { FUNNEL_SINCE, FUNNELED, keyOf, n, RESERVATION_PREFIX, SHARDS } from '../rules/budget-items.ts';
+import {
+  FUNNEL_LIMITS,
+  FUNNEL_SINCE,
+  FUNNELED,
+  keyOf,
+  n,
+  RESERVATION_PREFIX,
+  SHARDS,
+} from '../rules/budget-items.ts';
 import { StoreError } from '../rules/errors.ts';
 import { failClosed, type Item } from './dynamo.ts';
 
@@ -19,6 +27,8 @@ export interface ReservationUpdate {
   values: Item;
   /** Attribute names besides `#r`. */
   names?: Record<string, string> | undefined;
+  /** Read the item again when the condition fails (default); false when the caller reads it anyway. */
+  readOnFailure?: boolean | undefined;
 }
 
 /**
@@ -136,12 +146,14 @@ export class CounterItems {
     if (below.length === 0) return undefined;
     const token = randomUUID();
     const { applied, item } = await this.update(key, {
-      update: 'SET #f = :token, #since = :now',
+      update: `SET #f = :token, #since = :now, ${FUNNEL_LIMITS.pico} = :fp, ${FUNNEL_LIMITS.tokens} = :ft`,
       condition: `attribute_not_exists(#f) AND (${below.join(' OR ')})`,
       names: { '#f': FUNNELED, '#since': FUNNEL_SINCE },
       values: {
         ':token': { S: token },
         ':now': n(now),
+        ':fp': n(limits.pico ?? UNLIMITED),
+        ':ft': n(limits.tokens ?? UNLIMITED),
         ':unlimited': n(UNLIMITED),
         ...Object.fromEntries(
           PEAKS.filter((p) => limits[p.limit] !== undefined).map((p) => [
@@ -174,7 +186,9 @@ export class CounterItems {
         : []),
     ];
     const { applied } = await this.update(key, {
-      update: `REMOVE #f, #since SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
+      update:
+        `REMOVE #f, #since, ${FUNNEL_LIMITS.pico}, ${FUNNEL_LIMITS.tokens} ` +
+        `SET ${PEAKS.map((p) => `${p.attribute} = :${p.limit}`).join(', ')}`,
       condition: ['#f = :token', ...within].join(' AND '),
       names: { '#f': FUNNELED, '#since': FUNNEL_SINCE },
       values: {
@@ -231,7 +245,7 @@ export class CounterItems {
       return { applied: true, item: result.Attributes };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { applied: false, item: await this.get(key) };
+      return { applied: false, item: expression.readOnFailure === false ? undefined : await this.get(key) };
     }
   }
 }

@@ -33,6 +33,8 @@ export const SHARDS = 'shards';
 export const FUNNELED = 'funneled';
 /** The attribute on a period's first shard that says when its funnel began. */
 export const FUNNEL_SINCE = 'funnelSince';
+/** The attributes on a period's first shard with the limits its funnel began under. */
+export const FUNNEL_LIMITS = { pico: 'funnelPico', tokens: 'funnelTokens' } as const;
 
 export const n = (value: bigint | number): AttributeValue => ({ N: value.toString() });
 const bigOf = (item: Item | undefined, name: string): bigint => BigInt(item?.[name]?.N ?? '0');
@@ -53,6 +55,11 @@ export function figuresOf(item: Item | undefined): CounterFigures {
     ...(item[SHARDS]?.N !== undefined ? { shards: Number(item[SHARDS].N) } : {}),
     ...(item[FUNNELED]?.S ? { funnel: item[FUNNELED].S } : {}),
     ...(item[FUNNEL_SINCE]?.N !== undefined ? { funnelSince: Number(item[FUNNEL_SINCE].N) } : {}),
+    ...(item[FUNNEL_LIMITS.pico]?.N !== undefined && item[FUNNEL_LIMITS.tokens]?.N !== undefined
+      ? {
+          funnelLimits: { pico: bigOf(item, FUNNEL_LIMITS.pico), tokens: numOf(item, FUNNEL_LIMITS.tokens) },
+        }
+      : {}),
   };
 }
 

@@ -91,6 +91,8 @@ export interface CounterFigures {
   funnel?: string | undefined;
   /** When that funnel began (epoch milliseconds, the funneling process's clock). */
   funnelSince?: number | undefined;
+  /** The limits of the request that began it (`UNLIMITED` for none). */
+  funnelLimits?: PeakLimits | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -197,6 +199,11 @@ export interface ShardPin {
 export interface ShardWrite {
   count: number;
   funnel?: string | false | undefined;
+  /**
+   * False: on a refusal, do not read the item for its figures (the caller reads every shard
+   * next); the figures answered are then none.
+   */
+  readOnRefusal?: false | undefined;
 }
 
 /** The budget store: single-item conditional writes only (no transactions, no TTL). */
