@@ -246,28 +246,35 @@ async function holdOnShards(
   // The shards whose write was refused, and the figures the refusal answered (none when sharded).
   const tried = new Map<number, CounterFigures>();
 
-  const tryShard = async (shard: number): Promise<'held' | 'full' | { recount: number }> => {
+  const tryShard = async (
+    shard: number,
+    readOnRefusal: boolean,
+  ): Promise<'held' | 'full' | { recount: number }> => {
     const counter = keys.counter(budget, key, shard);
     const share = shareOf(budget, shard, count);
     const max = { pico: share.limitPico, tokens: share.limitTokens };
     // The count is the period's, as pinned: the write may create the shard's item. The first
-    // shard refuses per-share writes while the period is funneled. A sharded refusal reads every
-    // shard next, so the refused item is not read again.
-    const write: ShardWrite =
-      count > 1 ? { count, readOnRefusal: false, ...(shard === 0 ? { funnel: false } : {}) } : { count };
+    // shard refuses per-share writes while the period is funneled.
+    const write: ShardWrite = {
+      count,
+      ...(shard === 0 && count > 1 ? { funnel: false } : {}),
+      ...(readOnRefusal ? {} : { readOnRefusal: false }),
+    };
     attempted.push(counter);
     const result = await store.reserve(counter, requestId, amount, max, at, detail, write);
     if (result.reserved) return 'held';
     attempted.pop();
     const pinned = result.figures.shards;
     if (pinned !== undefined && pinned !== count) return { recount: pinned };
+    if (result.figures.funnel) return { recount: count };
     tried.set(shard, result.figures);
     return 'full';
   };
 
   const heldOn = (shard: number): BudgetHold => ({ held: scopeOf(budget, at, shard, count) });
   const first = firstShardOf(requestId, count);
-  const outcome = await tryShard(first);
+  // Sharded, a refusal of the first write is not read again: every shard is read next.
+  const outcome = await tryShard(first, count === 1);
   if (outcome === 'held') return heldOn(first);
   if (outcome !== 'full') return outcome;
   if (count === 1) {
@@ -275,19 +282,25 @@ async function holdOnShards(
     return { refused: { scope: scopeOf(budget, at), figures, shares: [{ budget, figures }] } };
   }
   // Its shard is full: read every shard and try the roomiest the request fits, if any.
-  const read = await store.getCounters(shardKeys(budget, key, count));
+  const read = await store.getCounters(shardKeys(budget, key, count), requestId);
+  // The write went through after all (its answer was lost, and the SDK's retry was refused).
+  if (read[first]?.holding) {
+    attempted.push(keys.counter(budget, key, first));
+    return heldOn(first);
+  }
   const pinned = read[0] ?? ZERO_FIGURES;
   // Pinned to another count, or funneled, since this process read the pin: start again from it.
   if (pinned.shards !== undefined && pinned.shards !== count) return { recount: pinned.shards };
   if (pinned.funnel) return { recount: count };
   const shares = read.map((figures, shard) => ({ shard, budget: shareOf(budget, shard, count), figures }));
   const [best] = shares
-    .filter((share) => !tried.has(share.shard) && fitsShare(amount, share.budget, share.figures))
+    .filter((share) => share.shard !== first && fitsShare(amount, share.budget, share.figures))
     .sort((a, b) => (roomOf(b) > roomOf(a) ? 1 : roomOf(b) < roomOf(a) ? -1 : 0));
   if (best) {
-    const second = await tryShard(best.shard);
+    const second = await tryShard(best.shard, true);
     if (second === 'held') return heldOn(best.shard);
     if (second !== 'full') return second;
+    best.figures = tried.get(best.shard) ?? best.figures;
   }
   const figures = shares.map((share) => share.figures);
   return {

@@ -265,8 +265,14 @@ export class MemoryBudgetStore implements BudgetStore {
     return true;
   }
 
-  async getCounters(keys: CounterKey[]): Promise<CounterFigures[]> {
+  async getCounters(keys: CounterKey[], requestId?: string): Promise<CounterFigures[]> {
     this.#call('getCounters');
+    if (requestId !== undefined) {
+      return keys.map((key) => ({
+        ...this.figures(key),
+        ...(this.holders(key).includes(requestId) ? { holding: true } : {}),
+      }));
+    }
     return keys.map((key) => this.figures(key));
   }
 

@@ -136,4 +136,17 @@ describe.each([
     expect((await store.getCounter(home)).funnel).toBeUndefined();
     expect((await store.pinShards(home, 4, { pico: cost * 20n })).peak.pico).toBe(cost * 20n);
   });
+
+  it('says which counters a request holds a reservation on', async () => {
+    const store = storeOf();
+    const home = keys.counter({ ...budget, costCenter: `guards-${randomUUID()}` }, month);
+    const other = { ...home, pk: `${home.pk}#S1` };
+    const id = randomUUID();
+    await store.reserve(home, id, amount, {}, at, undefined, { count: 4 });
+
+    const [held, notHeld] = await store.getCounters([home, other], id);
+    expect(held?.holding).toBe(true);
+    expect(notHeld?.holding).toBeUndefined();
+    expect((await store.getCounters([home]))[0]?.holding).toBeUndefined();
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reserveBudget } from '../../lambdas/reserve-budget/core.ts';
 import { FUNNEL_SETTLE_MS } from '../../lambdas/reserve-budget/shards.ts';
-import type { BudgetDefinition } from '../../lambdas/shared/rules/budget.ts';
+import { type BudgetDefinition, ZERO_FIGURES } from '../../lambdas/shared/rules/budget.ts';
 import { SentryError } from '../../lambdas/shared/rules/errors.ts';
 import { periodKey } from '../../lambdas/shared/rules/period.ts';
 import { type BudgetReservation, scopeOf, settleRequest } from '../../lambdas/shared/rules/settlement.ts';
@@ -327,5 +327,25 @@ describe('a sharded budget whose limit changes mid-period', () => {
 
     expect(await holdUntilRefused(tagged, deps(store))).toBe(6);
     expect(await allocated(store, budget)).toBe(cost * 16n);
+  });
+
+  it('finds its own hold when a write went through but was answered as refused', async () => {
+    const { budget, tagged, store } = setup('lost-answer', 40n);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
+    // As when the SDK's retry of a write whose answer was lost is refused: the hold is there.
+    const reserve = store.reserve.bind(store);
+    let lose = true;
+    store.reserve = async (...args) => {
+      const result = await reserve(...args);
+      if (!lose) return result;
+      lose = false;
+      return { reserved: false, figures: { ...ZERO_FIGURES } };
+    };
+    const id = onFirstShard();
+
+    const { reservation } = await reserveBudget({ ...tagged, requestId: id }, deps(store));
+
+    expect(reservation.scopes).toMatchObject([{ shard: 0 }]);
+    expect(await allocated(store, budget)).toBe(cost);
   });
 });

@@ -275,8 +275,11 @@ export class DynamoBudgetStore implements BudgetStore {
     return figuresOf(await this.#items.get(key));
   }
 
-  async getCounters(wanted: CounterKey[]): Promise<CounterFigures[]> {
-    return (await this.#items.getMany(wanted)).map(figuresOf);
+  async getCounters(wanted: CounterKey[], requestId?: string): Promise<CounterFigures[]> {
+    return (await this.#items.getMany(wanted)).map((item) => ({
+      ...figuresOf(item),
+      ...(requestId !== undefined && holds(false, item, requestId) ? { holding: true } : {}),
+    }));
   }
 
   pinShards(key: CounterKey, count: number, limits?: PeakLimits): Promise<ShardPin> {

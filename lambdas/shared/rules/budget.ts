@@ -93,6 +93,8 @@ export interface CounterFigures {
   funnelSince?: number | undefined;
   /** The limits of the request that began it (`UNLIMITED` for none). */
   funnelLimits?: PeakLimits | undefined;
+  /** Read for a request (`getCounters`): whether it holds a reservation on this counter. */
+  holding?: boolean | undefined;
 }
 
 export const ZERO_FIGURES: CounterFigures = {
@@ -248,8 +250,11 @@ export interface BudgetStore {
    * holds no more than `firstShare`. True when done.
    */
   unfunnel(key: CounterKey, token: string, limits: PeakLimits, firstShare: PeakLimits): Promise<boolean>;
-  /** Several counters' figures in one consistent read (at most 100). */
-  getCounters(keys: CounterKey[]): Promise<CounterFigures[]>;
+  /**
+   * Several counters' figures in one consistent read (at most 100); with a request ID, whether
+   * that request holds a reservation on each.
+   */
+  getCounters(keys: CounterKey[], requestId?: string): Promise<CounterFigures[]>;
   /**
    * Return whatever the request holds on this counter, charging nothing, from the marker itself
    * (so a caller that never learnt what was reserved can still release it). Idempotent.
