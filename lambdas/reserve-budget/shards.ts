@@ -249,7 +249,7 @@ async function holdOnShards(
   const tryShard = async (
     shard: number,
     readOnRefusal: boolean,
-  ): Promise<'held' | 'full' | { recount: number }> => {
+  ): Promise<'held' | 'full' | 'unread' | { recount: number }> => {
     const counter = keys.counter(budget, key, shard);
     const share = shareOf(budget, shard, count);
     const max = { pico: share.limitPico, tokens: share.limitTokens };
@@ -263,6 +263,9 @@ async function holdOnShards(
     attempted.push(counter);
     const result = await store.reserve(counter, requestId, amount, max, at, detail, write);
     if (result.reserved) return 'held';
+    // Not read again: whether it went through after all (a lost answer) is not known yet, so the
+    // key stays with the writes to give back until the next read says.
+    if (!readOnRefusal) return 'unread';
     attempted.pop();
     const pinned = result.figures.shards;
     if (pinned !== undefined && pinned !== count) return { recount: pinned };
@@ -276,7 +279,7 @@ async function holdOnShards(
   // Sharded, a refusal of the first write is not read again: every shard is read next.
   const outcome = await tryShard(first, count === 1);
   if (outcome === 'held') return heldOn(first);
-  if (outcome !== 'full') return outcome;
+  if (typeof outcome === 'object') return outcome;
   if (count === 1) {
     const figures = tried.get(0) ?? ZERO_FIGURES;
     return { refused: { scope: scopeOf(budget, at), figures, shares: [{ budget, figures }] } };
@@ -284,10 +287,8 @@ async function holdOnShards(
   // Its shard is full: read every shard and try the roomiest the request fits, if any.
   const read = await store.getCounters(shardKeys(budget, key, count), requestId);
   // The write went through after all (its answer was lost, and the SDK's retry was refused).
-  if (read[first]?.holding) {
-    attempted.push(keys.counter(budget, key, first));
-    return heldOn(first);
-  }
+  if (read[first]?.holding) return heldOn(first);
+  attempted.pop();
   const pinned = read[0] ?? ZERO_FIGURES;
   // Pinned to another count, or funneled, since this process read the pin: start again from it.
   if (pinned.shards !== undefined && pinned.shards !== count) return { recount: pinned.shards };
@@ -299,7 +300,7 @@ async function holdOnShards(
   if (best) {
     const second = await tryShard(best.shard, true);
     if (second === 'held') return heldOn(best.shard);
-    if (second !== 'full') return second;
+    if (typeof second === 'object') return second;
     best.figures = tried.get(best.shard) ?? best.figures;
   }
   const figures = shares.map((share) => share.figures);

@@ -174,18 +174,23 @@ export class MemoryBudgetStore implements BudgetStore {
     // As DynamoDB's: a request already holding is held, whatever else the condition says.
     if (counter.holds.has(requestId)) return { reserved: true, figures: counter.figures };
     const { funnel } = counter.figures;
+    // As the adapter: a refusal not read again answers no figures.
+    const refused = {
+      reserved: false,
+      figures: shards?.readOnRefusal === false ? { ...ZERO_FIGURES } : counter.figures,
+    };
     if (
       shards &&
       (!this.#pinAllows(counter, shards.count) ||
         (shards.funnel !== undefined && (shards.funnel || undefined) !== funnel))
     ) {
-      return { reserved: false, figures: counter.figures };
+      return refused;
     }
     const { allocatedPico, allocatedTokens } = counter.figures;
     const fits =
       (max.pico === undefined || allocatedPico + amount.pico <= max.pico) &&
       (max.tokens === undefined || allocatedTokens + amount.tokens <= max.tokens);
-    if (!fits) return { reserved: false, figures: counter.figures };
+    if (!fits) return refused;
     this.hold(key, requestId, amount, at, detail);
     if (shards) counter.figures = { ...counter.figures, shards: shards.count };
     return { reserved: true, figures: counter.figures };

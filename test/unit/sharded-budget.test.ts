@@ -348,4 +348,23 @@ describe('a sharded budget whose limit changes mid-period', () => {
     expect(reservation.scopes).toMatchObject([{ shard: 0 }]);
     expect(await allocated(store, budget)).toBe(cost);
   });
+
+  it('gives back such a hold when the read that would find it fails', async () => {
+    const { budget, tagged, store } = setup('lost-then-failed', 40n);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
+    const reserve = store.reserve.bind(store);
+    let lose = true;
+    store.reserve = async (...args) => {
+      const result = await reserve(...args);
+      if (!lose) return result;
+      lose = false;
+      return { reserved: false, figures: { ...ZERO_FIGURES } };
+    };
+    store.failOn('getCounters');
+
+    await expect(reserveBudget({ ...tagged, requestId: onFirstShard() }, deps(store))).rejects.toThrow();
+
+    store.recover('getCounters');
+    expect(await allocated(store, budget)).toBe(0n);
+  });
 });
