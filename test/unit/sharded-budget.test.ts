@@ -329,10 +329,8 @@ describe('a sharded budget whose limit changes mid-period', () => {
     expect(await allocated(store, budget)).toBe(cost * 16n);
   });
 
-  it('finds its own hold when a write went through but was answered as refused', async () => {
-    const { budget, tagged, store } = setup('lost-answer', 40n);
-    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
-    // As when the SDK's retry of a write whose answer was lost is refused: the hold is there.
+  /** The store's next reserve goes through but answers refused, as when the SDK's retry of a write whose answer was lost is refused. */
+  function loseFirstAnswer(store: MemoryBudgetStore): void {
     const reserve = store.reserve.bind(store);
     let lose = true;
     store.reserve = async (...args) => {
@@ -341,6 +339,12 @@ describe('a sharded budget whose limit changes mid-period', () => {
       lose = false;
       return { reserved: false, figures: { ...ZERO_FIGURES } };
     };
+  }
+
+  it('finds its own hold when a write went through but was answered as refused', async () => {
+    const { budget, tagged, store } = setup('lost-answer', 40n);
+    await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
+    loseFirstAnswer(store);
     const id = onFirstShard();
 
     const { reservation } = await reserveBudget({ ...tagged, requestId: id }, deps(store));
@@ -352,14 +356,7 @@ describe('a sharded budget whose limit changes mid-period', () => {
   it('gives back such a hold when the read that would find it fails', async () => {
     const { budget, tagged, store } = setup('lost-then-failed', 40n);
     await store.pinShards(keys.counter(budget, periodKey('monthly', at)), 4, { pico: budget.limitPico });
-    const reserve = store.reserve.bind(store);
-    let lose = true;
-    store.reserve = async (...args) => {
-      const result = await reserve(...args);
-      if (!lose) return result;
-      lose = false;
-      return { reserved: false, figures: { ...ZERO_FIGURES } };
-    };
+    loseFirstAnswer(store);
     store.failOn('getCounters');
 
     await expect(reserveBudget({ ...tagged, requestId: onFirstShard() }, deps(store))).rejects.toThrow();
