@@ -203,24 +203,14 @@ export class CounterItems {
 
   /** Set an attribute unless it is set already: true for the one caller that set it. */
   async setOnce(key: CounterKey, attribute: string, value: AttributeValue): Promise<boolean> {
-    try {
-      await failClosed(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression: 'SET #a = :v',
-            ConditionExpression: 'attribute_not_exists(#a)',
-            ExpressionAttributeNames: { '#a': attribute },
-            ExpressionAttributeValues: { ':v': value },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const { applied } = await this.update(key, {
+      update: 'SET #a = :v',
+      condition: 'attribute_not_exists(#a)',
+      names: { '#a': attribute },
+      values: { ':v': value },
+      readOnFailure: false,
+    });
+    return applied;
   }
 
   /** One update of an item, conditional when a condition is given: the item after it, or as it is when the condition failed. */

@@ -1,13 +1,9 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CounterKey, IdleCounter, StaleReservation } from '../rules/budget.ts';
-import { keyOf, n, reservationsOf, SHARDS } from '../rules/budget-items.ts';
+import { n, reservationsOf, SHARDS } from '../rules/budget-items.ts';
 import { OPEN_INDEX } from '../rules/table.ts';
 import type { CounterItems } from './counter-items.ts';
-import { allItems, failClosed } from './dynamo.ts';
+import { allItems } from './dynamo.ts';
 
 /**
  * The sparse index of counters that may hold reservations. The sweeper reads it to find holds
@@ -48,22 +44,13 @@ export class OpenCounters {
   }
 
   async forgetIdleCounter(key: CounterKey): Promise<void> {
-    try {
-      await failClosed(
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyOf(key),
-            UpdateExpression: 'REMOVE #o',
-            ConditionExpression: 'reservedPico = :zero AND reservedTokens = :zero',
-            ExpressionAttributeNames: { '#o': OPEN_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':zero': n(0) },
-          }),
-        ),
-      );
-    } catch (error) {
-      // A reservation came in since the read: the counter stays on the index.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    // Refused when a reservation came in since the read: the counter stays on the index.
+    await this.#items.update(key, {
+      update: 'REMOVE #o',
+      condition: 'reservedPico = :zero AND reservedTokens = :zero',
+      names: { '#o': OPEN_INDEX.partitionKey },
+      values: { ':zero': n(0) },
+      readOnFailure: false,
+    });
   }
 }
