@@ -23,6 +23,7 @@ const budgetColumns: Column[] = [
   { key: 'fitting', header: 'FIT' },
   { key: 'policyState', header: 'POLICIES' },
   { key: 'caching', header: 'CACHE' },
+  { key: 'shards', header: 'SHARDS' },
   { key: 'source', header: 'SOURCE' },
 ];
 

@@ -257,7 +257,10 @@ async function reserveFor(
       }
       const amount = amountOf(current);
       // Each shard holds its share only: a request larger than every share never fits.
-      const tooLarge = shares.length > 1 && !shares.some((share) => fits(least, share.budget, 0n, 0));
+      const tooLarge =
+        shares.length > 1 &&
+        fits(least, budget, 0n, 0) &&
+        !shares.some((share) => fits(least, share.budget, 0n, 0));
       throw new BudgetExceededError(
         `The request's worst-case cost of $${formatUsd(amount.pico)} (${amount.tokens} tokens) does not fit ` +
           `the ${budget.period} budget of ${describe(budget)}` +
